@@ -1,0 +1,542 @@
+"""The public face of the registry: :class:`Registry`, and :class:`MlflowClient` under MLflow's constructor.
+
+Method names, arguments and semantics are those of MLflow's ``MlflowClient`` registry methods, so code written
+against MLflow runs unchanged. Every write goes through the store's single funnel; subscribers hear of a
+change only after it has committed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from registry import commands
+from registry.entities import ModelVersion, RegisteredModel
+from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.stages import MLFLOW, Stage, StagePolicy, policy_named
+from registry.state import Event, RegistryState
+from registry.store.base import Clock, Store, default_actor, system_clock
+from registry.store.folder import FolderStore
+from registry.store.memory import MemoryStore
+from registry.uris import is_models_uri, parse_models_uri
+from registry.validation import validate_alias, validate_model_name, validate_version
+
+__all__ = [
+    "DEFAULT_REGISTRY_FOLDER",
+    "MlflowClient",
+    "Registry",
+    "default_registry",
+    "get_registry_uri",
+    "set_registry_uri",
+]
+
+DEFAULT_REGISTRY_FOLDER = "mlregistry"
+"""The folder (relative to the working directory) used when neither an argument nor $REGISTRY_URI says."""
+
+_MEMORY = "memory://"
+
+
+class Registry:
+    """A model registry in a folder (or in memory), with MLflow's registry API.
+
+    Args:
+        uri: a folder path, a ``file:`` URI, ``memory://`` (a fresh in-memory registry) or ``memory://<name>``
+            (an in-memory registry shared by every ``Registry`` in this process that names it). ``None`` means
+            ``$REGISTRY_URI``, else ``./mlregistry``.
+        policy: the stage policy, ``'lifecycle'``, ``'mlflow'`` or a :class:`~registry.stages.StagePolicy`.
+            A new registry is created with it; an existing folder keeps its own, and naming a different one
+            raises. ``None`` uses the folder's policy, or ``lifecycle`` for a new one.
+        durable: fsync every commit (the default). ``False`` trades crash safety for speed, for fixtures.
+        clock: returns the time in integer milliseconds; inject a fixed clock for exact timestamps in tests.
+        user: recorded as ``user_id`` on versions and as the actor of events (default: ``$REGISTRY_USER`` or the
+            login name).
+        lock_timeout: seconds to wait for another process's write before raising RegistryLockTimeout.
+
+    Raises:
+        InvalidParameterValue: for an unsupported URI, a folder that is not a registry, or a policy conflict.
+    """
+
+    _default_policy: StagePolicy = policy_named("lifecycle")
+
+    def __init__(
+        self,
+        uri: str | os.PathLike[str] | None = None,
+        *,
+        policy: str | StagePolicy | None = None,
+        durable: bool = True,
+        clock: Clock | None = None,
+        user: str | None = None,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        self._clock = clock or system_clock
+        actor = user if user is not None else default_actor()
+        explicit = policy_named(policy) if policy is not None else None
+        self.uri = _resolve_uri(uri)
+        self._store: Store = _open_store(
+            self.uri,
+            policy=explicit,
+            default_policy=self._default_policy,
+            clock=self._clock,
+            actor=actor,
+            durable=durable,
+            lock_timeout=lock_timeout,
+        )
+        self._listeners: list[Callable[[list[Event]], None]] = []
+        self._store.on_commit(self._deliver)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write a checkpoint if one is due and release resources. Named in-memory registries live on."""
+        if not self.uri.startswith(_MEMORY) or self.uri == _MEMORY:
+            self._store.close()
+
+    # -- the stage policy -----------------------------------------------------------------------------------------
+
+    @property
+    def stage_policy(self) -> StagePolicy:
+        """The stage policy every process using this registry enforces."""
+        with self._store.reading():
+            return self._store.policy
+
+    def set_stage_policy(self, policy: str | StagePolicy) -> None:
+        """Replace the registry's stage policy (stored in the registry, so every process enforces it)."""
+        chosen = policy_named(policy)
+        if isinstance(self._store, FolderStore):
+            self._store.save_policy(chosen)
+        else:
+            self._store.policy = chosen
+
+    # -- registered models ----------------------------------------------------------------------------------------
+
+    def create_registered_model(
+        self, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        """Create a registered model.
+
+        Raises:
+            ResourceAlreadyExists: a model with this name exists.
+            InvalidParameterValue: a bad name, tag or description.
+        """
+        model_id = uuid.uuid4().hex
+        self._store.write(lambda s: commands.create_registered_model(s, name, tags, description, model_id))
+        return self.get_registered_model(name)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Raises ResourceDoesNotExist when there is no model called ``name``."""
+        with self._store.reading() as state:
+            return state.registered_model(_name(name))
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        """Every registered model, ordered by name."""
+        with self._store.reading() as state:
+            return [state.registered_model(n) for n in sorted(state.names())]
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model, keeping its versions, tags, aliases and history.
+
+        Raises:
+            ResourceAlreadyExists: ``new_name`` is taken.
+        """
+        self._store.write(lambda s: commands.rename_registered_model(s, _name(name), new_name))
+        return self.get_registered_model(new_name)
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Set a model's description."""
+        self._store.write(lambda s: commands.update_registered_model(s, _name(name), description))
+        return self.get_registered_model(name)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model with all its versions, aliases and files. Re-creating the name starts at version 1."""
+        self._store.write(lambda s: commands.delete_registered_model(s, _name(name)))
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a model (``value`` is converted to ``str``)."""
+        self._store.write(lambda s: commands.set_registered_model_tag(s, _name(name), key, value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Delete a model tag (deleting an absent tag does nothing, as in MLflow)."""
+        self._store.write(lambda s: commands.delete_registered_model_tag(s, _name(name), key))
+
+    # -- model versions --------------------------------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str | os.PathLike[str],
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int | None = None,
+    ) -> ModelVersion:
+        """Create the next version of a registered model.
+
+        A local folder (a path or a ``file:`` URI), or a ``models:/`` URI of a version that has files, is copied
+        into the registry with a sha256 manifest, so the registry is self-contained and loads can be verified;
+        any other source (``s3://...``) is recorded as given. ``await_creation_for`` is accepted for MLflow
+        compatibility; versions are ready when this returns.
+
+        Raises:
+            ResourceDoesNotExist: the registered model does not exist (create it first, as in MLflow).
+        """
+        source_text = os.fspath(source) if isinstance(source, os.PathLike) else source
+        return self._create_version(
+            _name(name),
+            source_text,
+            files=self._files_of_source(source_text),
+            run_id=run_id,
+            tags=tags,
+            run_link=run_link,
+            description=description,
+        )
+
+    def _files_of_source(self, source: Any) -> str | None:
+        """The local folder whose files a new version should copy, if the source names one."""
+        if not isinstance(source, str) or not source:
+            return None
+        if is_models_uri(source):
+            mv = self.resolve_model_uri(source)
+            return mv.storage_location
+        path = _local_path(source)
+        return os.path.abspath(path) if path is not None and os.path.isdir(path) else None
+
+    def _create_version(
+        self,
+        name: str,
+        source: str,
+        *,
+        files: str | None,
+        run_id: str | None,
+        tags: Mapping[str, Any] | None,
+        run_link: str | None,
+        description: str | None,
+    ) -> ModelVersion:
+        with self._store.reading() as state:
+            state.model(name)  # fail fast, before copying files for a model that does not exist
+        staged = self._store.stage_artifacts(files) if files is not None else None
+        digest = staged.digest if staged is not None else None
+
+        def decide(state: RegistryState) -> list[commands.Change]:
+            return commands.create_model_version(
+                state,
+                name,
+                source=source,
+                run_id=run_id,
+                tags=tags,
+                run_link=run_link,
+                description=description,
+                digest=digest,
+            )
+
+        def publish(changes: list[commands.Change]) -> None:
+            assert staged is not None
+            self._store.publish_artifacts(staged, changes[0].model_id, changes[0].data["version"])
+
+        try:
+            events = self._store.write(decide, publish=publish if staged is not None else None)
+        except BaseException:
+            if staged is not None:
+                self._store.discard_artifacts(staged)
+            raise
+        return self.get_model_version(name, events[0].data["version"])
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """Raises ResourceDoesNotExist for an unknown model or version (deleted versions included)."""
+        number = validate_version(version)
+        with self._store.reading() as state:
+            return state.model(_name(name)).version(number)
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """The live versions of a model, oldest first."""
+        with self._store.reading() as state:
+            return state.model_versions(_name(name))
+
+    def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
+        """Set a version's description."""
+        self._store.write(lambda s: commands.update_model_version(s, _name(name), version, description))
+        return self.get_model_version(name, version)
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Delete a version and its files; its aliases go with it. Its number is never reused."""
+        self._store.write(lambda s: commands.delete_model_version(s, _name(name), version))
+
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        """Set a tag on a version (given by number, or, as MLflow allows, by ``stage``: its latest there)."""
+        number = self._version_or_stage(name, version, stage)
+        self._store.write(lambda s: commands.set_model_version_tag(s, _name(name), number, key, value))
+
+    def delete_model_version_tag(
+        self, name: str, version: int | str | None = None, key: str | None = None, stage: str | None = None
+    ) -> None:
+        """Delete a version tag (deleting an absent tag does nothing, as in MLflow)."""
+        number = self._version_or_stage(name, version, stage)
+        self._store.write(lambda s: commands.delete_model_version_tag(s, _name(name), number, key))
+
+    def _version_or_stage(self, name: str, version: int | str | None, stage: str | None) -> Any:
+        if version is not None and stage is not None:
+            raise InvalidParameterValue("Pass either version or stage, not both.")
+        if version is not None:
+            return version
+        if stage is None:
+            raise InvalidParameterValue("Pass the version (or a stage, to mean its latest version there).")
+        latest = self.get_latest_versions(name, [stage])
+        if not latest:
+            raise ResourceDoesNotExist(
+                f"Registered model '{name}' has no version in stage '{Stage.parse(stage).value}'.", name=name
+            )
+        return latest[0].version
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """Where the version's files are: the registry's own copy when it has one, else the recorded source."""
+        mv = self.get_model_version(name, version)
+        return mv.storage_location or mv.source or ""
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """Copy a version (given by a ``models:/`` URI) to a new version of ``dst_name``, creating it if needed.
+
+        The copy gets its own files, tags, description, run id and link, starts in stage ``None``, and records
+        ``models:/<src name>/<src version>`` as its source.
+        """
+        src = self.resolve_model_uri(src_model_uri)
+        try:
+            self.create_registered_model(dst_name)
+        except ResourceAlreadyExists:
+            pass
+        return self._create_version(
+            _name(dst_name),
+            f"models:/{src.name}/{src.version}",
+            files=src.storage_location,
+            run_id=src.run_id,
+            tags=src.tags,
+            run_link=src.run_link,
+            description=src.description,
+        )
+
+    # -- stages ----------------------------------------------------------------------------------------------------
+
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str | Stage, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to ``stage`` (case-insensitive), as the registry's stage policy allows.
+
+        With ``archive_existing_versions=True`` (Staging or Production only) the other versions in that stage
+        are archived in the same atomic step: no reader ever sees two versions there or none.
+
+        Raises:
+            IllegalStageTransition: the policy does not allow the move (the message names the allowed ones).
+        """
+        self._store.write(
+            lambda s: commands.transition_model_version_stage(
+                s, self._store.policy, _name(name), version, stage, archive_existing_versions
+            )
+        )
+        return self.get_model_version(name, version)
+
+    def get_latest_versions(self, name: str, stages: Iterable[str] | None = None) -> list[ModelVersion]:
+        """The highest version in each of ``stages`` (all four when ``None`` or empty) that has one."""
+        with self._store.reading() as state:
+            return commands.latest_versions(state, _name(name), stages)
+
+    def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
+        """The stages this version may be in next: its own and those the stage policy lets it move to."""
+        mv = self.get_model_version(name, version)
+        allowed = {mv.current_stage, *self._store.policy.allowed_targets(mv.current_stage)}
+        return [s.value for s in Stage if s in allowed]
+
+    # -- aliases ---------------------------------------------------------------------------------------------------
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+        self._store.write(lambda s: commands.set_registered_model_alias(s, _name(name), alias, version))
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias (removing an absent one does nothing, as in MLflow)."""
+        self._store.write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at.
+
+        Raises:
+            ResourceDoesNotExist: no such model or alias.
+        """
+        with self._store.reading() as state:
+            model = state.model(_name(name))
+            if alias not in model.aliases:
+                validate_alias(alias)
+                raise commands.alias_not_found(name, alias)
+            return model.versions[model.aliases[alias]]
+
+    # -- URIs ------------------------------------------------------------------------------------------------------
+
+    def resolve_model_uri(self, uri: str) -> ModelVersion:
+        """The version a ``models:/`` URI names: ``/3``, ``/<stage>`` (its highest version), ``/latest``, ``@alias``.
+
+        Raises:
+            InvalidParameterValue: a malformed URI.
+            ResourceDoesNotExist: nothing matches.
+        """
+        ref = parse_models_uri(uri)
+        if ref.alias is not None:
+            return self.get_model_version_by_alias(ref.name, ref.alias)
+        if ref.version is not None:
+            return self.get_model_version(ref.name, ref.version)
+        with self._store.reading() as state:
+            model = state.model(ref.name)
+            if ref.stage is not None:
+                found = model.latest(ref.stage)
+                if found is None:
+                    raise ResourceDoesNotExist(
+                        f"No versions of model with name '{ref.name}' and stage '{ref.stage.value}' found "
+                        f"(resolving {uri}).",
+                        name=ref.name,
+                        stage=ref.stage.value,
+                    )
+                return found
+            latest = model.latest_version()
+            if latest is None:
+                raise ResourceDoesNotExist(
+                    f"Registered model '{ref.name}' has no versions (resolving {uri}).", name=ref.name
+                )
+            return latest
+
+    # -- events ----------------------------------------------------------------------------------------------------
+
+    def _deliver(self, events: list[Event]) -> None:
+        for listener in list(self._listeners):
+            listener(events)
+
+
+class MlflowClient(Registry):
+    """:class:`Registry` under MLflow's constructor, creating registries with the permissive ``mlflow`` policy.
+
+    ``registry_uri`` (else ``tracking_uri``) may be a folder, a ``file:`` URI or ``memory://``; server and
+    database URIs raise :class:`~registry.errors.InvalidParameterValue`, because this library has no server.
+    """
+
+    _default_policy = MLFLOW
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:
+        super().__init__(registry_uri or tracking_uri, **options)
+
+
+# -- URIs and the default registry --------------------------------------------------------------------------------
+
+_named_memory: dict[str, MemoryStore] = {}
+_named_memory_lock = threading.Lock()
+
+
+def _local_path(uri: str) -> str | None:
+    """The filesystem path a path or ``file:`` URI names, or ``None`` for any other URI."""
+    if uri.startswith("file:"):
+        parsed = urllib.parse.urlparse(uri)
+        if parsed.netloc not in ("", "localhost"):
+            return None
+        return urllib.parse.unquote(parsed.path)
+    scheme, sep, _rest = uri.partition(":")
+    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
+        return None  # s3:, runs:, models:, http: ... (a one-letter scheme would be a Windows drive)
+    return uri
+
+
+def _resolve_uri(uri: str | os.PathLike[str] | None) -> str:
+    if uri is None:
+        uri = get_registry_uri()
+    text = os.fspath(uri)
+    if not isinstance(text, str) or not text:
+        raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
+    if text.startswith(_MEMORY):
+        return text
+    path = _local_path(text)
+    if path is None:
+        raise InvalidParameterValue(
+            f"Unsupported registry URI {text!r}: use a folder path, a file: URI or memory://. This library "
+            "has no server; to move a registry into an MLflow server, export it.",
+            uri=text,
+        )
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _open_store(
+    uri: str,
+    *,
+    policy: StagePolicy | None,
+    default_policy: StagePolicy,
+    clock: Clock,
+    actor: str | None,
+    durable: bool,
+    lock_timeout: float,
+) -> Store:
+    if uri == _MEMORY:
+        return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+    if uri.startswith(_MEMORY):
+        with _named_memory_lock:
+            store = _named_memory.get(uri)
+            if store is None:
+                store = _named_memory[uri] = MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+            elif policy is not None and policy != store.policy:
+                raise InvalidParameterValue(
+                    f"The registry {uri} uses the '{store.policy.name}' stage policy, not '{policy.name}'.",
+                    uri=uri,
+                )
+            return store
+    return FolderStore(
+        uri,
+        policy=policy,
+        default_policy=default_policy,
+        clock=clock,
+        actor=actor,
+        durable=durable,
+        lock_timeout=lock_timeout,
+    )
+
+
+_registry_uri: str | None = None
+_defaults: dict[str, Registry] = {}
+_defaults_lock = threading.Lock()
+
+
+def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Set the registry that ``models:/`` URIs and :func:`default_registry` use (``None``: back to the default)."""
+    global _registry_uri
+    _registry_uri = os.fspath(uri) if uri is not None else None
+
+
+def get_registry_uri() -> str:
+    """The default registry: :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else ``./mlregistry``."""
+    return _registry_uri or os.environ.get("REGISTRY_URI") or os.path.abspath(DEFAULT_REGISTRY_FOLDER)
+
+
+def default_registry() -> Registry:
+    """The :class:`Registry` for :func:`get_registry_uri`, opened once per process and URI."""
+    uri = _resolve_uri(get_registry_uri())
+    with _defaults_lock:
+        reg = _defaults.get(uri)
+        if reg is None:
+            reg = _defaults[uri] = Registry(uri)
+        return reg
+
+
+def _name(name: Any) -> str:
+    """Model names in lookups get the same checks as at creation, so a bad one says why, not 'not found'."""
+    if isinstance(name, str) and name and "/" not in name and ":" not in name:
+        return name
+    return validate_model_name(name)

@@ -1,0 +1,107 @@
+"""The registry's exceptions: one tree, each class with a stable MLflow-style ``error_code``.
+
+::
+
+    RegistryError (Exception)                         error_code: INTERNAL_ERROR
+    ├── InvalidParameterValue (+ ValueError)          INVALID_PARAMETER_VALUE
+    │   └── IllegalStageTransition                    INVALID_STATE
+    ├── ResourceDoesNotExist (+ LookupError)          RESOURCE_DOES_NOT_EXIST
+    ├── ResourceAlreadyExists                         RESOURCE_ALREADY_EXISTS
+    ├── RegistryLockTimeout (+ TimeoutError)          TEMPORARILY_UNAVAILABLE
+    ├── CorruptRegistry                               DATA_LOSS
+    └── ArtifactVerificationError                     DATA_LOSS
+
+Each error refines the builtin it resembles, so ``except LookupError`` still works for code that does not know
+this library, and each carries the context a caller needs (``name``, ``version``, ``path``) as attributes.
+Messages say what was wrong and what to do about it.
+
+Errors survive pickling (they cross process boundaries in the scoring server and in tests), which is why
+every subclass accepts its message as the only positional argument and keeps its context in keyword
+arguments that ``__reduce__`` hands back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ArtifactVerificationError",
+    "CorruptRegistry",
+    "IllegalStageTransition",
+    "InvalidParameterValue",
+    "RegistryError",
+    "RegistryLockTimeout",
+    "ResourceAlreadyExists",
+    "ResourceDoesNotExist",
+]
+
+
+class RegistryError(Exception):
+    """Base of every error this library raises on purpose.
+
+    Attributes:
+        message: the human-readable explanation.
+        error_code: a stable, MLflow-compatible code string (``RESOURCE_DOES_NOT_EXIST``, ...).
+        context: the keyword context given at construction (``name``, ``version``, ...).
+    """
+
+    error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+        for key, value in context.items():
+            setattr(self, key, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.context))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[RegistryError], message: str, context: dict[str, Any]) -> RegistryError:
+    return cls(message, **context)
+
+
+class InvalidParameterValue(RegistryError, ValueError):
+    """An argument is malformed: a bad name, tag, alias, stage, filter string, URI or version."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class IllegalStageTransition(InvalidParameterValue):
+    """The registry's stage policy does not allow this move (or one of its guards refused it)."""
+
+    error_code = "INVALID_STATE"
+
+
+class ResourceDoesNotExist(RegistryError, LookupError):
+    """The registered model, version, alias or webhook does not exist (or was deleted)."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class ResourceAlreadyExists(RegistryError):
+    """Creating (or renaming onto) something that already exists."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class RegistryLockTimeout(RegistryError, TimeoutError):
+    """Another process held the registry's write lock for longer than the timeout."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class CorruptRegistry(RegistryError):
+    """A registry file cannot be read as what it should be; the message names the file and the way out."""
+
+    error_code = "DATA_LOSS"
+
+
+class ArtifactVerificationError(RegistryError):
+    """A model version's files do not match the digests recorded when it was registered."""
+
+    error_code = "DATA_LOSS"

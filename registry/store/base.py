@@ -1,0 +1,212 @@
+"""The storage interface, and the one mutation funnel both backends share.
+
+A store holds a :class:`~registry.state.RegistryState` and persists the events that change it. Every write goes
+through :meth:`Store.write`::
+
+    thread lock -> process lock -> catch up with other writers -> decide (pure) -> publish staged files
+        -> persist the event (the commit) -> apply it -> release -> notify listeners
+
+Subclasses supply only persistence: how to lock across processes, how to read events other processes wrote,
+how to append, and what to tidy after a commit. The store knows nothing of event subscribers, HTTP or the
+CLI; the client registers an ``on_commit`` listener and does the rest.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import getpass
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from registry.commands import Change
+from registry.stages import StagePolicy
+from registry.state import Event, EventType, RegistryState
+from registry.store.artifacts import StagedArtifacts, stage_directory
+from registry.store.files import fsync_dir
+
+__all__ = ["Clock", "Store", "default_actor", "system_clock"]
+
+log = logging.getLogger("registry")
+
+Clock = Callable[[], int]
+"""A clock returns the time as integer milliseconds since the epoch."""
+
+
+def system_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def default_actor() -> str | None:
+    """The user recorded on changes: ``$REGISTRY_USER``, else the login name, else nobody."""
+    user = os.environ.get("REGISTRY_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # getpass raises several types when no user can be found (containers)
+        return None
+
+
+class Store(abc.ABC):
+    """State plus persistence. See the module docstring for the write funnel.
+
+    Args:
+        policy: the stage policy (the folder store may replace it by the one stored in the folder).
+        clock: the time source for event timestamps.
+        actor: the user recorded on changes.
+        durable: fsync each commit (``False`` is for test fixtures and scratch registries).
+    """
+
+    location: str
+
+    def __init__(self, *, policy: StagePolicy, clock: Clock, actor: str | None, durable: bool) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.actor = actor
+        self.durable = durable
+        self._guard = threading.RLock()
+        self._listeners: list[Callable[[list[Event]], None]] = []
+        self._state = RegistryState(self.artifact_root)
+
+    # -- what subclasses provide ------------------------------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def artifact_root(self) -> str:
+        """The folder holding versions' own copies (``<artifact_root>/<model id>/versions/<n>``)."""
+
+    @property
+    @abc.abstractmethod
+    def staging_root(self) -> str:
+        """A folder on the same filesystem as :attr:`artifact_root`, for copies not yet published."""
+
+    @abc.abstractmethod
+    def _process_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Exclusive across processes (a no-op for a store no other process can see)."""
+
+    @abc.abstractmethod
+    def _catch_up(self, *, writing: bool) -> None:
+        """Apply events other processes committed since this process last looked."""
+
+    @abc.abstractmethod
+    def _persist(self, events: list[Event]) -> None:
+        """Make ``events`` durable: this is the commit."""
+
+    @abc.abstractmethod
+    def read_events(self, since: int = 0, limit: int | None = None) -> list[Event]:
+        """Committed events with ``seq > since``, oldest first (at most ``limit``)."""
+
+    def _after_commit(self, events: list[Event]) -> None:
+        """Tidying after a commit (still under the lock); failures here never undo the commit."""
+        for event in events:
+            if event.type == EventType.REGISTERED_MODEL_DELETED and event.model_id:
+                self._remove_tree(os.path.join(self.artifact_root, event.model_id))
+            elif event.type == EventType.MODEL_VERSION_DELETED and event.model_id:
+                number = str(event.data["version"])
+                self._remove_tree(os.path.join(self.artifact_root, event.model_id, "versions", number))
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release resources; the store must not be used afterwards."""
+
+    # -- the public surface -----------------------------------------------------------------------------------
+
+    def on_commit(self, listener: Callable[[list[Event]], None]) -> None:
+        """Call ``listener(events)`` after each commit made through this store, outside the lock."""
+        self._listeners.append(listener)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[RegistryState]:
+        """The current state, caught up with other processes, held still for the ``with`` block."""
+        with self._guard:
+            self._catch_up(writing=False)
+            yield self._state
+
+    @property
+    def state(self) -> RegistryState:
+        """The current state (caught up). Hold :meth:`reading` instead to read several things consistently."""
+        with self.reading() as state:
+            return state
+
+    def write(
+        self,
+        decide: Callable[[RegistryState], list[Change]],
+        *,
+        publish: Callable[[list[Change]], None] | None = None,
+    ) -> list[Event]:
+        """The mutation funnel: run ``decide`` on fresh state under the lock and commit what it returns.
+
+        Args:
+            decide: a pure command; it raises to refuse, or returns the changes to commit (maybe none).
+            publish: called with the changes before the commit, to move staged files into place; files are
+                published before the event that references them, so a crash leaves unreferenced files (which
+                ``check`` finds), never a version without its files.
+
+        Returns:
+            The committed events (empty when ``decide`` returned no changes).
+        """
+        with self._guard, self._process_lock():
+            self._catch_up(writing=True)
+            changes = decide(self._state)
+            if not changes:
+                return []
+            timestamp = self.clock()
+            events = [
+                Event(
+                    seq=self._state.seq + offset,
+                    timestamp=timestamp,
+                    type=change.type,
+                    actor=self.actor,
+                    model_id=change.model_id,
+                    name=change.name,
+                    data=change.data,
+                )
+                for offset, change in enumerate(changes, start=1)
+            ]
+            if publish is not None:
+                publish(changes)
+            self._persist(events)
+            log.debug("registry: committed %s", ", ".join(f"{e.seq}:{e.type}" for e in events))
+            for event in events:
+                self._state.apply(event)
+            try:
+                self._after_commit(events)
+            except OSError:
+                log.warning("registry: tidying after commit %d failed", events[-1].seq, exc_info=True)
+        for listener in list(self._listeners):
+            listener(events)
+        return events
+
+    # -- artifacts ----------------------------------------------------------------------------------------------
+
+    def stage_artifacts(self, source_dir: str) -> StagedArtifacts:
+        """Copy ``source_dir`` into the staging area (outside the lock: copies can be large)."""
+        os.makedirs(self.staging_root, exist_ok=True)
+        return stage_directory(source_dir, self.staging_root, durable=self.durable)
+
+    def publish_artifacts(self, staged: StagedArtifacts, model_id: str, version: int) -> str:
+        """Move a staged copy to its final place as ``version`` of model ``model_id`` (under the lock)."""
+        parent = os.path.join(self.artifact_root, model_id, "versions")
+        target = os.path.join(parent, str(version))
+        os.makedirs(parent, exist_ok=True)
+        if os.path.exists(target):
+            # Only a crash between a publish and its commit leaves files under an unallocated number.
+            log.warning("registry: replacing unreferenced leftover files at %s", target)
+            shutil.rmtree(target)
+        os.rename(staged.path, target)
+        if self.durable:
+            fsync_dir(parent)
+        return target
+
+    def discard_artifacts(self, staged: StagedArtifacts) -> None:
+        shutil.rmtree(staged.path, ignore_errors=True)
+
+    @staticmethod
+    def _remove_tree(path: str) -> None:
+        shutil.rmtree(path, ignore_errors=True)

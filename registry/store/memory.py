@@ -1,0 +1,57 @@
+"""The in-memory store: the same semantics as the folder store, for tests and scratch work.
+
+Events live in a list; a version's files are still copied (into a private temporary folder, removed when the
+store is closed or collected), so artifacts, digests and verification behave exactly as on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import weakref
+from typing import Any
+
+from registry.stages import StagePolicy
+from registry.state import Event
+from registry.store.base import Clock, Store
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """A store no other process can see. ``location`` is ``memory://``."""
+
+    def __init__(self, *, policy: StagePolicy, clock: Clock, actor: str | None) -> None:
+        self.location = "memory://"
+        self._scratch = tempfile.mkdtemp(prefix="registry-memory-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._scratch, True)
+        self._events: list[Event] = []
+        super().__init__(policy=policy, clock=clock, actor=actor, durable=False)
+
+    @property
+    def artifact_root(self) -> str:
+        return os.path.join(self._scratch, "models")
+
+    @property
+    def staging_root(self) -> str:
+        return os.path.join(self._scratch, "tmp")
+
+    def _process_lock(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def _catch_up(self, *, writing: bool) -> None:
+        pass  # nobody else writes here
+
+    def _persist(self, events: list[Event]) -> None:
+        self._events.extend(events)
+
+    def read_events(self, since: int = 0, limit: int | None = None) -> list[Event]:
+        with self._guard:
+            # seq numbers are dense from 1, so the list index is seq - 1
+            chosen = self._events[max(since, 0) :]
+        return chosen if limit is None else chosen[:limit]
+
+    def close(self) -> None:
+        self._cleanup()
