@@ -8,6 +8,7 @@ change only after it has committed.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import urllib.parse
 import uuid
@@ -38,6 +39,11 @@ DEFAULT_REGISTRY_FOLDER = "mlregistry"
 """The folder (relative to the working directory) used when neither an argument nor $REGISTRY_URI says."""
 
 _MEMORY = "memory://"
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
+def _random_id() -> str:
+    return uuid.uuid4().hex
 
 
 class Registry:
@@ -55,6 +61,8 @@ class Registry:
         user: recorded as ``user_id`` on versions and as the actor of events (default: ``$REGISTRY_USER`` or the
             login name).
         lock_timeout: seconds to wait for another process's write before raising RegistryLockTimeout.
+        ids: returns a fresh id (hex digits, letters, ``-`` or ``_``) each call: the internal keys of new models and
+            the ids of webhook deliveries. Inject a counter for reproducible tests.
 
     Raises:
         InvalidParameterValue: for an unsupported URI, a folder that is not a registry, or a policy conflict.
@@ -71,8 +79,10 @@ class Registry:
         clock: Clock | None = None,
         user: str | None = None,
         lock_timeout: float = 30.0,
+        ids: Callable[[], str] | None = None,
     ) -> None:
         self._clock = clock or system_clock
+        self._ids = ids or _random_id
         actor = user if user is not None else default_actor()
         explicit = policy_named(policy) if policy is not None else None
         self.uri = _resolve_uri(uri)
@@ -87,6 +97,15 @@ class Registry:
         )
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._store.on_commit(self._deliver)
+
+    def new_id(self) -> str:
+        """A fresh id from the ``ids`` generator (checked, because ids become folder names)."""
+        value = self._ids()
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            raise InvalidParameterValue(
+                f"The ids generator returned {value!r}; ids must be 1-64 letters, digits, '-' or '_'."
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"
@@ -129,7 +148,7 @@ class Registry:
             ResourceAlreadyExists: a model with this name exists.
             InvalidParameterValue: a bad name, tag or description.
         """
-        model_id = uuid.uuid4().hex
+        model_id = self.new_id()
         self._store.write(lambda s: commands.create_registered_model(s, name, tags, description, model_id))
         return self.get_registered_model(name)
 

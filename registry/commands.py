@@ -53,6 +53,8 @@ def create_registered_model(
     description = validate_description(description)
     if state.has_model(name):
         raise ResourceAlreadyExists(f"Registered Model (name={name}) already exists.", name=name)
+    if model_id in state.models:
+        raise InvalidParameterValue(f"Model id {model_id!r} is already in use; the ids generator must not repeat.")
     return [Change(E.REGISTERED_MODEL_CREATED, model_id, name, {"tags": tags, "description": description})]
 
 
