@@ -25,6 +25,7 @@ from registry.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
+from registry.search import PagedList
 from registry.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
 from registry.state import Event, EventType
 
@@ -43,6 +44,7 @@ __all__ = [
     "MlflowClient",
     "ModelVersion",
     "ModelVersionStatus",
+    "PagedList",
     "RegisteredModel",
     "Registry",
     "RegistryError",

@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from registry import commands
+from registry import commands, search
 from registry.entities import ModelVersion, RegisteredModel
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.search import PagedList
 from registry.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.state import Event, RegistryState
 from registry.store.base import Clock, Store, default_actor, system_clock
@@ -162,6 +163,30 @@ class Registry:
         with self._store.reading() as state:
             return [state.registered_model(n) for n in sorted(state.names())]
 
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        """Search registered models with MLflow's filter language (see the README's "Search" section).
+
+        Args:
+            filter_string: e.g. ``"name LIKE 'churn-%' AND tags.team = 'risk'"``; ``None`` returns all.
+            max_results: the page size, 1 to 1,000.
+            order_by: e.g. ``["last_updated_timestamp DESC"]``; default ``name ASC``.
+            page_token: the ``token`` of the previous page.
+
+        Returns:
+            A :class:`~registry.search.PagedList` of :class:`RegisteredModel`; ``.token`` fetches the next page.
+
+        Raises:
+            InvalidParameterValue: for a malformed filter, order, page size or page token.
+        """
+        with self._store.reading() as state:
+            return search.search_registered_models(state, filter_string, max_results, order_by, page_token)
+
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model, keeping its versions, tags, aliases and history.
 
@@ -281,6 +306,33 @@ class Registry:
         """The live versions of a model, oldest first."""
         with self._store.reading() as state:
             return state.model_versions(_name(name))
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        """Search model versions with MLflow's filter language (see the README's "Search" section).
+
+        Args:
+            filter_string: e.g. ``"name = 'fraud' AND tags.validation_status = 'passed'"``; ``None`` returns
+                all live versions.
+            max_results: the page size, 1 to 200,000.
+            order_by: e.g. ``["version_number DESC"]``; default
+                ``last_updated_timestamp DESC, name ASC, version_number DESC``.
+            page_token: the ``token`` of the previous page.
+
+        Returns:
+            A :class:`~registry.search.PagedList` of :class:`ModelVersion` (with their aliases); ``.token``
+            fetches the next page.
+
+        Raises:
+            InvalidParameterValue: for a malformed filter, order, page size or page token.
+        """
+        with self._store.reading() as state:
+            return search.search_model_versions(state, filter_string, max_results, order_by, page_token)
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description."""
