@@ -1,0 +1,46 @@
+"""Shared fixtures. The suite runs against both backends through the ``reg`` fixture (as tinydb does)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from registry import Registry
+
+
+class TickingClock:
+    """A clock that advances one millisecond per reading, so every event has a distinct, known time."""
+
+    def __init__(self, start: int = 1_700_000_000_000) -> None:
+        self._ticks = itertools.count(start)
+
+    def __call__(self) -> int:
+        return next(self._ticks)
+
+
+@pytest.fixture(params=["folder", "memory"])
+def reg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """A fresh registry on each backend (the folder one is durable, as users get it by default)."""
+    uri = str(tmp_path / "registry") if request.param == "folder" else "memory://"
+    registry = Registry(uri, clock=TickingClock(), user="tester")
+    yield registry
+    registry.close()
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Callable[..., str]:
+    """Make a small model folder (a few files, one nested) with the given contents; returns its path."""
+    counter = itertools.count()
+
+    def make(content: str = "weights") -> str:
+        folder = tmp_path / f"model-src-{next(counter)}"
+        (folder / "data").mkdir(parents=True)
+        (folder / "MLmodel").write_text("flavors: {}\n")
+        (folder / "model.bin").write_text(content)
+        (folder / "data" / "extra.txt").write_text("nested")
+        return str(folder)
+
+    return make
