@@ -195,7 +195,7 @@ def test_tampering_is_detected(reg: Registry, model_dir: Callable[..., str]) -> 
     path = os.path.join(mv.storage_location, "model.bin")
     with open(path, "a") as f:
         f.write("evil")
-    with pytest.raises(ArtifactVerificationError, match="model.bin"):
+    with pytest.raises(ArtifactVerificationError, match=r"model\.bin"):
         verify_artifacts(mv.storage_location, mv.digest)
     os.remove(path)
     with pytest.raises(ArtifactVerificationError, match="missing"):
@@ -205,7 +205,7 @@ def test_tampering_is_detected(reg: Registry, model_dir: Callable[..., str]) -> 
     verify_artifacts(mv.storage_location, mv.digest)
     with open(os.path.join(mv.storage_location, "extra.py"), "w") as f:
         f.write("import os")
-    with pytest.raises(ArtifactVerificationError, match="extra.py"):
+    with pytest.raises(ArtifactVerificationError, match=r"extra\.py"):
         verify_artifacts(mv.storage_location, mv.digest)
 
 
