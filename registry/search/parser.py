@@ -239,7 +239,7 @@ class _Parser:
         if op in _NULL_OPS:
             value = None
         elif op in _LIST_OPS:
-            value = self.string_list()
+            value = tuple(self.text_of(item, spec) for item in self.string_list())
         else:
             value = self.value(field, spec)
         return Comparison(field, op, value, field.start, self.tokens[self.pos - 1].end)
@@ -337,14 +337,14 @@ class _Parser:
             tok,
         )
 
-    def string_list(self) -> tuple[str, ...]:
+    def string_list(self) -> list[Token]:
         opener = self.advance()
         if opener.kind != LPAREN:
             raise self.error_at(
                 f"expected a parenthesized list of quoted strings such as ('a', 'b'), found {self.describe(opener)}",
                 opener,
             )
-        items: list[str] = []
+        items: list[Token] = []
         while True:
             tok = self.advance()
             if tok.kind == RPAREN and items:
@@ -353,7 +353,7 @@ class _Parser:
                 raise self.error("the list is empty; IN needs at least one quoted string", opener.start, tok.end)
             if tok.kind != STRING:
                 raise self.error_at(f"expected a quoted string in the list, found {self.describe(tok)}", tok)
-            items.append(tok.text[1:-1])
+            items.append(tok)
             sep = self.advance()
             if sep.kind == RPAREN:
                 break
@@ -362,7 +362,7 @@ class _Parser:
             if self.tok.kind == RPAREN:  # a trailing comma, as in ('a',)
                 self.advance()
                 break
-        return tuple(items)
+        return items
 
     def value(self, field: Field, spec: FieldSpec) -> Value:
         tok = self.advance()
@@ -373,16 +373,7 @@ class _Parser:
                 return int(tok.text[1:-1])
             raise self.error_at(f"{field.key} must be compared with an integer, found {self.describe(tok)}", tok)
         if tok.kind == STRING:
-            text = tok.text[1:-1]
-            if spec.type == "stage":
-                try:
-                    return Stage.parse(text).value
-                except InvalidParameterValue:
-                    stages = ", ".join(repr(s.value) for s in Stage)
-                    raise self.error_at(
-                        f"{text!r} is not a stage; use one of {stages} (case-insensitive)", tok
-                    ) from None
-            return text
+            return self.text_of(tok, spec)
         if tok.kind == NUMBER:
             raise self.error_at(
                 f"expected a quoted string for {field.key!r}, found the number {tok.text}; quote it: '{tok.text}'",
@@ -391,3 +382,14 @@ class _Parser:
         if tok.kind in (WORD, BACKTICK):
             raise self.error_at(f"values must be quoted with ' or \"; found {self.describe(tok)}", tok)
         raise self.error_at(f"expected a quoted value, found {self.describe(tok)}", tok)
+
+    def text_of(self, tok: Token, spec: FieldSpec) -> str:
+        """The text of a quoted value: verbatim between the quotes, stage names canonicalized."""
+        text = tok.text[1:-1]
+        if spec.type == "stage":
+            try:
+                return Stage.parse(text).value
+            except InvalidParameterValue:
+                stages = ", ".join(repr(s.value) for s in Stage)
+                raise self.error_at(f"{text!r} is not a stage; use one of {stages} (case-insensitive)", tok) from None
+        return text
