@@ -6,6 +6,7 @@
 'fraud'
 """
 
+from registry import pyfunc
 from registry.client import (
     DEFAULT_REGISTRY_FOLDER,
     MlflowClient,
@@ -25,7 +26,10 @@ from registry.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
+from registry.mlmodel import MLmodel
+from registry.model_registration import register_model
 from registry.search import PagedList
+from registry.signature import ModelSignature, infer_signature
 from registry.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
 from registry.state import Event, EventType
 
@@ -41,7 +45,9 @@ __all__ = [
     "EventType",
     "IllegalStageTransition",
     "InvalidParameterValue",
+    "MLmodel",
     "MlflowClient",
+    "ModelSignature",
     "ModelVersion",
     "ModelVersionStatus",
     "PagedList",
@@ -57,5 +63,8 @@ __all__ = [
     "__version__",
     "default_registry",
     "get_registry_uri",
+    "infer_signature",
+    "pyfunc",
+    "register_model",
     "set_registry_uri",
 ]

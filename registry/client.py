@@ -495,6 +495,32 @@ class Registry:
         for listener in list(self._listeners):
             listener(events)
 
+    # -- models (logic in registry.model_registration and registry.pyfunc) ------------------------------------------
+
+    def log_model(self, python_model: Any = None, **kwargs: Any) -> ModelVersion:
+        """Save a model and register it as a new version in one call, creating the registered model if needed.
+
+        ``reg.log_model(python_model=... or sk_model=..., registered_model_name=..., artifacts=...,
+        input_example=..., signature=..., pip_requirements=..., code_paths=..., metadata=..., tags=...,
+        description=...)``; see :func:`registry.model_registration.log_model`. Returns the new ModelVersion.
+        """
+        from registry.model_registration import log_model
+
+        return log_model(self, python_model, **kwargs)
+
+    def register_model(self, model_uri: str | os.PathLike[str], name: str, **kwargs: Any) -> ModelVersion:
+        """Register a model directory (path or ``file:`` URI) or a ``models:/`` version under ``name``."""
+        from registry.model_registration import register_model
+
+        return register_model(model_uri, name, registry=self, **kwargs)
+
+    def load_model(self, model_uri: str | os.PathLike[str], **kwargs: Any) -> Any:
+        """Load a model for prediction, resolving ``models:/`` URIs against this registry (verifies digests;
+        unpickling runs code). Returns a :class:`registry.pyfunc.PyFuncModel`."""
+        from registry import pyfunc
+
+        return pyfunc.load_model(model_uri, registry=self, **kwargs)
+
 
 class MlflowClient(Registry):
     """:class:`Registry` under MLflow's constructor, creating registries with the permissive ``mlflow`` policy.

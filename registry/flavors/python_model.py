@@ -1,0 +1,213 @@
+"""The ``python_function`` flavor with a custom :class:`PythonModel`, in MLflow's layout.
+
+A directory saved here loads in real MLflow (``mlflow.pyfunc.load_model``) and a directory MLflow saved from a
+``PythonModel`` loads here::
+
+    python_model.pkl          the model object, cloudpickled (see registry.flavors.pickling)
+    artifacts/<file>          copies of the artifacts, found again through context.artifacts[name]
+    code/<path>               copies of code_paths, put on sys.path while loading
+    MLmodel, requirements.txt, python_env.yaml, conda.yaml, input_example.json, ...
+
+**Loading runs code**: ``python_model.pkl`` is a pickle. Load only models you trust; the registry verifies a
+registered version's digests before unpickling, which proves integrity, not safety.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import cloudpickle
+
+from registry.errors import InvalidParameterValue, ResourceDoesNotExist
+from registry.flavors import model_dir, pickling
+from registry.mlmodel import PYFUNC_FLAVOR, MLmodel
+from registry.signature import ModelSignature
+
+__all__ = ["LOADER_MODULE", "PythonModel", "PythonModelContext", "load_pyfunc", "save"]
+
+# MLflow's name for this loader: written into MLmodel so MLflow loads our directories with its own code.
+LOADER_MODULE = "mlflow.pyfunc.model"
+PICKLE_FILE = "python_model.pkl"
+
+
+class PythonModelContext:
+    """What :meth:`PythonModel.load_context` receives: artifact paths and the model configuration."""
+
+    def __init__(self, artifacts: Mapping[str, str], model_config: Mapping[str, Any] | None) -> None:
+        self._artifacts = dict(artifacts)
+        self._model_config = dict(model_config) if model_config is not None else None
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """Artifact name -> absolute local path of its copy inside the model directory."""
+        return self._artifacts
+
+    @property
+    def model_config(self) -> dict[str, Any] | None:
+        """The configuration passed to ``load_model(..., model_config=...)``, if any."""
+        return self._model_config
+
+    def __repr__(self) -> str:
+        return f"PythonModelContext(artifacts={self._artifacts!r}, model_config={self._model_config!r})"
+
+
+class PythonModel:
+    """Base class of custom models: subclass it and implement :meth:`predict`.
+
+    Preprocessing and postprocessing belong in the subclass, so they travel with the model. Files the model
+    needs (thresholds, vocabularies, weights) are passed as ``artifacts`` when saving and found again in
+    ``context.artifacts`` in :meth:`load_context`.
+    """
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Called once when the model is loaded, before any prediction; read artifacts here."""
+
+    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        """Return predictions for ``model_input``; ``params`` are the inference parameters, if any."""
+        raise NotImplementedError(f"{type(self).__name__} must implement predict(context, model_input, params)")
+
+
+def _local_path(uri: str | os.PathLike[str]) -> Path:
+    text = os.fspath(uri)
+    parsed = urlparse(text)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme and len(parsed.scheme) > 1:
+        raise InvalidParameterValue(
+            f"Artifact {text!r} is not a local file; only local paths and file: URIs can be copied into a model.",
+            uri=text,
+        )
+    return Path(text)
+
+
+def _copy_into(src: Path, dest: Path) -> None:
+    if src.is_dir():
+        shutil.copytree(src, dest)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+
+
+def _save_artifacts(path: Path, artifacts: Mapping[str, str | os.PathLike[str]]) -> dict[str, dict[str, str]]:
+    saved: dict[str, dict[str, str]] = {}
+    used: set[str] = set()
+    for name, uri in artifacts.items():
+        src = _local_path(uri)
+        if not src.exists():
+            raise ResourceDoesNotExist(f"Artifact {name!r} points at {str(src)!r}, which does not exist.", name=name)
+        rel = f"artifacts/{src.name}"
+        if rel in used:  # two artifacts with the same file name: keep both, apart
+            rel = f"artifacts/{name}/{src.name}"
+        used.add(rel)
+        _copy_into(src, path / rel)
+        saved[str(name)] = {"path": rel, "uri": os.fspath(uri)}
+    return saved
+
+
+def save(
+    path: Path,
+    python_model: PythonModel,
+    *,
+    artifacts: Mapping[str, str | os.PathLike[str]] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> MLmodel:
+    """Write a ``python_function`` model directory into the (new, empty) folder ``path``."""
+    if not isinstance(python_model, PythonModel):
+        raise InvalidParameterValue(
+            f"python_model must be an instance of registry.pyfunc.PythonModel, got {type(python_model).__name__}."
+        )
+    conf: dict[str, Any] = {
+        "loader_module": LOADER_MODULE,
+        "python_model": PICKLE_FILE,
+        "cloudpickle_version": cloudpickle.__version__,
+        "python_version": ".".join(map(str, sys.version_info[:3])),
+        "streamable": False,
+        "code": None,
+    }
+    if artifacts:
+        conf["artifacts"] = _save_artifacts(path, artifacts)
+    if code_paths:
+        for code in code_paths:
+            src = _local_path(code)
+            _copy_into(src, path / "code" / src.name)
+        conf["code"] = "code"
+    with open(path / PICKLE_FILE, "wb") as f:
+        pickling.dump(python_model, f)
+    requirements = [f"cloudpickle=={cloudpickle.__version__}", *(pip_requirements or ())]
+    return model_dir.write_common(
+        path,
+        flavors={PYFUNC_FLAVOR: conf},
+        requirements=requirements,
+        signature=signature,
+        input_example=input_example,
+        metadata=metadata,
+    )
+
+
+def add_code_to_path(path: Path, conf: Mapping[str, Any]) -> None:
+    """Put the model's saved ``code`` folder first on ``sys.path`` (as MLflow does) so its modules import."""
+    code = conf.get("code")
+    if code:
+        code_dir = str(path / code)
+        if code_dir not in sys.path:
+            sys.path.insert(0, code_dir)
+
+
+def _accepts_params(fn: Any) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+    return "params" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+class PythonModelImpl:
+    """The loaded model behind :class:`registry.pyfunc.PyFuncModel` for this flavor."""
+
+    def __init__(self, python_model: PythonModel, context: PythonModelContext) -> None:
+        self.python_model = python_model
+        self.context = context
+        self._pass_params = _accepts_params(python_model.predict)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if self._pass_params:
+            return self.python_model.predict(self.context, data, params=params)
+        return self.python_model.predict(self.context, data)
+
+    def unwrap(self) -> PythonModel:
+        return self.python_model
+
+
+def load_pyfunc(path: Path, conf: Mapping[str, Any], model_config: Mapping[str, Any] | None = None) -> PythonModelImpl:
+    """Load the model in ``path`` (a ``python_function`` flavor with ``python_model``). Runs the pickle."""
+    add_code_to_path(path, conf)
+    pickle_name = conf.get("python_model")
+    if not pickle_name:
+        raise InvalidParameterValue(
+            "This python_function model has no 'python_model' entry; models saved as code (a .py file) "
+            "are not supported here."
+        )
+    if conf.get("compression"):
+        raise InvalidParameterValue(f"Compressed python models ({conf['compression']!r}) are not supported.")
+    with open(path / str(pickle_name), "rb") as f:
+        python_model = pickling.load(f)
+    if not isinstance(python_model, PythonModel):
+        raise InvalidParameterValue(
+            f"{pickle_name} holds a {type(python_model).__name__}, not a PythonModel.", path=str(path)
+        )
+    # The relative 'path' is what counts: 'uri' is wherever the file was when the model was saved.
+    artifacts = {name: str(path / info["path"]) for name, info in (conf.get("artifacts") or {}).items()}
+    context = PythonModelContext(artifacts, model_config)
+    python_model.load_context(context)
+    return PythonModelImpl(python_model, context)

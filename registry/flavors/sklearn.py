@@ -1,0 +1,173 @@
+"""A flavor for scikit-learn-style models: any object with ``.predict``, in the layout of MLflow's ``sklearn``.
+
+scikit-learn is never required: the object is pickled as it is, and loading imports whatever modules the
+pickle names (scikit-learn for a scikit-learn estimator, nothing for a plain class defined in ``__main__``).
+The directory carries two flavors, as MLflow writes them::
+
+    flavors:
+      python_function: {loader_module: mlflow.sklearn, model_path: model.pkl, predict_fn: predict, ...}
+      sklearn: {pickled_model: model.pkl, serialization_format: cloudpickle, sklearn_version: ..., ...}
+
+so real MLflow loads it with ``mlflow.sklearn.load_model`` or ``mlflow.pyfunc.load_model``. Directories MLflow
+wrote load here in its ``pickle`` and ``cloudpickle`` formats, and in its ``skops`` format (MLflow 3's default)
+when the ``skops`` package is installed.
+
+**Loading runs code**: pickles (and the skops types a model's own ``MLmodel`` marks as trusted) can execute
+anything while they load. Load only models you trust.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from collections.abc import Mapping, Sequence
+from importlib import metadata as _metadata
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+
+from registry.errors import InvalidParameterValue, RegistryError
+from registry.flavors import model_dir, pickling
+from registry.flavors.python_model import add_code_to_path
+from registry.mlmodel import PYFUNC_FLAVOR, MLmodel
+from registry.signature import ModelSignature
+
+__all__ = ["FLAVOR_NAME", "LOADER_MODULE", "load_model", "load_pyfunc", "save"]
+
+FLAVOR_NAME = "sklearn"
+LOADER_MODULE = "mlflow.sklearn"
+FORMATS = ("cloudpickle", "pickle")
+MODEL_FILE = "model.pkl"
+
+
+def _sklearn_version() -> str | None:
+    try:
+        return _metadata.version("scikit-learn")
+    except _metadata.PackageNotFoundError:
+        return None
+
+
+def save(
+    path: Path,
+    sk_model: Any,
+    *,
+    serialization_format: str = "cloudpickle",
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    predict_fn: str = "predict",
+) -> MLmodel:
+    """Write ``sk_model`` (anything with ``predict_fn``) as an MLflow ``sklearn`` model directory."""
+    if serialization_format not in FORMATS:
+        raise InvalidParameterValue(
+            f"serialization_format must be one of {', '.join(FORMATS)}, got {serialization_format!r} "
+            "(writing skops is left to MLflow; reading it works when skops is installed).",
+        )
+    if not callable(getattr(sk_model, predict_fn, None)):
+        raise InvalidParameterValue(
+            f"The model ({type(sk_model).__name__}) has no callable .{predict_fn}(); the sklearn flavor needs one."
+        )
+    with open(path / MODEL_FILE, "wb") as f:
+        if serialization_format == "cloudpickle":
+            pickling.dump(sk_model, f)
+        else:
+            pickle.dump(sk_model, f, protocol=pickle.DEFAULT_PROTOCOL)
+    python_version = ".".join(map(str, sys.version_info[:3]))
+    flavors = {
+        PYFUNC_FLAVOR: {
+            "loader_module": LOADER_MODULE,
+            "model_path": MODEL_FILE,
+            "predict_fn": predict_fn,
+            "python_version": python_version,
+        },
+        FLAVOR_NAME: {
+            "pickled_model": MODEL_FILE,
+            "serialization_format": serialization_format,
+            "sklearn_version": _sklearn_version(),
+            "code": None,
+            "skops_trusted_types": None,
+        },
+    }
+    requirements: list[str] = []
+    if serialization_format == "cloudpickle":
+        requirements.append(f"cloudpickle=={cloudpickle.__version__}")
+    if type(sk_model).__module__.split(".")[0] == "sklearn" and _sklearn_version():
+        requirements.append(f"scikit-learn=={_sklearn_version()}")
+    requirements.extend(pip_requirements or ())
+    return model_dir.write_common(
+        path,
+        flavors=flavors,
+        requirements=requirements,
+        signature=signature,
+        input_example=input_example,
+        metadata=metadata,
+    )
+
+
+def _load_file(file: Path, serialization_format: str, skops_trusted_types: Any) -> Any:
+    if serialization_format == "skops":
+        try:
+            import skops.io as sio
+        except ImportError:
+            raise RegistryError(
+                f"{str(file)!r} was saved by MLflow in the skops format (MLflow 3's default for scikit-learn); "
+                "install skops ('pip install skops') to load it, or re-save the model with "
+                "serialization_format='cloudpickle'.",
+                path=str(file),
+            ) from None
+        return sio.load(file, trusted=skops_trusted_types)
+    if serialization_format not in FORMATS:
+        raise InvalidParameterValue(
+            f"Unknown sklearn serialization format {serialization_format!r} in {str(file)!r}; "
+            "expected pickle, cloudpickle or skops.",
+        )
+    with open(file, "rb") as f:
+        # cloudpickle output is read by pickle plus cloudpickle's helpers, which our unpickler resolves.
+        return pickling.load(f)
+
+
+def _load_dir(path: Path, mlmodel: MLmodel) -> Any:
+    conf = mlmodel.flavors.get(FLAVOR_NAME) or {}
+    pyfunc_conf = mlmodel.flavors.get(PYFUNC_FLAVOR) or {}
+    add_code_to_path(path, conf)
+    file = conf.get("pickled_model") or pyfunc_conf.get("model_path") or MODEL_FILE
+    return _load_file(path / file, conf.get("serialization_format", "pickle"), conf.get("skops_trusted_types"))
+
+
+def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> Any:
+    """Load the model object itself (an estimator, or whatever was saved) from a model directory or URI.
+
+    Accepts what :func:`registry.pyfunc.load_model` accepts; a registered version's digests are verified first.
+    Runs the pickle: load only models you trust.
+    """
+    from registry.model_uris import resolve_local_model  # the client layer; imported late to keep layering
+
+    path = resolve_local_model(model_uri, registry=registry)
+    mlmodel = model_dir.read_mlmodel(path)
+    mlmodel.flavor(FLAVOR_NAME)
+    return _load_dir(path, mlmodel)
+
+
+class SklearnImpl:
+    """The loaded model behind :class:`registry.pyfunc.PyFuncModel` for this flavor."""
+
+    def __init__(self, model: Any, predict_fn: str) -> None:
+        self.model = model
+        self._predict = getattr(model, predict_fn, None)
+        if not callable(self._predict):
+            raise InvalidParameterValue(f"The loaded {type(model).__name__} has no callable .{predict_fn}().")
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._predict(data)
+
+    def unwrap(self) -> Any:
+        return self.model
+
+
+def load_pyfunc(path: Path, conf: Mapping[str, Any], model_config: Mapping[str, Any] | None = None) -> SklearnImpl:
+    """Load for pyfunc: the object's ``predict_fn`` (``predict`` unless the flavor says otherwise)."""
+    mlmodel = model_dir.read_mlmodel(path)
+    return SklearnImpl(_load_dir(path, mlmodel), str(conf.get("predict_fn") or "predict"))

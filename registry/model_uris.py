@@ -1,0 +1,110 @@
+"""Resolving a model URI to a local model directory, verifying a registered version's files first.
+
+Accepted: ``models:/<name>/<version>``, ``models:/<name>/<stage>``, ``models:/<name>/latest``,
+``models:/<name>@<alias>`` (against an explicit registry, else :func:`registry.default_registry`), a local
+path, and a ``file:`` URI. ``runs:/`` URIs belong to an MLflow tracking server, which this library does not
+have; the error says what to pass instead.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from registry.errors import InvalidParameterValue, ResourceDoesNotExist
+from registry.store.artifacts import verify_artifacts
+from registry.uris import is_models_uri
+
+if TYPE_CHECKING:
+    from registry.client import Registry
+    from registry.entities import ModelVersion
+
+__all__ = ["local_path_of", "resolve_local_model", "resolve_model_version"]
+
+
+def _runs_error(uri: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Cannot use {uri!r}: runs:/ URIs need an MLflow tracking server, which this registry does not have. "
+        "Pass the local model directory (a path or file: URI), or a models:/<name>/<version> URI of a "
+        "registered version.",
+        uri=uri,
+    )
+
+
+def local_path_of(uri: str | os.PathLike[str]) -> Path | None:
+    """The filesystem path a path or ``file:`` URI names; ``None`` for ``models:/``.
+
+    Raises:
+        InvalidParameterValue: for ``runs:/`` and for remote schemes (``s3:``, ``http:``, ...).
+    """
+    text = os.fspath(uri)
+    if is_models_uri(text):
+        return None
+    if text.startswith("runs:"):
+        raise _runs_error(text)
+    if text.startswith("file:"):
+        parsed = urllib.parse.urlparse(text)
+        if parsed.netloc not in ("", "localhost"):
+            raise InvalidParameterValue(f"Cannot load {text!r}: a file: URI on another host.", uri=text)
+        return Path(urllib.parse.unquote(parsed.path))
+    scheme, sep, _ = text.partition(":")
+    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
+        raise InvalidParameterValue(
+            f"Cannot load {text!r}: only local paths, file: URIs and models:/ URIs are supported. Download "
+            "the model directory first and pass its path.",
+            uri=text,
+        )
+    return Path(text).expanduser()
+
+
+def resolve_model_version(uri: str, registry: Registry | None = None) -> ModelVersion:
+    """The registered version a ``models:/`` URI names, in ``registry`` or the default registry."""
+    if registry is None:
+        from registry.client import default_registry
+
+        registry = default_registry()
+    return registry.resolve_model_uri(uri)
+
+
+def _check_dir(path: Path, uri: str) -> Path:
+    if not path.is_dir():
+        raise ResourceDoesNotExist(f"Model directory {str(path)!r} (from {uri!r}) does not exist.", path=str(path))
+    return path
+
+
+def resolve_local_model(uri: str | os.PathLike[str], *, registry: Registry | None = None) -> Path:
+    """A local model directory for ``uri``; a registered version's files are verified before it is returned.
+
+    Raises:
+        ArtifactVerificationError: a registered version's files differ from the digests recorded at registration.
+        ResourceDoesNotExist: no such model, version, alias, stage or directory.
+        InvalidParameterValue: a malformed or unsupported URI (``runs:/``, ``s3://``, ...).
+    """
+    text = os.fspath(uri)
+    path = local_path_of(text)
+    if path is not None:
+        return _check_dir(path, text)
+    mv = resolve_model_version(text, registry)
+    if mv.storage_location:
+        if mv.digest:
+            verify_artifacts(mv.storage_location, mv.digest)
+        return _check_dir(Path(mv.storage_location), text)
+    # The version was registered from a source the registry did not copy; it can only be loaded if that
+    # source is a local folder, and then there is nothing recorded to verify it against.
+    source = mv.source or ""
+    if is_models_uri(source):
+        return resolve_local_model(source, registry=registry)
+    try:
+        source_path = local_path_of(source) if source else None
+    except InvalidParameterValue:
+        source_path = None
+    if source_path is None:
+        raise InvalidParameterValue(
+            f"{text} (version {mv.version} of {mv.name!r}) points at {source!r}, which is not a local "
+            "directory; download it and load the path instead.",
+            name=mv.name,
+            version=mv.version,
+        )
+    return _check_dir(source_path, text)
