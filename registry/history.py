@@ -1,0 +1,137 @@
+"""A model's history from the registry's journal, and one-line descriptions of events (for ``registry history``
+and ``registry events``).
+
+The journal already records every change with its time and actor, so history is a filter over events: those of
+one model (followed through renames by its internal id), optionally narrowed to one version.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import ResourceDoesNotExist
+from registry.state import Event, EventType
+
+if TYPE_CHECKING:
+    from registry.client import Registry
+
+__all__ = ["describe_event", "follow_events", "model_history", "read_events"]
+
+
+def read_events(reg: Registry, since: int = 0, limit: int | None = None) -> list[Event]:
+    """Committed events with ``seq > since``, oldest first (at most ``limit``)."""
+    events = getattr(reg, "events", None)
+    if callable(events):
+        return list(events(since=since, limit=limit))
+    # Until the client grows a public events API, this helper (client-side) reads the journal through the store.
+    return reg._store.read_events(since, limit)
+
+
+def follow_events(reg: Registry, since: int = 0, *, poll_interval: float = 0.5, stop: Any = None) -> Iterator[Event]:
+    """Yield events after ``since`` as they are committed (by any process), polling every ``poll_interval`` s.
+
+    ``stop`` is an optional object with ``is_set()`` (a :class:`threading.Event`) that ends the iteration.
+    """
+    position = since
+    while stop is None or not stop.is_set():
+        batch = read_events(reg, position)
+        for event in batch:
+            position = event.seq
+            yield event
+        if not batch:
+            if stop is not None:
+                stop.wait(poll_interval)
+            else:
+                time.sleep(poll_interval)
+
+
+def model_history(reg: Registry, name: str, version: int | None = None) -> list[Event]:
+    """The events of the model called ``name`` (now, or when it was last deleted), oldest first.
+
+    A renamed model's history includes the events from before the rename. With ``version``, only the events
+    concerning that version: its creation, edits, tags, transitions (including being archived by another
+    version's promotion), aliases pointing at it or moved away from it, and its deletion.
+
+    Raises:
+        ResourceDoesNotExist: no model of that name ever existed.
+    """
+    events = read_events(reg)
+    live: dict[str, str] = {}
+    last_id: str | None = None
+    for e in events:
+        if e.model_id is None:
+            continue
+        if e.type == EventType.REGISTERED_MODEL_CREATED:
+            live[e.name or ""] = e.model_id
+        elif e.type == EventType.REGISTERED_MODEL_RENAMED:
+            live.pop(e.data.get("old_name", ""), None)
+            live[e.data.get("new_name", "")] = e.model_id
+        elif e.type == EventType.REGISTERED_MODEL_DELETED:
+            live.pop(e.name or "", None)
+        if name in (e.name, e.data.get("new_name")):
+            last_id = e.model_id
+    model_id = live.get(name, last_id)
+    if model_id is None:
+        raise ResourceDoesNotExist(
+            f"The registry's journal has no model called '{name}'. List models with `registry models list`.",
+            name=name,
+        )
+    mine = [e for e in events if e.model_id == model_id]
+    if version is None:
+        return mine
+    return [e for e in mine if _concerns(e, version)]
+
+
+def _concerns(e: Event, version: int) -> bool:
+    data = e.data
+    if data.get("version") == version or data.get("previous_version") == version:
+        return True
+    if e.type == EventType.REGISTERED_MODEL_DELETED:
+        return version in data.get("versions", [])
+    return any(a.get("version") == version for a in data.get("archived", []) if isinstance(a, dict))
+
+
+def describe_event(e: Event) -> str:
+    """One line saying what an event did, e.g. ``version 3: Staging -> Production (archived 2)``."""
+    d = e.data
+    t = e.type
+    v = d.get("version")
+    if t == EventType.REGISTERED_MODEL_CREATED:
+        return "model created"
+    if t == EventType.REGISTERED_MODEL_RENAMED:
+        return f"renamed '{d.get('old_name')}' -> '{d.get('new_name')}'"
+    if t == EventType.REGISTERED_MODEL_UPDATED:
+        return f"description set to {_short(d.get('description'))}"
+    if t == EventType.REGISTERED_MODEL_DELETED:
+        return f"model deleted (versions {', '.join(map(str, d.get('versions', []))) or 'none'})"
+    if t in (EventType.REGISTERED_MODEL_TAG_SET, EventType.MODEL_VERSION_TAG_SET):
+        where = f"version {v}: " if v is not None else ""
+        return f"{where}tag {d.get('key')}={_short(d.get('value'))}"
+    if t in (EventType.REGISTERED_MODEL_TAG_DELETED, EventType.MODEL_VERSION_TAG_DELETED):
+        where = f"version {v}: " if v is not None else ""
+        return f"{where}tag {d.get('key')} deleted"
+    if t == EventType.MODEL_VERSION_CREATED:
+        return f"version {v} created from {_short(d.get('source'))}"
+    if t == EventType.MODEL_VERSION_UPDATED:
+        return f"version {v}: description set to {_short(d.get('description'))}"
+    if t == EventType.MODEL_VERSION_DELETED:
+        return f"version {v} deleted (was {d.get('stage')})"
+    if t == EventType.MODEL_VERSION_STAGE_TRANSITIONED:
+        archived = [str(a.get("version")) for a in d.get("archived", []) if isinstance(a, dict)]
+        extra = f" (archived {', '.join(archived)})" if archived else ""
+        return f"version {v}: {d.get('from_stage')} -> {d.get('to_stage')}{extra}"
+    if t == EventType.MODEL_VERSION_ALIAS_CREATED:
+        prev = d.get("previous_version")
+        moved = f" (was version {prev})" if prev is not None else ""
+        return f"alias @{d.get('alias')} -> version {v}{moved}"
+    if t == EventType.MODEL_VERSION_ALIAS_DELETED:
+        return f"alias @{d.get('alias')} removed (was version {v})"
+    return f"{t} {json.dumps(d, sort_keys=True, default=str)}"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[: width - 3] + "..."
