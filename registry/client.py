@@ -489,6 +489,16 @@ class Registry:
                 )
             return latest
 
+    # -- maintenance -----------------------------------------------------------------------------------------------
+
+    def check(self, fix: bool = False) -> Any:
+        """Verify every version's files against their digests and find orphan folders and staging leftovers;
+        with ``fix=True`` remove those and rebuild the checkpoint. Returns a :class:`registry.check.CheckReport`
+        (see :mod:`registry.check`)."""
+        from registry.check import check_registry
+
+        return check_registry(self, fix=fix)
+
     # -- events ----------------------------------------------------------------------------------------------------
 
     def _deliver(self, events: list[Event]) -> None:
