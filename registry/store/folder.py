@@ -73,6 +73,7 @@ class FolderStore(Store):
         self._journal_key: tuple[int, int, int] | None = None
         self._settings_key: tuple[int, int] | None = None
         self._offset = 0
+        self._torn_tail = False
         self._checkpoint_seq = 0
         self._lock = filelock.FileLock(
             os.path.join(self.root, ".lock"), timeout=lock_timeout, thread_local=False, is_singleton=False
@@ -268,10 +269,13 @@ class FolderStore(Store):
                 if event.seq > self._state.seq:
                     self._state.apply(event)
             self._offset = end
-            if torn and writing:
-                self._journal.truncate(end)
-                key = self._stat_journal()
+            self._torn_tail = torn
             self._journal_key = key
+        if writing and self._torn_tail:
+            # Only a crashed append leaves a torn tail, and only the lock holder may cut it off.
+            self._journal.truncate(self._offset)
+            self._torn_tail = False
+            self._journal_key = self._stat_journal()
         if writing:
             st = os.stat(self._path(_SETTINGS))
             if (st.st_size, st.st_mtime_ns) != self._settings_key:
@@ -334,6 +338,19 @@ class FolderStore(Store):
                 if limit is not None and len(events) >= limit:
                     break
         return events
+
+    def tail_events(self, since: int, offset: int = 0) -> tuple[list[Event], int]:
+        """Committed events with ``seq > since``, reading the journal from byte ``offset`` on.
+
+        ``offset`` must be 0 or an offset an earlier call returned (the end of a complete record); the second
+        value returned is the offset to pass next time. Followers poll with it, so each look reads only what
+        was appended since (``read_events`` reads the whole journal). An offset past the end (the journal was
+        replaced by a shorter one) starts again from the beginning; the ``seq`` filter keeps results exact.
+        """
+        if offset > self._journal.size():
+            offset = 0
+        records, end, _torn = self._journal.read(offset)
+        return [Event.from_dict(r) for r in records if r["seq"] > since], end
 
     def close(self) -> None:
         """Checkpoint if this process has seen changes since the last one and the lock is free."""
