@@ -163,7 +163,9 @@ class ScoringServer:
     def start(self) -> ScoringServer:
         """Serve in background threads (HTTP and the reload watcher); returns ``self``."""
         self._start_watcher()
-        self._http_thread = threading.Thread(target=self._httpd.serve_forever, name="registry-serve", daemon=True)
+        self._http_thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="registry-serve", daemon=True
+        )
         self._http_thread.start()
         return self
 
@@ -171,7 +173,7 @@ class ScoringServer:
         """Serve in this thread until :meth:`shutdown` (or Ctrl-C, which the CLI turns into a clean exit)."""
         self._start_watcher()
         try:
-            self._httpd.serve_forever()
+            self._httpd.serve_forever(poll_interval=0.1)
         finally:
             self._stop.set()
 
@@ -285,6 +287,9 @@ def _handler_class(server: ScoringServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
         server_version = "registry-serve"
         timeout = 60  # an idle keep-alive connection is closed after this many seconds
+        # Headers and body leave in separate writes; with Nagle's algorithm on, the body waits for the
+        # client's delayed ACK (~40 ms) on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("registry serve: %s - %s", self.address_string(), format % args)
@@ -299,6 +304,7 @@ def _handler_class(server: ScoringServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            self._drain()  # a body on a GET would otherwise be read as the next request on this connection
             path = self.path.split("?", 1)[0]
             if path == "/ping":
                 self._send(200, b"\n", "text/plain")
