@@ -377,8 +377,23 @@ class Registry:
         return latest[0].version
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
-        """Where the version's files are: the registry's own copy when it has one, else the recorded source."""
+        """Where the version's files are: the registry's own copy when it has one, else the recorded source.
+
+        A version recorded with another version as its source (``models:/<name>/<number>``, as copies of versions
+        without files of their own are) points where that version's files are, as in MLflow's SQL store.
+        """
         mv = self.get_model_version(name, version)
+        seen = {(mv.name, mv.version)}
+        while mv.storage_location is None and mv.source and is_models_uri(mv.source):
+            try:
+                ref = parse_models_uri(mv.source)
+                # Only numbered references: an alias, stage or 'latest' meant a version at creation time.
+                if ref.version is None or (ref.name, ref.version) in seen:
+                    break
+                mv = self.get_model_version(ref.name, ref.version)
+            except (InvalidParameterValue, ResourceDoesNotExist):
+                break  # the referenced version is gone: report the source as recorded
+            seen.add((mv.name, mv.version))
         return mv.storage_location or mv.source or ""
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:

@@ -180,12 +180,13 @@ def transition_model_version_stage(
     stage: Any,
     archive_existing_versions: bool,
 ) -> list[Change]:
-    model = state.model(name)
-    number = validate_version(version)
-    mv = model.version(number)
+    # Arguments are checked before lookups, as MLflow does: a bad stage is reported even for a missing model.
     if isinstance(stage, str) and not stage.strip():
         raise InvalidParameterValue("The stage must not be an empty string.", stage=stage)
     target = Stage.parse(stage)
+    model = state.model(name)
+    number = validate_version(version)
+    mv = model.version(number)
     if not isinstance(archive_existing_versions, bool):
         raise InvalidParameterValue(
             f"archive_existing_versions must be True or False, got {archive_existing_versions!r}."
