@@ -12,12 +12,13 @@ import re
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from registry import commands, search
 from registry.entities import ModelVersion, RegisteredModel
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.events import EventBus, EventLog, HandlerError, RegistryEvent, Subscription
 from registry.search import PagedList
 from registry.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.state import Event, RegistryState
@@ -26,6 +27,8 @@ from registry.store.folder import FolderStore
 from registry.store.memory import MemoryStore
 from registry.uris import is_models_uri, parse_models_uri
 from registry.validation import validate_alias, validate_model_name, validate_version
+from registry.webhooks.api import WebhooksMixin
+from registry.webhooks.service import WebhookService
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
@@ -47,7 +50,7 @@ def _random_id() -> str:
     return uuid.uuid4().hex
 
 
-class Registry:
+class Registry(WebhooksMixin):
     """A model registry in a folder (or in memory), with MLflow's registry API.
 
     Args:
@@ -98,6 +101,11 @@ class Registry:
         )
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._store.on_commit(self._deliver)
+        # Subscribers and webhooks (registry.events, registry.webhooks) hear of each commit through _listeners.
+        self._bus = EventBus()
+        self._log = EventLog(self._store)
+        self._webhooks = WebhookService(self._store, self._log, uri=self.uri, new_id=self.new_id)
+        self._listeners += [self._bus.dispatch, self._webhooks.notify]
 
     def new_id(self) -> str:
         """A fresh id from the ``ids`` generator (checked, because ids become folder names)."""
@@ -119,6 +127,7 @@ class Registry:
 
     def close(self) -> None:
         """Write a checkpoint if one is due and release resources. Named in-memory registries live on."""
+        self._webhooks.close()  # lets deliveries already due go out first (a few seconds at most)
         if not self.uri.startswith(_MEMORY) or self.uri == _MEMORY:
             self._store.close()
 
@@ -519,6 +528,52 @@ class Registry:
     def _deliver(self, events: list[Event]) -> None:
         for listener in list(self._listeners):
             listener(events)
+
+    def subscribe(
+        self,
+        callback: Callable[[RegistryEvent], Any],
+        events: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+    ) -> Subscription:
+        """Call ``callback(event)`` after each change made through this client commits (see registry.events).
+
+        ``events`` is a type, a pattern (``"model_version.*"``) or a list; ``model`` a name or a list. Handlers run
+        in subscription order; one that raises is logged and recorded (:attr:`handler_errors`), never undoing
+        the change or stopping the others. Returns a handle with ``unsubscribe()`` (also a context manager).
+        """
+        return self._bus.subscribe(callback, events=events, model=model)
+
+    @property
+    def handler_errors(self) -> list[HandlerError]:
+        """Recent failures of subscribers' handlers (the last 1,000), oldest first."""
+        return list(self._bus.errors)
+
+    def events(
+        self,
+        since: int = 0,
+        *,
+        types: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[RegistryEvent]:
+        """Committed events (by any process) with ``seq > since``, oldest first, filtered as for subscribe."""
+        return self._log.events(since, types=types, model=model, limit=limit)
+
+    def follow(
+        self,
+        since: int | None = None,
+        *,
+        types: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+        poll_interval: float = 0.1,
+        timeout: float | None = None,
+    ) -> Iterator[RegistryEvent]:
+        """Yield events as any process commits them, in commit order, each once, within ``poll_interval``.
+
+        ``since=None`` starts from now; pass the ``seq`` of the last event handled to resume after a restart.
+        ``timeout`` (seconds) ends the iteration; None follows until the caller stops.
+        """
+        return self._log.follow(since, types=types, model=model, poll_interval=poll_interval, timeout=timeout)
 
     # -- models (logic in registry.model_registration and registry.pyfunc) ------------------------------------------
 

@@ -1,0 +1,611 @@
+"""Typed events, the in-process bus, and reading the journal as an event stream.
+
+Every change the registry commits is an :class:`~registry.state.Event` in the journal. This module gives each
+event type its own frozen class (``ModelVersionCreated``, ``ModelVersionStageTransitioned``, ...) with named
+accessors for its payload, and three ways to hear of them:
+
+* :meth:`EventBus.subscribe` (``reg.subscribe``): in-process callbacks, run after the change committed, in
+  subscription order. A failing handler never undoes the change and never stops the others: its exception is
+  logged on the ``registry`` logger and kept in :attr:`EventBus.errors` and on its :class:`Subscription`.
+* :meth:`EventLog.events` (``reg.events``): the committed events after a sequence number, from any process.
+* :meth:`EventLog.follow` (``reg.follow``): a generator that polls the journal and yields what any process
+  commits, in commit order, each event once; a caller that keeps ``event.seq`` resumes exactly where it left off.
+
+Dispatch follows pluggy's discipline: subscribers are validated when they subscribe (not when an event comes),
+the subscriber list is copied before dispatch (so a handler may subscribe or unsubscribe), every handler runs,
+and failures are reported afterwards.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from registry.errors import CorruptRegistry, InvalidParameterValue
+from registry.state import Event, EventType
+from registry.store.base import Store
+from registry.store.folder import FolderStore
+
+__all__ = [
+    "WEBHOOK_EVENT_TYPES",
+    "EventBus",
+    "EventLog",
+    "HandlerError",
+    "ModelVersionAliasCreated",
+    "ModelVersionAliasDeleted",
+    "ModelVersionCreated",
+    "ModelVersionDeleted",
+    "ModelVersionStageTransitioned",
+    "ModelVersionTagDeleted",
+    "ModelVersionTagSet",
+    "ModelVersionUpdated",
+    "RegisteredModelCreated",
+    "RegisteredModelDeleted",
+    "RegisteredModelRenamed",
+    "RegisteredModelTagDeleted",
+    "RegisteredModelTagSet",
+    "RegisteredModelUpdated",
+    "RegistryEvent",
+    "Subscription",
+    "WebhookChanged",
+    "known_event_types",
+    "register_event_class",
+    "typed",
+]
+
+log = logging.getLogger("registry")
+
+WEBHOOK_CREATED = "webhook.created"
+WEBHOOK_UPDATED = "webhook.updated"
+WEBHOOK_DELETED = "webhook.deleted"
+WEBHOOK_EVENT_TYPES = (WEBHOOK_CREATED, WEBHOOK_UPDATED, WEBHOOK_DELETED)
+"""Journal records of webhook and trigger definitions (``model_id`` None; the registry state skips them)."""
+
+
+# -- typed events ---------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RegistryEvent(Event):
+    """Base of the typed events: an :class:`~registry.state.Event` with ``entity`` / ``action`` accessors.
+
+    Events of a type this version does not know (an extension's records) are handed out as this class.
+    """
+
+    @property
+    def entity(self) -> str:
+        """The part of ``type`` before the dot (``model_version`` in ``model_version.created``)."""
+        return self.type.partition(".")[0]
+
+    @property
+    def action(self) -> str:
+        """The part of ``type`` after the dot (``created`` in ``model_version.created``)."""
+        return self.type.partition(".")[2]
+
+    @property
+    def model_name(self) -> str | None:
+        """The registered model's name when the change happened."""
+        return self.name
+
+
+class _VersionMixin:
+    __slots__ = ()
+    data: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        return int(self.data["version"])
+
+
+@attrs.frozen
+class RegisteredModelCreated(RegistryEvent):
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self.data.get("tags") or {})
+
+    @property
+    def description(self) -> str | None:
+        return self.data.get("description")
+
+
+@attrs.frozen
+class RegisteredModelRenamed(RegistryEvent):
+    @property
+    def old_name(self) -> str:
+        return str(self.data["old_name"])
+
+    @property
+    def new_name(self) -> str:
+        return str(self.data["new_name"])
+
+
+@attrs.frozen
+class RegisteredModelUpdated(RegistryEvent):
+    @property
+    def description(self) -> str | None:
+        return self.data.get("description")
+
+
+@attrs.frozen
+class RegisteredModelDeleted(RegistryEvent):
+    @property
+    def versions(self) -> list[int]:
+        """The versions that were deleted with the model."""
+        return [int(v) for v in self.data.get("versions", ())]
+
+
+@attrs.frozen
+class RegisteredModelTagSet(RegistryEvent):
+    @property
+    def key(self) -> str:
+        return str(self.data["key"])
+
+    @property
+    def value(self) -> str:
+        return str(self.data["value"])
+
+
+@attrs.frozen
+class RegisteredModelTagDeleted(RegistryEvent):
+    @property
+    def key(self) -> str:
+        return str(self.data["key"])
+
+
+@attrs.frozen
+class ModelVersionCreated(_VersionMixin, RegistryEvent):
+    @property
+    def source(self) -> str:
+        return str(self.data.get("source"))
+
+    @property
+    def run_id(self) -> str | None:
+        return self.data.get("run_id")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self.data.get("tags") or {})
+
+    @property
+    def description(self) -> str | None:
+        return self.data.get("description")
+
+
+@attrs.frozen
+class ModelVersionUpdated(_VersionMixin, RegistryEvent):
+    @property
+    def description(self) -> str | None:
+        return self.data.get("description")
+
+
+@attrs.frozen
+class ModelVersionDeleted(_VersionMixin, RegistryEvent):
+    @property
+    def stage(self) -> str | None:
+        """The stage the version was in when it was deleted."""
+        return self.data.get("stage")
+
+
+@attrs.frozen
+class ModelVersionStageTransitioned(_VersionMixin, RegistryEvent):
+    @property
+    def from_stage(self) -> str:
+        return str(self.data["from_stage"])
+
+    @property
+    def to_stage(self) -> str:
+        return str(self.data["to_stage"])
+
+    @property
+    def archived_versions(self) -> list[int]:
+        """Versions archived in the same step (``archive_existing_versions=True``)."""
+        return [int(a["version"]) for a in self.data.get("archived", ())]
+
+
+@attrs.frozen
+class ModelVersionTagSet(_VersionMixin, RegistryEvent):
+    @property
+    def key(self) -> str:
+        return str(self.data["key"])
+
+    @property
+    def value(self) -> str:
+        return str(self.data["value"])
+
+
+@attrs.frozen
+class ModelVersionTagDeleted(_VersionMixin, RegistryEvent):
+    @property
+    def key(self) -> str:
+        return str(self.data["key"])
+
+
+@attrs.frozen
+class ModelVersionAliasCreated(_VersionMixin, RegistryEvent):
+    @property
+    def alias(self) -> str:
+        return str(self.data["alias"])
+
+    @property
+    def previous_version(self) -> int | None:
+        """The version the alias pointed at before (it moved), or None (it is new)."""
+        previous = self.data.get("previous_version")
+        return None if previous is None else int(previous)
+
+
+@attrs.frozen
+class ModelVersionAliasDeleted(_VersionMixin, RegistryEvent):
+    @property
+    def alias(self) -> str:
+        return str(self.data["alias"])
+
+
+@attrs.frozen
+class WebhookChanged(RegistryEvent):
+    """A webhook or command trigger was created, updated or deleted (its secret is never in ``data``)."""
+
+    @property
+    def webhook_id(self) -> str:
+        return str(self.data["id"])
+
+
+_CLASSES: dict[str, type[RegistryEvent]] = {
+    EventType.REGISTERED_MODEL_CREATED: RegisteredModelCreated,
+    EventType.REGISTERED_MODEL_RENAMED: RegisteredModelRenamed,
+    EventType.REGISTERED_MODEL_UPDATED: RegisteredModelUpdated,
+    EventType.REGISTERED_MODEL_DELETED: RegisteredModelDeleted,
+    EventType.REGISTERED_MODEL_TAG_SET: RegisteredModelTagSet,
+    EventType.REGISTERED_MODEL_TAG_DELETED: RegisteredModelTagDeleted,
+    EventType.MODEL_VERSION_CREATED: ModelVersionCreated,
+    EventType.MODEL_VERSION_UPDATED: ModelVersionUpdated,
+    EventType.MODEL_VERSION_DELETED: ModelVersionDeleted,
+    EventType.MODEL_VERSION_STAGE_TRANSITIONED: ModelVersionStageTransitioned,
+    EventType.MODEL_VERSION_TAG_SET: ModelVersionTagSet,
+    EventType.MODEL_VERSION_TAG_DELETED: ModelVersionTagDeleted,
+    EventType.MODEL_VERSION_ALIAS_CREATED: ModelVersionAliasCreated,
+    EventType.MODEL_VERSION_ALIAS_DELETED: ModelVersionAliasDeleted,
+    WEBHOOK_CREATED: WebhookChanged,
+    WEBHOOK_UPDATED: WebhookChanged,
+    WEBHOOK_DELETED: WebhookChanged,
+}
+
+
+def register_event_class(event_type: str, cls: type[RegistryEvent]) -> None:
+    """Give a new event type (an extension's, e.g. governance) its typed class and make it subscribable."""
+    _check_type_syntax(event_type)
+    if not (isinstance(cls, type) and issubclass(cls, RegistryEvent)):
+        raise InvalidParameterValue(f"{cls!r} must be a subclass of RegistryEvent.")
+    _CLASSES[event_type] = cls
+
+
+def known_event_types() -> list[str]:
+    """Every event type name this registry emits (sorted)."""
+    names = {v for k, v in vars(EventType).items() if k.isupper() and isinstance(v, str)}
+    return sorted(names | set(_CLASSES))
+
+
+def typed(event: Event) -> RegistryEvent:
+    """The typed view of a journal event (secrets of webhook definitions removed from ``data``)."""
+    cls = _CLASSES.get(event.type, RegistryEvent)
+    if type(event) is cls:
+        return event  # type: ignore[return-value]
+    data = event.data
+    if cls is WebhookChanged and "secret" in data:
+        data = {k: v for k, v in data.items() if k != "secret"}
+        data["has_secret"] = event.data.get("secret") is not None
+    return cls(
+        seq=event.seq,
+        timestamp=event.timestamp,
+        type=event.type,
+        actor=event.actor,
+        model_id=event.model_id,
+        name=event.name,
+        data=data,
+    )
+
+
+# -- filters --------------------------------------------------------------------------------------------------------
+
+_TYPE_SYNTAX = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+_PATTERN_SYNTAX = re.compile(r"\*|[a-z][a-z0-9_]*\.\*")
+
+
+def _check_type_syntax(event_type: Any) -> str:
+    if not isinstance(event_type, str) or not _TYPE_SYNTAX.fullmatch(event_type):
+        raise InvalidParameterValue(
+            f"Event type {event_type!r} is not of the form 'entity.action' (e.g. 'model_version.created')."
+        )
+    return event_type
+
+
+@attrs.frozen
+class EventFilter:
+    """Which events a subscriber, a listing or a follower wants: by type (exact or ``entity.*``) and model."""
+
+    types: frozenset[str] | None = None
+    entities: frozenset[str] | None = None
+    models: frozenset[str] | None = None
+
+    @classmethod
+    def build(cls, events: str | Iterable[str] | None, model: str | Iterable[str] | None) -> EventFilter:
+        """Validate a caller's ``events=`` / ``model=`` arguments (up front, so mistakes fail at once).
+
+        Raises:
+            InvalidParameterValue: an unknown event type, a malformed pattern, or a model name that is not a
+                non-empty string.
+        """
+        types: set[str] | None = None
+        entities: set[str] | None = None
+        if events is not None:
+            wanted = [events] if isinstance(events, str) else list(events)
+            if not wanted:
+                raise InvalidParameterValue("events must name at least one event type (or be None for all).")
+            known = set(known_event_types())
+            types, entities = set(), set()
+            for name in wanted:
+                if isinstance(name, str) and _PATTERN_SYNTAX.fullmatch(name):
+                    if name == "*":
+                        types = entities = None
+                        break
+                    entities.add(name[:-2])
+                    continue
+                _check_type_syntax(name)
+                if name not in known:
+                    raise InvalidParameterValue(
+                        f"Unknown event type {name!r}. Known types: {', '.join(sorted(known))} "
+                        "(or a pattern such as 'model_version.*').",
+                        event=name,
+                    )
+                types.add(name)
+        models: set[str] | None = None
+        if model is not None:
+            names = [model] if isinstance(model, str) else list(model)
+            for name in names:
+                if not isinstance(name, str) or not name:
+                    raise InvalidParameterValue(f"model must be a model name or a list of names, got {model!r}.")
+            models = set(names)
+        return cls(
+            frozenset(types) if types is not None else None,
+            frozenset(entities) if entities is not None else None,
+            frozenset(models) if models is not None else None,
+        )
+
+    def matches(self, event: Event) -> bool:
+        if self.types is not None or self.entities is not None:
+            entity = event.type.partition(".")[0]
+            if not ((self.types and event.type in self.types) or (self.entities and entity in self.entities)):
+                return False
+        if self.models is not None:
+            names = {event.name}
+            if event.type == EventType.REGISTERED_MODEL_RENAMED:
+                names.add(event.data.get("new_name"))  # a rename concerns the old and the new name
+            if not names & self.models:
+                return False
+        return True
+
+
+# -- the in-process bus ---------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class HandlerError:
+    """A subscriber's handler raised: which subscription, on which event, and the exception."""
+
+    subscription: Subscription
+    event: RegistryEvent
+    exception: BaseException
+
+
+class Subscription:
+    """A handle on one subscriber: ``unsubscribe()`` it, or use it as a context manager.
+
+    Attributes:
+        callback: the handler, called with one :class:`RegistryEvent` at a time.
+        errors: the exceptions this handler raised (most recent last, at most 100).
+    """
+
+    def __init__(self, bus: EventBus, callback: Callable[[RegistryEvent], Any], event_filter: EventFilter) -> None:
+        self.callback = callback
+        self.filter = event_filter
+        self.errors: collections.deque[HandlerError] = collections.deque(maxlen=100)
+        self._bus = bus
+
+    @property
+    def active(self) -> bool:
+        return self in self._bus._subscriptions
+
+    def unsubscribe(self) -> None:
+        """Stop receiving events (calling it again does nothing)."""
+        self._bus._remove(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unsubscribe()
+
+    def __repr__(self) -> str:
+        return f"Subscription({self.callback!r}, active={self.active})"
+
+
+class EventBus:
+    """In-process subscribers of one registry client.
+
+    Attributes:
+        errors: the most recent handler failures (at most 1,000), oldest first.
+    """
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription] = []
+        self._lock = threading.Lock()
+        self.errors: collections.deque[HandlerError] = collections.deque(maxlen=1000)
+
+    def subscribe(
+        self,
+        callback: Callable[[RegistryEvent], Any],
+        events: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+    ) -> Subscription:
+        """Call ``callback(event)`` for each committed event that matches ``events`` and ``model``.
+
+        Args:
+            callback: any callable taking one event.
+            events: an event type, a pattern (``'model_version.*'``) or a list of them; None for every event.
+            model: a model name or a list of names; None for every model. A rename matches both names.
+
+        Raises:
+            InvalidParameterValue: ``callback`` is not callable, or an unknown event type.
+        """
+        if not callable(callback):
+            raise InvalidParameterValue(f"The subscriber must be callable, got {callback!r}.")
+        subscription = Subscription(self, callback, EventFilter.build(events, model))
+        with self._lock:
+            self._subscriptions = [*self._subscriptions, subscription]
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscriptions = [s for s in self._subscriptions if s is not subscription]
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return list(self._subscriptions)
+
+    def dispatch(self, events: list[Event]) -> list[HandlerError]:
+        """Hand each event to each matching subscriber; returns (and records) the handlers' failures."""
+        subscriptions = self._subscriptions  # replaced, never mutated: this is the copy
+        if not subscriptions:
+            return []
+        failures: list[HandlerError] = []
+        for raw in events:
+            event = typed(raw)
+            for subscription in subscriptions:
+                # One that unsubscribed during this dispatch (perhaps from a handler) hears nothing more.
+                if not subscription.filter.matches(event) or subscription not in self._subscriptions:
+                    continue
+                try:
+                    subscription.callback(event)
+                except Exception as exc:
+                    failure = HandlerError(subscription, event, exc)
+                    subscription.errors.append(failure)
+                    failures.append(failure)
+        for failure in failures:
+            self.errors.append(failure)
+            log.error(
+                "registry: subscriber %r failed on event %d (%s); the change stays committed",
+                failure.subscription.callback,
+                failure.event.seq,
+                failure.event.type,
+                exc_info=failure.exception,
+            )
+        return failures
+
+
+# -- reading the journal as a stream --------------------------------------------------------------------------------
+
+
+class EventLog:
+    """Committed events of a store, read incrementally (a byte offset into a folder's journal).
+
+    Args:
+        store: the registry's store.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._hint: tuple[int, int] = (0, 0)  # (seq, journal offset just after it): where the last read ended
+
+    def read(self, since: int, offset: int | None = None) -> tuple[list[Event], int]:
+        """Events with ``seq > since`` and the offset to resume from (memory stores ignore offsets)."""
+        if not isinstance(self._store, FolderStore):
+            return self._store.read_events(since), 0
+        if offset is None:
+            with self._lock:
+                hint_seq, hint_offset = self._hint
+            offset = hint_offset if since >= hint_seq else 0
+        try:
+            events, end = self._store.tail_events(since, offset)
+        except CorruptRegistry:
+            if offset == 0:
+                raise
+            events, end = self._store.tail_events(since, 0)  # a replaced journal: the offset meant nothing
+        if events:
+            with self._lock:
+                if events[-1].seq >= self._hint[0]:
+                    self._hint = (events[-1].seq, end)
+        return events, end
+
+    def events(
+        self,
+        since: int = 0,
+        *,
+        types: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[RegistryEvent]:
+        """Committed events with ``seq > since``, oldest first, filtered, at most ``limit`` of them."""
+        since = _check_since(since)
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise InvalidParameterValue(f"limit must be a positive integer or None, got {limit!r}.")
+        wanted = EventFilter.build(types, model)
+        raw, _ = self.read(since)
+        chosen = [typed(e) for e in raw if wanted.matches(e)]
+        return chosen if limit is None else chosen[:limit]
+
+    def follow(
+        self,
+        since: int | None = None,
+        *,
+        types: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+        poll_interval: float = 0.1,
+        timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Iterator[RegistryEvent]:
+        """Yield events as any process commits them, in commit order, each once.
+
+        Args:
+            since: yield events after this sequence number; ``None`` means "from now on" (only new events).
+                To resume after a restart, pass the ``seq`` of the last event you handled.
+            types, model: filters, as for :meth:`EventBus.subscribe`.
+            poll_interval: seconds between looks at the journal (a look costs one small read).
+            timeout: stop after this many seconds; ``None`` follows until the caller stops iterating.
+        """
+        wanted = EventFilter.build(types, model)
+        if not isinstance(poll_interval, int | float) or poll_interval <= 0:
+            raise InvalidParameterValue(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0):
+            raise InvalidParameterValue(f"timeout must be a non-negative number of seconds, got {timeout!r}.")
+        position = self._store.state.seq if since is None else _check_since(since)
+        deadline = None if timeout is None else clock() + timeout
+        offset: int | None = None
+        while True:
+            batch, offset = self.read(position, offset)
+            for event in batch:
+                if event.seq <= position:
+                    continue
+                position = event.seq
+                if wanted.matches(event):
+                    yield typed(event)
+            if deadline is not None:
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    return
+                sleep(min(poll_interval, remaining))
+            else:
+                sleep(poll_interval)
+
+
+def _check_since(since: Any) -> int:
+    if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+        raise InvalidParameterValue(f"since must be a sequence number (an integer >= 0), got {since!r}.")
+    return since
