@@ -1,0 +1,103 @@
+"""Model history from the journal, and the one-line description of every event type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from registry import Registry, ResourceDoesNotExist
+from registry.history import describe_event, follow_events, model_history, read_events
+from registry.state import Event, EventType
+
+
+def _types(events: list[Event]) -> list[str]:
+    return [e.type for e in events]
+
+
+def test_history_follows_renames_and_filters_versions(reg: Registry, model_dir: Callable[..., str]) -> None:
+    reg.create_registered_model("a")
+    reg.create_registered_model("other")
+    reg.create_model_version("a", model_dir())
+    reg.create_model_version("a", model_dir())
+    reg.transition_model_version_stage("a", 1, "Staging")
+    reg.transition_model_version_stage("a", 2, "Staging", archive_existing_versions=True)
+    reg.set_registered_model_alias("a", "champion", 1)
+    reg.set_registered_model_alias("a", "champion", 2)
+    reg.rename_registered_model("a", "b")
+    reg.set_model_version_tag("b", 1, "k", "v")
+    history = model_history(reg, "b")
+    assert all(e.model_id == history[0].model_id for e in history)
+    assert _types(history)[0] == EventType.REGISTERED_MODEL_CREATED
+    assert len(history) == 9
+    v1 = model_history(reg, "b", 1)
+    assert [describe_event(e) for e in v1[1:]] == [
+        "version 1: None -> Staging",
+        "version 2: None -> Staging (archived 1)",
+        "alias @champion -> version 1",
+        "alias @champion -> version 2 (was version 1)",
+        "version 1: tag k=v",
+    ]
+    with pytest.raises(ResourceDoesNotExist):
+        model_history(reg, "a-never")
+
+
+def test_history_of_a_deleted_model_and_of_a_reused_name(reg: Registry, model_dir: Callable[..., str]) -> None:
+    reg.create_registered_model("m")
+    reg.create_model_version("m", model_dir())
+    reg.delete_registered_model("m")
+    gone = model_history(reg, "m")
+    assert _types(gone)[-1] == EventType.REGISTERED_MODEL_DELETED
+    assert model_history(reg, "m", 1)[-1].type == EventType.REGISTERED_MODEL_DELETED
+    reg.create_registered_model("m")
+    assert _types(model_history(reg, "m")) == [EventType.REGISTERED_MODEL_CREATED]
+
+
+def test_every_event_type_has_a_description(reg: Registry, model_dir: Callable[..., str]) -> None:
+    reg.create_registered_model("m", tags={"t": "1"})
+    reg.update_registered_model("m", "words")
+    reg.set_registered_model_tag("m", "team", "risk")
+    reg.delete_registered_model_tag("m", "team")
+    reg.create_model_version("m", model_dir())
+    reg.update_model_version("m", 1, "v-words")
+    reg.set_model_version_tag("m", 1, "k", "v")
+    reg.delete_model_version_tag("m", 1, "k")
+    reg.set_registered_model_alias("m", "champion", 1)
+    reg.delete_registered_model_alias("m", "champion")
+    reg.create_model_version("m", "s3://x")
+    reg.delete_model_version("m", 2)
+    reg.rename_registered_model("m", "n")
+    reg.delete_registered_model("n")
+    described = {e.type: describe_event(e) for e in read_events(reg)}
+    assert described == {
+        EventType.REGISTERED_MODEL_CREATED: "model created",
+        EventType.REGISTERED_MODEL_UPDATED: "description set to words",
+        EventType.REGISTERED_MODEL_TAG_SET: "tag team=risk",
+        EventType.REGISTERED_MODEL_TAG_DELETED: "tag team deleted",
+        EventType.MODEL_VERSION_CREATED: "version 2 created from s3://x",
+        EventType.MODEL_VERSION_UPDATED: "version 1: description set to v-words",
+        EventType.MODEL_VERSION_TAG_SET: "version 1: tag k=v",
+        EventType.MODEL_VERSION_TAG_DELETED: "version 1: tag k deleted",
+        EventType.MODEL_VERSION_ALIAS_CREATED: "alias @champion -> version 1",
+        EventType.MODEL_VERSION_ALIAS_DELETED: "alias @champion removed (was version 1)",
+        EventType.MODEL_VERSION_DELETED: "version 2 deleted (was None)",
+        EventType.REGISTERED_MODEL_RENAMED: "renamed 'm' -> 'n'",
+        EventType.REGISTERED_MODEL_DELETED: "model deleted (versions 1)",
+    }
+    unknown = Event(seq=1, timestamp=0, type="something.new", actor=None, model_id=None, name=None, data={"a": 1})
+    assert describe_event(unknown) == 'something.new {"a": 1}'
+
+
+def test_follow_yields_new_events_and_stops(reg: Registry) -> None:
+    import threading
+
+    reg.create_registered_model("a")
+    stop = threading.Event()
+    seen = []
+    for event in follow_events(reg, 0, poll_interval=0.01, stop=stop):
+        seen.append(event.seq)
+        if event.seq == 1:
+            reg.create_registered_model("b")
+        else:
+            stop.set()
+    assert seen == [1, 2]
