@@ -68,8 +68,6 @@ def _convert_value(value: Any, t: ColumnType, column: str | None) -> Any:
             if t is DataType.integer and not _INT32[0] <= value <= _INT32[1]:
                 raise _incompatible(column, "integer (32-bit)", value)
             return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # 3.0 is exactly 3; 3.5 is not and fails below
     elif t in (DataType.double, DataType.float):
         if isinstance(value, float):
             return value
@@ -167,6 +165,20 @@ _PANDAS_DTYPES = {
 }
 
 
+def _frame_upcast(col: Any, want: Any) -> bool:
+    """MLflow's rule for a DataFrame column: widen within a kind, small ints to double, 0/1 longs to floats."""
+    have = col.dtype
+    if have.kind == want.kind:
+        return bool(have.itemsize <= want.itemsize)
+    if have.kind == "u" and want.kind == "i":
+        return bool(have.itemsize < want.itemsize)
+    if have.kind in "iu" and want.kind == "f" and want.itemsize == 8 and have.itemsize <= 6:
+        return True
+    if have.kind == "i" and have.itemsize == 8 and want.kind == "f":
+        return all(v in (0, 1) for v in col.dropna().tolist())
+    return False
+
+
 def _enforce_frame(df: Any, specs: Sequence[ColSpec]) -> Any:
     names = [s.name for s in specs]
     missing = [s.name for s in specs if s.required and s.name not in df.columns]
@@ -198,23 +210,33 @@ def _enforce_frame(df: Any, specs: Sequence[ColSpec]) -> Any:
         want = np.dtype(target)
         if col.dtype == want:
             continue
-        safe = (kind in "iub" and want.kind in "f") or np.can_cast(col.dtype, want, casting="safe")
         if kind == "O":  # objects: check each value, then let pandas build the column
             out[spec.name] = [_convert_value(v, spec.type, spec.name) for v in col.tolist()]
             out[spec.name] = out[spec.name].astype(want)
             continue
-        if not safe or (kind == "b") != (want.kind == "b"):
+        if not _frame_upcast(col, want):
             raise InvalidParameterValue(
                 f"Incompatible input type for column {spec.name!r}: expected {spec.type.value}, got dtype "
-                f"{col.dtype}. Convert the column (for example with .astype) before predicting.",
+                f"{col.dtype}, which cannot be converted without changing values. Convert the column (for "
+                "example with .astype) before predicting.",
                 column=spec.name,
             )
         out[spec.name] = col.astype(want)
     return out
 
 
+def _numpy() -> Any:
+    try:
+        import numpy  # a tensor signature means the model works on numpy arrays
+    except ImportError:
+        raise InvalidParameterValue(
+            "This model's signature has tensor inputs, which are numpy arrays: install numpy to predict with it."
+        ) from None
+    return numpy
+
+
 def _enforce_tensor(value: Any, spec: TensorSpec) -> Any:
-    import numpy as np  # a tensor signature means the model works on numpy arrays
+    np = _numpy()
 
     label = f"tensor {spec.name!r}" if spec.name else "the input tensor"
     want = np.dtype(spec.dtype)

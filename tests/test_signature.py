@@ -159,7 +159,7 @@ SCHEMA = Schema(
 
 
 def test_rows_are_checked_and_safely_converted() -> None:
-    rows = [{"amount": 12, "country": "DE", "n": 3.0, "extra": 1}, {"amount": 1.5, "country": "FR"}]
+    rows = [{"amount": 12, "country": "DE", "n": 3, "extra": 1}, {"amount": 1.5, "country": "FR"}]
     out = enforce_schema(rows, SCHEMA)
     assert out == [{"amount": 12.0, "country": "DE", "n": 3}, {"amount": 1.5, "country": "FR"}]
     assert isinstance(out[0]["amount"], float)
@@ -179,6 +179,7 @@ def test_columns_dict_and_single_row_dict() -> None:
         ([{"amount": 1.0}], r"missing required column 'country' in row 0 \(expected string\)"),
         ([{"amount": "12", "country": "DE"}], r"column 'amount': expected double, got str '12'"),
         ([{"amount": 1.0, "country": "DE", "n": 2.5}], r"column 'n': expected long, got float 2.5"),
+        ([{"amount": 1.0, "country": "DE", "n": 2.0}], r"column 'n': expected long, got float 2.0"),  # as MLflow
         ([{"amount": True, "country": "DE"}], r"column 'amount': expected double, got bool"),
         ({"amount": [1.0, 2.0], "country": ["a"]}, "different lengths"),
         (42, "does not match a column signature"),
