@@ -1,8 +1,8 @@
 """Sending one delivery: an HTTP POST (urllib, standard library) or a local command, and the retry policy.
 
 Each attempt returns an :class:`Attempt` saying whether it worked and, if not, whether trying again may help:
-HTTP 408, 429 and 5xx, connection errors and timeouts may; other 4xx and redirects do not (a redirect is not
-followed: urllib would turn the POST into a GET). A command succeeds with exit status 0; a timeout, a failure to
+HTTP 408, 429 and 5xx, connection errors and timeouts may; other 4xx and 3xx do not (redirects are not
+followed). A command succeeds with exit status 0; a timeout, a failure to
 start, or exit status 75 (``EX_TEMPFAIL``) is retried; any other status is final, because a deploy script that
 failed for a reason of its own should not be run again eight times.
 """
@@ -10,12 +10,11 @@ failed for a reason of its own should not be run again eight times.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
-from typing import Any
+import urllib.parse
 
 import attrs
 
@@ -77,37 +76,36 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # report the 3xx as it is
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:
-    """POST ``body`` to ``url``; never raises for network or HTTP errors (they are in the Attempt)."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    """POST ``body`` to ``url``; never raises for network or HTTP errors (they are in the Attempt).
+
+    ``http.client`` (under urllib) sends header names exactly as given (``X-MLflow-Signature``; urllib's
+    ``Request`` would re-case them) and does not follow redirects (urllib would turn the POST into a GET).
+    """
+    parts = urllib.parse.urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+        try:
+            connection.request("POST", target, body=body, headers={**headers, "Content-Length": str(len(body))})
+            response = connection.getresponse()
             text = response.read(_BODY_LIMIT).decode("utf-8", "replace")
-            return Attempt(ok=True, status=response.status, body=text)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            text = exc.read(_BODY_LIMIT).decode("utf-8", "replace") if exc.fp is not None else ""
-        status = exc.code
-        retry_after = parse_retry_after(exc.headers.get("Retry-After")) if exc.headers else None
-        return Attempt(
-            ok=False,
-            retryable=status in RETRYABLE_STATUS,
-            status=status,
-            body=text,
-            error=f"HTTP {status} {exc.reason}",
-            retry_after=retry_after,
-        )
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        return Attempt(ok=False, retryable=True, error=f"{type(reason).__name__}: {reason}")
+            status, reason, retry_after_header = response.status, response.reason, response.getheader("Retry-After")
+        finally:
+            connection.close()
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return Attempt(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")
+    if 200 <= status < 300:
+        return Attempt(ok=True, status=status, body=text)
+    return Attempt(
+        ok=False,
+        retryable=status in RETRYABLE_STATUS,
+        status=status,
+        body=text,
+        error=f"HTTP {status} {reason}",
+        retry_after=parse_retry_after(retry_after_header),
+    )
 
 
 def run_command(argv: tuple[str, ...], stdin: bytes, timeout: float, env: dict[str, str]) -> Attempt:
