@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from registry import __version__
+from registry.cli_ops import EXIT_CHECK_FAILED
+from registry.cli_ops import add_commands as add_operation_commands
 from registry.cli_output import Output, format_time, model_row, version_row
+from registry.cli_webhooks import add_commands as add_webhook_commands
 from registry.client import DEFAULT_REGISTRY_FOLDER, Registry
 from registry.errors import (
     IllegalStageTransition,
@@ -56,7 +58,6 @@ EXIT_ERROR = 1
 EXIT_INVALID = 2
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
-EXIT_CHECK_FAILED = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -348,158 +349,6 @@ def cmd_search_versions(ctx: _Context) -> int:
     return EXIT_OK
 
 
-# -- models at work ------------------------------------------------------------------------------------------------
-
-
-def cmd_load_predict(ctx: _Context) -> int:
-    from registry import scoring
-
-    a = ctx.args
-    if a.input == "-":
-        body = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(a.input, "rb") as f:
-                body = f.read()
-        except OSError as exc:
-            message = f"Cannot read the input file {a.input!r}: {exc.strerror}."
-            raise ResourceDoesNotExist(message, path=a.input) from None
-    content_type = a.content_type or ("text/csv" if a.input.lower().endswith(".csv") else "application/json")
-    parsed = scoring.parse_request(body, content_type)
-    data = scoring.to_model_input(parsed, a.input_format)
-    model = ctx.registry().load_model(a.uri)
-    result = model.predict(data, params=parsed.params) if parsed.params else model.predict(data)
-    ctx.out.json(scoring.jsonable({"predictions": result}))
-    return EXIT_OK
-
-
-def cmd_export(ctx: _Context) -> int:
-    from registry.check import verify_version
-
-    a = ctx.args
-    mv = ctx.registry().resolve_model_uri(a.uri)
-    if mv.storage_location is None:
-        raise InvalidParameterValue(
-            f"'{mv.name}' version {mv.version} has no files in the registry: its source {mv.source!r} was "
-            "recorded as given. Copy from there instead.",
-            name=mv.name,
-            version=mv.version,
-        )
-    dest = os.path.abspath(a.dest)
-    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
-        raise ResourceAlreadyExists(f"{dest} exists and is not an empty folder; export into a new one.", path=dest)
-    verify_version(mv)  # never hand out files that differ from what was registered
-    shutil.copytree(mv.storage_location, dest, dirs_exist_ok=True)
-    data = {"name": mv.name, "version": mv.version, "digest": mv.digest, "path": dest}
-    ctx.out.result(data, lambda: ctx.out.write(f"Exported '{mv.name}' version {mv.version} to {dest}."))
-    return EXIT_OK
-
-
-def _event_row(e: Any) -> dict[str, Any]:
-    from registry.history import describe_event
-
-    return {
-        "seq": e.seq,
-        "time": format_time(e.timestamp),
-        "actor": e.actor or "",
-        "model": e.name or "",
-        "event": e.type,
-        "what": describe_event(e),
-    }
-
-
-def cmd_history(ctx: _Context) -> int:
-    from registry.history import model_history
-    from registry.validation import validate_version
-
-    a = ctx.args
-    version = validate_version(a.version) if a.version is not None else None
-    events = model_history(ctx.registry(), a.name, version)
-    rows = [_event_row(e) for e in events]
-    ctx.out.result(events, lambda: ctx.out.table(rows, ["seq", "time", "actor", "event", "what"]))
-    return EXIT_OK
-
-
-def cmd_events(ctx: _Context) -> int:
-    from registry.history import follow_events, read_events
-
-    a = ctx.args
-    reg = ctx.registry()
-    since = a.since
-    if a.follow:
-        for event in follow_events(reg, since, poll_interval=a.poll_interval):
-            if a.model is None or event.name == a.model:
-                _print_event_line(ctx, event)
-        return EXIT_OK  # pragma: no cover - follow ends only on Ctrl-C
-    events = [e for e in read_events(reg, since, a.limit) if a.model is None or e.name == a.model]
-    rows = [_event_row(e) for e in events]
-    ctx.out.result(events, lambda: ctx.out.table(rows, ["seq", "time", "actor", "model", "what"], empty="(no events)"))
-    return EXIT_OK
-
-
-def _print_event_line(ctx: _Context, event: Any) -> None:
-    if ctx.out.json_mode:
-        ctx.out.json(event, lines=True)
-    else:
-        r = _event_row(event)
-        ctx.out.write(f"{r['seq']:>6}  {r['time']}  {r['actor']:<10} {r['model']:<20} {r['what']}")
-        ctx.out.stream.flush()
-
-
-def cmd_check(ctx: _Context) -> int:
-    report = ctx.registry().check(fix=ctx.args.fix)
-
-    def human() -> None:
-        ctx.out.write(f"Verified the files of {report.versions_checked} version(s).")
-        for p in report.problems:
-            state = "fixed" if p.fixed else "PROBLEM"
-            ctx.out.write(f"{state}: {p.kind}: {p.path}: {p.detail}")
-        if report.rebuilt:
-            ctx.out.write("Rebuilt the model documents and checkpoint from the journal.")
-        if report.ok:
-            ctx.out.write("OK" if not report.problems else "OK (all problems fixed)")
-        elif not ctx.args.fix:
-            ctx.out.write("Run `registry check --fix` to remove orphans and leftovers.")
-
-    ctx.out.result(report.to_dict(), human)
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
-
-
-def cmd_serve(ctx: _Context) -> int:
-    from registry.serve import ScoringServer
-
-    a = ctx.args
-    server = ScoringServer(
-        ctx.registry(),
-        a.uri,
-        host=a.host,
-        port=a.port,
-        poll_interval=a.poll_interval,
-        input_format=a.input_format,
-    )
-    mv = server.served.version
-    print(
-        f"Serving {a.uri} ('{mv.name}' version {mv.version}) on {server.url} "
-        f"(POST /invocations, GET /ping /health /version). Ctrl-C stops.",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-    return EXIT_OK
-
-
-def cmd_demo(ctx: _Context) -> int:
-    from registry.demo import run_demo
-
-    run_demo(ctx.registry(create=True), out=ctx.out, name=ctx.args.name)
-    return EXIT_OK
-
-
 # -- the parser ----------------------------------------------------------------------------------------------------
 
 Handler = Callable[[_Context], int]
@@ -630,38 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-results", type=int, help="page size")
         p.add_argument("--page-token", help="the token printed with the previous page")
 
-    # models at work
-    p = command(top, "load-predict", cmd_load_predict, "load a model and predict on a JSON or CSV input file")
-    p.add_argument("uri", help="models:/name@alias, models:/name/3, models:/name/Production, or a model folder")
-    p.add_argument("--input", required=True, help="a file in MLflow's scoring format (JSON or .csv), or - for stdin")
-    p.add_argument("--content-type", help="application/json or text/csv (default: by file extension)")
-    p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
-    p = command(top, "export", cmd_export, "copy a version's files (verified) into a new folder")
-    p.add_argument("uri", help="a models:/ URI")
-    p.add_argument("dest", help="a new or empty folder")
-    p = command(top, "history", cmd_history, "what happened to a model (or one version), from the journal")
-    p.add_argument("name")
-    p.add_argument("version", nargs="?")
-    p = command(top, "events", cmd_events, "list the registry's events; --follow prints new ones as they happen")
-    p.add_argument("--since", type=int, default=0, metavar="SEQ", help="only events after this sequence number")
-    p.add_argument("--limit", type=int, help="at most this many events")
-    p.add_argument("--model", metavar="NAME", help="only events of this model")
-    p.add_argument("--follow", action="store_true", help="keep printing new events (from any process) until Ctrl-C")
-    p.add_argument("--poll-interval", type=float, default=0.5, metavar="SECONDS", help="how often --follow looks")
-    p = command(top, "check", cmd_check, "verify every version's files; find orphan folders and leftovers")
-    p.add_argument("--fix", action="store_true", help="remove orphans and leftovers, and rebuild the checkpoint")
-    p = command(top, "serve", cmd_serve, "serve a model over HTTP (MLflow's scoring protocol), following its alias")
-    p.add_argument("uri", help="e.g. models:/fraud@champion or models:/fraud/Production")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
-    p.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="how often to look for a move")
-    p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
-    p = command(top, "demo", cmd_demo, "log, register, promote, alias, load and predict with a small model")
-    p.add_argument("--name", default="demo-fraud", help="the registered model to use (default demo-fraud)")
+    add_operation_commands(top, command)
+    add_webhook_commands(group, command)
     return parser
-
-
-_INPUT_FORMAT_HELP = "tabular input as a pandas DataFrame or as row dicts (auto: pandas when installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,8 +8,6 @@ one model (followed through renames by its internal id), optionally narrowed to 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import ResourceDoesNotExist
@@ -18,34 +16,12 @@ from registry.state import Event, EventType
 if TYPE_CHECKING:
     from registry.client import Registry
 
-__all__ = ["describe_event", "follow_events", "model_history", "read_events"]
+__all__ = ["describe_event", "model_history", "read_events"]
 
 
 def read_events(reg: Registry, since: int = 0, limit: int | None = None) -> list[Event]:
     """Committed events with ``seq > since``, oldest first (at most ``limit``)."""
-    events = getattr(reg, "events", None)
-    if callable(events):
-        return list(events(since=since, limit=limit))
-    # Until the client grows a public events API, this helper (client-side) reads the journal through the store.
-    return reg._store.read_events(since, limit)
-
-
-def follow_events(reg: Registry, since: int = 0, *, poll_interval: float = 0.5, stop: Any = None) -> Iterator[Event]:
-    """Yield events after ``since`` as they are committed (by any process), polling every ``poll_interval`` s.
-
-    ``stop`` is an optional object with ``is_set()`` (a :class:`threading.Event`) that ends the iteration.
-    """
-    position = since
-    while stop is None or not stop.is_set():
-        batch = read_events(reg, position)
-        for event in batch:
-            position = event.seq
-            yield event
-        if not batch:
-            if stop is not None:
-                stop.wait(poll_interval)
-            else:
-                time.sleep(poll_interval)
+    return list(reg.events(since, limit=limit))
 
 
 def model_history(reg: Registry, name: str, version: int | None = None) -> list[Event]:

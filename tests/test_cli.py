@@ -39,7 +39,7 @@ def run(folder: str, capsys: pytest.CaptureFixture[str]) -> Run:
     """Run the command line against the test's registry; returns (exit status, stdout, stderr)."""
 
     def invoke(*argv: str, registry: str | None = folder) -> tuple[int, str, str]:
-        args = [*argv, "--registry", registry] if registry is not None else list(argv)
+        args = ["--registry", registry, *argv] if registry is not None else list(argv)
         code = main(args)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
@@ -332,3 +332,70 @@ def test_serve_command_serves_until_interrupted(fraud: Registry, folder: str) ->
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=10) == EXIT_OK
+
+
+def test_events_filters(run: Run, fraud: Registry) -> None:
+    created = json.loads(run("events", "--type", "model_version.created", "--json")[1])
+    assert [e["data"]["version"] for e in created] == [1, 2]
+    assert json.loads(run("events", "--model", "nobody", "--json")[1]) == []
+
+
+def test_webhooks_and_triggers(run: Run, fraud: Registry, tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    received: list[bytes] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        hook = json.loads(
+            run("webhooks", "create", "ci", url, "--event", "model_version.created", "--secret", "s", "--json")[1]
+        )
+        assert hook["has_secret"] is True and "secret" not in hook and hook["url"] == url
+        hook_id = hook["webhook_id"]
+        assert hook_id in run("webhooks", "list")[1]
+        shown = run("webhooks", "show", hook_id)[1]
+        assert "has_secret:" in shown and "s\n" not in shown
+        code, out, _ = run("webhooks", "test", hook_id)
+        assert code == EXIT_OK and "success:" in out and len(received) == 1
+        updated = json.loads(run("webhooks", "update", hook_id, "--status", "DISABLED", "--json")[1])
+        assert updated["status"] == "DISABLED"
+        assert run("webhooks", "update", hook_id, "--status", "ACTIVE")[0] == EXIT_OK
+        fraud.create_model_version("fraud", "s3://bucket/v3")
+        assert run("webhooks", "deliver", "--wait", "--timeout", "10")[0] == EXIT_OK
+        assert any(b'"model_version"' in body for body in received[1:])
+        log = json.loads(run("webhooks", "deliveries", hook_id, "--json")[1])
+        assert [d["status"] for d in log] == ["delivered"]
+        assert run("webhooks", "delete", hook_id)[0] == EXIT_OK
+        assert run("webhooks", "show", hook_id)[0] == EXIT_NOT_FOUND
+    finally:
+        server.shutdown()
+        server.server_close()
+    out_file = tmp_path / "event.json"
+    code = f"import sys, pathlib; pathlib.Path({str(out_file)!r}).write_text(sys.stdin.read())"
+    trigger = json.loads(
+        run("triggers", "create", "t", "--event", "model_version.created", "--json", "--", sys.executable, "-c", code)[
+            1
+        ]
+    )
+    assert trigger["command"] == [sys.executable, "-c", code]
+    assert trigger["trigger_id"] in run("triggers", "list")[1]
+    assert "command:" in run("triggers", "show", trigger["trigger_id"])[1]
+    fraud.create_model_version("fraud", "s3://bucket/v4")
+    run("webhooks", "deliver", "--wait", "--timeout", "10")
+    assert json.loads(out_file.read_text())["data"]["version"] == 4
+    assert run("triggers", "delete", trigger["trigger_id"])[0] == EXIT_OK
+    assert run("triggers", "list")[1].strip() == "(no triggers)"

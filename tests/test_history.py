@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from registry import Registry, ResourceDoesNotExist
-from registry.history import describe_event, follow_events, model_history, read_events
+from registry.history import describe_event, model_history, read_events
 from registry.state import Event, EventType
 
 
@@ -86,18 +86,3 @@ def test_every_event_type_has_a_description(reg: Registry, model_dir: Callable[.
     }
     unknown = Event(seq=1, timestamp=0, type="something.new", actor=None, model_id=None, name=None, data={"a": 1})
     assert describe_event(unknown) == 'something.new {"a": 1}'
-
-
-def test_follow_yields_new_events_and_stops(reg: Registry) -> None:
-    import threading
-
-    reg.create_registered_model("a")
-    stop = threading.Event()
-    seen = []
-    for event in follow_events(reg, 0, poll_interval=0.01, stop=stop):
-        seen.append(event.seq)
-        if event.seq == 1:
-            reg.create_registered_model("b")
-        else:
-            stop.set()
-    assert seen == [1, 2]
