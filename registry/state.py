@@ -11,7 +11,6 @@ re-created name is a new model that starts again at version 1 while the old one'
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -231,7 +230,7 @@ def _location(artifact_root: str | None, model_id: str, version: int, digest: st
     # A version has its own copy of its files exactly when the registry recorded a digest for them.
     if digest is None or artifact_root is None:
         return None
-    return os.path.join(artifact_root, model_id, "versions", str(version))
+    return f"{artifact_root}/{model_id}/versions/{version}"
 
 
 class RegistryState:
