@@ -75,6 +75,7 @@ class FolderStore(Store):
         self._offset = 0
         self._torn_tail = False
         self._checkpoint_seq = 0
+        self.durable = durable  # needed by _create, before Store.__init__ runs
         self._lock = filelock.FileLock(
             os.path.join(self.root, ".lock"), timeout=lock_timeout, thread_local=False, is_singleton=False
         )
@@ -130,14 +131,15 @@ class FolderStore(Store):
             os.makedirs(self._path(folder), exist_ok=True)
         with open(self._journal.path, "ab"):
             pass
-        fsync_dir(self._path("journal"))
+        if self.durable:
+            fsync_dir(self._path("journal"))
         settings = {
             "format_version": FORMAT_VERSION,
             "stage_policy": policy.to_dict(),
             "created": self._now(),
         }
         # registry.json last: its presence is what marks the folder as a registry.
-        atomic_write_json(self._path(_SETTINGS), settings)
+        atomic_write_json(self._path(_SETTINGS), settings, durable=self.durable)
         log.debug("registry: created %s with the %s policy", self.root, policy.name)
 
     @staticmethod

@@ -10,11 +10,13 @@ import contextlib
 import os
 import shutil
 import tempfile
+import uuid
 import weakref
 from typing import Any
 
 from registry.stages import StagePolicy
 from registry.state import Event
+from registry.store.artifacts import StagedArtifacts
 from registry.store.base import Clock, Store
 
 __all__ = ["MemoryStore"]
@@ -25,10 +27,25 @@ class MemoryStore(Store):
 
     def __init__(self, *, policy: StagePolicy, clock: Clock, actor: str | None) -> None:
         self.location = "memory://"
-        self._scratch = tempfile.mkdtemp(prefix="registry-memory-")
+        # The scratch folder is made on the first copy of a version's files, not here: a registry that never
+        # copies files (most test fixtures) then costs no filesystem calls at all, which on some filesystems
+        # is most of a fixture's time. The name is random (as mkdtemp's), and it is created with O_EXCL
+        # semantics and mode 0700 in _ensure_scratch.
+        self._scratch = os.path.join(tempfile.gettempdir(), f"registry-memory-{uuid.uuid4().hex}")
+        self._scratch_made = False
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._scratch, True)
         self._events: list[Event] = []
         super().__init__(policy=policy, clock=clock, actor=actor, durable=False)
+
+    def _ensure_scratch(self) -> None:
+        with self._guard:
+            if not self._scratch_made:
+                os.mkdir(self._scratch, 0o700)  # fails if it exists: never adopt a folder someone else made
+                self._scratch_made = True
+
+    def stage_artifacts(self, source_dir: str) -> StagedArtifacts:
+        self._ensure_scratch()
+        return super().stage_artifacts(source_dir)
 
     @property
     def artifact_root(self) -> str:
