@@ -32,6 +32,10 @@ from registry.signature import ModelSignature
 
 __all__ = ["PYFUNC_FLAVOR", "MLmodel", "format_utc_time"]
 
+# libyaml's C parser when PyYAML was built with it: the pure-Python one dominates a warm model load.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 PYFUNC_FLAVOR = "python_function"
 
 _KNOWN = (
@@ -120,7 +124,7 @@ class MLmodel:
 
     def to_yaml(self) -> str:
         """The document as YAML text, keys sorted as MLflow writes them."""
-        return yaml.safe_dump(self.to_dict(), default_flow_style=False, sort_keys=True)
+        return yaml.dump(self.to_dict(), Dumper=_Dumper, default_flow_style=False, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MLmodel:
@@ -161,7 +165,7 @@ class MLmodel:
             InvalidParameterValue: when the text is not YAML or not an MLmodel document; the message says why.
         """
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             raise InvalidParameterValue(f"The MLmodel file is not valid YAML: {exc}") from None
         return cls.from_dict(data)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from registry.client import Registry
     from registry.entities import ModelVersion
 
-__all__ = ["local_path_of", "resolve_local_model", "resolve_model_version"]
+__all__ = ["local_path_of", "resolve_local_model", "resolve_model_version", "resolve_version_dir"]
 
 
 def _runs_error(uri: str) -> InvalidParameterValue:
@@ -86,11 +86,15 @@ def resolve_local_model(uri: str | os.PathLike[str], *, registry: Registry | Non
     path = local_path_of(text)
     if path is not None:
         return _check_dir(path, text)
-    mv = resolve_model_version(text, registry)
+    return resolve_version_dir(resolve_model_version(text, registry), registry=registry)
+
+
+def resolve_version_dir(mv: ModelVersion, *, registry: Registry | None = None) -> Path:
+    """The local directory of a registered version, its files verified against the recorded digest first."""
     if mv.storage_location:
         if mv.digest:
             verify_artifacts(mv.storage_location, mv.digest)
-        return _check_dir(Path(mv.storage_location), text)
+        return _check_dir(Path(mv.storage_location), f"models:/{mv.name}/{mv.version}")
     # The version was registered from a source the registry did not copy; it can only be loaded if that
     # source is a local folder, and then there is nothing recorded to verify it against.
     source = mv.source or ""
@@ -102,9 +106,9 @@ def resolve_local_model(uri: str | os.PathLike[str], *, registry: Registry | Non
         source_path = None
     if source_path is None:
         raise InvalidParameterValue(
-            f"{text} (version {mv.version} of {mv.name!r}) points at {source!r}, which is not a local "
-            "directory; download it and load the path instead.",
+            f"Version {mv.version} of {mv.name!r} points at {source!r}, which is not a local directory; "
+            "download it and load the path instead.",
             name=mv.name,
             version=mv.version,
         )
-    return _check_dir(source_path, text)
+    return _check_dir(source_path, source)

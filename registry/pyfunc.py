@@ -118,7 +118,7 @@ def _load_dir(path: Path, model_config: Mapping[str, Any] | None, model_version:
     # No .pyc files inside a registered version's folder: they would be "extra files" to the next verification.
     previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
-        impl = loader.load_pyfunc(path, conf, model_config)
+        impl = loader.load_pyfunc(path, mlmodel, model_config)
     finally:
         sys.dont_write_bytecode = previous
     return PyFuncModel(mlmodel, impl, path, model_version)

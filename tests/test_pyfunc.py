@@ -440,3 +440,11 @@ def test_loading_imports_no_numpy_pandas_sklearn_or_mlflow(tmp_path: Path) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path)
     assert out.stdout.strip() == "[{'a': 2.0}] [2.0] []"
+
+
+def test_readme_models_example_runs(tmp_path: Path) -> None:
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## Models\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[True]"

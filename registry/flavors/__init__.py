@@ -14,7 +14,7 @@ from registry.errors import InvalidParameterValue
 
 __all__ = ["PYFUNC_LOADERS", "loader_for"]
 
-# loader_module written in MLmodel -> the module of ours that loads it (it has load_pyfunc(path, conf, config)).
+# loader_module written in MLmodel -> our module that loads it: load_pyfunc(path, mlmodel, model_config).
 PYFUNC_LOADERS: dict[str, str] = {
     "mlflow.pyfunc.model": "registry.flavors.python_model",
     "mlflow.sklearn": "registry.flavors.sklearn",

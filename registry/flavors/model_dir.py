@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import platform
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +72,8 @@ def read_mlmodel(path: str | os.PathLike[str]) -> MLmodel:
 
 
 def _version_of(dist: str) -> str | None:
+    from importlib import metadata as _metadata  # slow to import; only saving needs it
+
     try:
         return _metadata.version(dist)
     except _metadata.PackageNotFoundError:
@@ -81,6 +81,8 @@ def _version_of(dist: str) -> str | None:
 
 
 def _env_files(path: Path, requirements: Sequence[str]) -> None:
+    import platform  # slow to import; only saving needs it
+
     (path / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
     pip, setuptools = _version_of("pip"), _version_of("setuptools")
     python_env = {

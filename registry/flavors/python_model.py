@@ -189,8 +189,9 @@ class PythonModelImpl:
         return self.python_model
 
 
-def load_pyfunc(path: Path, conf: Mapping[str, Any], model_config: Mapping[str, Any] | None = None) -> PythonModelImpl:
+def load_pyfunc(path: Path, mlmodel: MLmodel, model_config: Mapping[str, Any] | None = None) -> PythonModelImpl:
     """Load the model in ``path`` (a ``python_function`` flavor with ``python_model``). Runs the pickle."""
+    conf = mlmodel.flavor(PYFUNC_FLAVOR)
     add_code_to_path(path, conf)
     pickle_name = conf.get("python_model")
     if not pickle_name:

@@ -22,7 +22,6 @@ import os
 import pickle
 import sys
 from collections.abc import Mapping, Sequence
-from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,8 @@ MODEL_FILE = "model.pkl"
 
 
 def _sklearn_version() -> str | None:
+    from importlib import metadata as _metadata  # slow to import; only saving needs it
+
     try:
         return _metadata.version("scikit-learn")
     except _metadata.PackageNotFoundError:
@@ -167,7 +168,7 @@ class SklearnImpl:
         return self.model
 
 
-def load_pyfunc(path: Path, conf: Mapping[str, Any], model_config: Mapping[str, Any] | None = None) -> SklearnImpl:
+def load_pyfunc(path: Path, mlmodel: MLmodel, model_config: Mapping[str, Any] | None = None) -> SklearnImpl:
     """Load for pyfunc: the object's ``predict_fn`` (``predict`` unless the flavor says otherwise)."""
-    mlmodel = model_dir.read_mlmodel(path)
+    conf = mlmodel.flavor(PYFUNC_FLAVOR)
     return SklearnImpl(_load_dir(path, mlmodel), str(conf.get("predict_fn") or "predict"))
