@@ -478,11 +478,11 @@ class EventBus:
     def subscriptions(self) -> list[Subscription]:
         return list(self._subscriptions)
 
-    def dispatch(self, events: list[Event]) -> list[HandlerError]:
-        """Hand each event to each matching subscriber; returns (and records) the handlers' failures."""
+    def dispatch(self, events: list[Event]) -> None:
+        """Hand each event to each matching subscriber; record and log the handlers' failures afterwards."""
         subscriptions = self._subscriptions  # replaced, never mutated: this is the copy
         if not subscriptions:
-            return []
+            return
         failures: list[HandlerError] = []
         for raw in events:
             event = typed(raw)
@@ -505,7 +505,6 @@ class EventBus:
                 failure.event.type,
                 exc_info=failure.exception,
             )
-        return failures
 
 
 # -- reading the journal as a stream --------------------------------------------------------------------------------

@@ -216,7 +216,13 @@ def _pass(service: WebhookService) -> DeliveryReport:
     service.outbox.save(doc)
     live_ids = {h.id for h in live if h.current["status"] == WebhookStatus.ACTIVE.value}
     due = [e["next_attempt"] for hid, owed in retries.items() if hid in live_ids for e in owed.values()]
-    return DeliveryReport(**counts, pending=len(due), next_due=min(due) if due else None)
+    return DeliveryReport(
+        delivered=counts["delivered"],
+        failed=counts["failed"],
+        retried_later=counts["retried_later"],
+        pending=len(due),
+        next_due=min(due) if due else None,
+    )
 
 
 # -- the background worker ---------------------------------------------------------------------------------------------

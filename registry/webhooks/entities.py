@@ -120,7 +120,7 @@ class WebhookDelivery:
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> WebhookDelivery:
-        return cls(**{f.name: record.get(f.name) for f in attrs.fields(cls)})
+        return cls(**{f.name: record.get(f.name) for f in attrs.fields(cls)})  # type: ignore[arg-type]
 
 
 # -- validation ---------------------------------------------------------------------------------------------------
