@@ -448,3 +448,10 @@ def test_readme_models_example_runs(tmp_path: Path) -> None:
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[True]"
+
+
+def test_versions_without_local_files_say_so(reg: Registry) -> None:
+    reg.create_registered_model("remote")
+    reg.create_model_version("remote", source="s3://bucket/model")
+    with pytest.raises(InvalidParameterValue, match=r"points at 's3://bucket/model', which is not a local"):
+        reg.load_model("models:/remote/1")
