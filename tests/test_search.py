@@ -248,14 +248,28 @@ def test_contradictory_names_read_nothing(versions_state):
     assert versions_state.reads == []
 
 
-def test_full_scan_is_cached_until_the_state_changes(versions_state):
+def test_full_scan_sorts_everything_only_when_a_revision_is_searched_again(versions_state):
     versions_state.reads.clear()
-    search_model_versions(versions_state, "tags.status = 'passed'")
-    search_model_versions(versions_state, "tags.status = 'failed'")
-    assert versions_state.reads.count(("all_model_versions", None)) == 1
+    # The first search of a revision filters and sorts only the matches; the second builds the sorted list;
+    # later ones reuse it.
+    first = search_model_versions(versions_state, "tags.status = 'passed'")
+    second = search_model_versions(versions_state, "tags.status = 'passed'")
+    third = search_model_versions(versions_state, "tags.status = 'failed'")
+    assert versions(first) == versions(second) == [("churn", 1), ("fraud", 1)]
+    assert versions(third) == [("fraud", 2)]
+    assert versions_state.reads.count(("all_model_versions", None)) == 2
     versions_state.put_version(mv("fraud", 4, created=99, tags={"status": "passed"}))
     assert versions(search_model_versions(versions_state, "tags.status = 'passed'"))[0] == ("fraud", 4)
-    assert versions_state.reads.count(("all_model_versions", None)) == 2
+    assert versions(search_model_versions(versions_state, "tags.status = 'passed'"))[0] == ("fraud", 4)
+    assert versions(search_model_versions(versions_state, "tags.status = 'passed'"))[0] == ("fraud", 4)
+    assert versions_state.reads.count(("all_model_versions", None)) == 4
+
+
+def test_unfiltered_search_sorts_and_caches_at_once(versions_state):
+    versions_state.reads.clear()
+    search_model_versions(versions_state)
+    search_model_versions(versions_state, "version_number > 0")
+    assert versions_state.reads.count(("all_model_versions", None)) == 1
 
 
 def test_state_without_seq_is_searched_without_a_cache(versions_state):

@@ -330,9 +330,10 @@ PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_ch
 def test_version_search_agrees_with_the_oracle(state, tree, order_by):
     data, text = tree
     expected = oracle_sort([v for v in all_versions(state) if oracle(data, v)], order_by, VERSION_ORDER_KEYS, True)
-    got = search_model_versions(state, text, max_results=200_000, order_by=order_by)
-    assert [key_of(v) for v in got] == [key_of(v) for v in expected], text
-    assert got.token is None
+    for _ in range(3):  # the first search of a revision filters then sorts; later ones scan a sorted list
+        got = search_model_versions(state, text, max_results=200_000, order_by=order_by)
+        assert [key_of(v) for v in got] == [key_of(v) for v in expected], text
+        assert got.token is None
 
 
 @PROPERTY_SETTINGS
@@ -341,8 +342,9 @@ def test_model_search_agrees_with_the_oracle(state, tree, order_by):
     data, text = tree
     models = list(state.models.values())
     expected = oracle_sort([m for m in models if oracle(data, m)], order_by, MODEL_ORDER_KEYS, False)
-    got = search_registered_models(state, text, max_results=1000, order_by=order_by)
-    assert [m.name for m in got] == [m.name for m in expected], text
+    for _ in range(3):
+        got = search_registered_models(state, text, max_results=1000, order_by=order_by)
+        assert [m.name for m in got] == [m.name for m in expected], text
 
 
 @PROPERTY_SETTINGS

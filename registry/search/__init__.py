@@ -11,9 +11,10 @@ How a search avoids work:
 
 - a filter that pins the name (``name = 'x'``, ``name IN (...)``) only looks at those models' versions; one
   that constrains the name otherwise (``name LIKE 'churn-%'``) tests names first and skips whole models;
-- everything else scans a list already sorted in the requested order, kept per state and order and rebuilt
-  only when the state's revision (``state.seq``) moves, so a warm search filters in one pass and stops as
-  soon as the page is full.
+- everything else filters all entities and sorts the matches the first time a revision of the state is
+  searched; from the second search of the same revision on, it scans a list already sorted in the requested
+  order (kept per state and order, rebuilt when ``state.seq`` moves), so a warm search filters in one pass and
+  stops as soon as the page is full.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any, Protocol
 
 from registry.entities import ModelVersion, RegisteredModel
@@ -92,11 +94,6 @@ def search_registered_models(
         test = compiled.name_predicate
         return state.names() if test is None else [name for name in state.names() if test(name)]
 
-    def all_sorted() -> list[RegisteredModel]:
-        models = [state.registered_model(name) for name in state.names()]
-        ordering.sort(models)
-        return models
-
     narrowed = compiled.names is not None or compiled.name_predicate is not None
     return _page(
         state,
@@ -106,8 +103,8 @@ def search_registered_models(
         ordering,
         max_results,
         page_token,
-        narrowed=(lambda: [state.registered_model(n) for n in matching_names()]) if narrowed else None,
-        all_sorted=all_sorted,
+        candidates=(lambda: [state.registered_model(n) for n in matching_names()]) if narrowed else None,
+        everything=lambda: [state.registered_model(name) for name in state.names()],
     )
 
 
@@ -148,11 +145,6 @@ def search_model_versions(
             names = [name for name in state.names() if test(name)]
         return [mv for name in names for mv in state.model_versions(name)]
 
-    def all_sorted() -> list[ModelVersion]:
-        versions = list(state.all_model_versions())
-        ordering.sort(versions)
-        return versions
-
     is_narrowed = compiled.names is not None or compiled.name_predicate is not None
     return _page(
         state,
@@ -162,8 +154,8 @@ def search_model_versions(
         ordering,
         max_results,
         page_token,
-        narrowed=narrowed if is_narrowed else None,
-        all_sorted=all_sorted,
+        candidates=narrowed if is_narrowed else None,
+        everything=lambda: list(state.all_model_versions()),
     )
 
 
@@ -176,66 +168,77 @@ def _page(
     max_results: int,
     page_token: str | None,
     *,
-    narrowed: Callable[[], list[Any]] | None,
-    all_sorted: Callable[[], list[Any]],
+    candidates: Callable[[], list[Any]] | None,
+    everything: Callable[[], list[Any]],
 ) -> PagedList[Any]:
     fingerprint = search_fingerprint(kind, filter_string, ordering)
     after = decode_token(page_token, fingerprint, ordering)
     predicate = compiled.predicate
-    if narrowed is not None:
-        # Few candidates: filter them, then sort only what matched.
-        ordered = [entity for entity in narrowed() if predicate(entity)]
-        ordering.sort(ordered)
-        start = ordering.first_after(ordered, after) if after is not None else 0
-        page = ordered[start : start + max_results]
-        more = len(ordered) > start + max_results
+    ordered = None
+    if candidates is None:
+        # A filter-only search sorts everything only when this revision is searched a second time: a one-off
+        # search (a cold process, the first search after a write) filters first and sorts just the matches.
+        ordered = _sorted_cache(state, kind, ordering, everything, eager=compiled.node is None)
+    if ordered is None:
+        matches = [entity for entity in (everything() if candidates is None else candidates()) if predicate(entity)]
+        ordering.sort(matches)
+        start = ordering.first_after(matches, after) if after is not None else 0
+        page = matches[start : start + max_results]
+        more = len(matches) > start + max_results
     else:
-        ordered = _sorted_cache(state, kind, ordering, all_sorted)
         start = ordering.first_after(ordered, after) if after is not None else 0
         if compiled.node is None:
             page = ordered[start : start + max_results]
             more = len(ordered) > start + max_results
         else:
             # Scan in order and stop one past a full page: that one only tells whether a next page exists.
-            page = []
-            more = False
-            for entity in _from(ordered, start):
-                if predicate(entity):
-                    if len(page) == max_results:
-                        more = True
-                        break
-                    page.append(entity)
+            # islice and filter keep the loop in C; only the predicate runs Python code per entity.
+            page = list(islice(filter(predicate, islice(ordered, start, None)), max_results + 1))
+            more = len(page) > max_results
+            del page[max_results:]
     token = encode_token(fingerprint, ordering.key_of(page[-1])) if more and page else None
     return PagedList(page, token)
-
-
-def _from(items: list[Any], start: int) -> Iterable[Any]:
-    return items if start == 0 else (items[i] for i in range(start, len(items)))
 
 
 # -- the sorted-list cache ------------------------------------------------------------------------------------
 # Keyed on the state object (weakly, so a dropped state frees its lists) and checked against state.seq, the
 # revision every applied event moves, so a list is never served after any process's write has been applied.
-_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, Ordering], tuple[int, list[Any]]]] = weakref.WeakKeyDictionary()
+# An entry is (seq, sorted list or None); None records that this revision has been searched once.
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, Ordering], tuple[int, list[Any] | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 _CACHE_LOCK = threading.Lock()
 _MAX_ORDERINGS_PER_STATE = 8
 
 
-def _sorted_cache(state: Any, kind: str, ordering: Ordering, build: Callable[[], list[Any]]) -> list[Any]:
+def _sorted_cache(
+    state: Any, kind: str, ordering: Ordering, everything: Callable[[], list[Any]], *, eager: bool
+) -> list[Any] | None:
+    """Every entity in ``ordering``'s order for this revision of ``state``, or ``None`` ("filter instead").
+
+    ``None`` is returned the first time a revision is searched unless ``eager`` (a search without a filter
+    needs everything sorted anyway); from the second search on, the sorted list is built once and reused.
+    """
     seq = getattr(state, "seq", None)
     if not isinstance(seq, int):
-        return build()
+        return None
     try:
         with _CACHE_LOCK:
             per_state = _CACHE.setdefault(state, {})
     except TypeError:  # a state that cannot be weakly referenced is simply not cached
-        return build()
-    entry = per_state.get((kind, ordering))
-    if entry is not None and entry[0] == seq:
+        return None
+    key = (kind, ordering)
+    entry = per_state.get(key)
+    if entry is not None and entry[0] == seq and entry[1] is not None:
         return entry[1]
-    items = build()
+    if not eager and (entry is None or entry[0] != seq):
+        with _CACHE_LOCK:
+            per_state[key] = (seq, None)
+        return None
+    items = everything()
+    ordering.sort(items)
     with _CACHE_LOCK:
         if len(per_state) >= _MAX_ORDERINGS_PER_STATE:
             per_state.clear()
-        per_state[(kind, ordering)] = (seq, items)
+        per_state[key] = (seq, items)
     return items

@@ -91,11 +91,15 @@ _MATCH_ALL = CompiledFilter(None, lambda _entity: True, None, None)
 
 
 def _predicate(node: Node) -> Predicate:
-    if isinstance(node, And):
+    if isinstance(node, (And, Or)):
         parts = tuple(_predicate(child) for child in node.children)
-        return lambda entity: all(part(entity) for part in parts)
-    if isinstance(node, Or):
-        parts = tuple(_predicate(child) for child in node.children)
+        if len(parts) == 2:  # the common case, without a generator per entity
+            first, second = parts
+            if isinstance(node, And):
+                return lambda entity: first(entity) and second(entity)
+            return lambda entity: first(entity) or second(entity)
+        if isinstance(node, And):
+            return lambda entity: all(part(entity) for part in parts)
         return lambda entity: any(part(entity) for part in parts)
     return _comparison(node)
 
@@ -108,6 +112,10 @@ def _comparison(cmp: Comparison) -> Predicate:
             return lambda entity: key not in entity.tags
         if cmp.op == "IS NOT NULL":
             return lambda entity: key in entity.tags
+        if cmp.op == "=":
+            # One call per entity on the hottest path; a missing tag reads as None, which equals no string.
+            wanted = cmp.value
+            return lambda entity: entity.tags.get(key) == wanted
 
         def tag_test(entity: Any) -> bool:
             value = entity.tags.get(key)
@@ -122,6 +130,9 @@ def _comparison(cmp: Comparison) -> Predicate:
         return lambda entity: get(entity) is None
     if cmp.op == "IS NOT NULL":
         return lambda entity: get(entity) is not None
+    if cmp.op == "=":
+        wanted = cmp.value  # never None, so a missing value never equals it
+        return lambda entity: get(entity) == wanted
 
     def attribute_test(entity: Any) -> bool:
         value = get(entity)
