@@ -25,14 +25,13 @@ import logging
 import os
 from typing import Any
 
-import filelock
-
 from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
 from registry.stages import StagePolicy
 from registry.state import Event, EventType, ModelState, RegistryState
 from registry.store.base import Clock, Store
 from registry.store.files import atomic_write_json, fsync_dir, read_json
 from registry.store.journal import Journal
+from registry.store.locking import LockTimeout, ProcessLock
 
 __all__ = ["CHECKPOINT_EVERY", "FORMAT_VERSION", "FolderStore"]
 
@@ -76,9 +75,7 @@ class FolderStore(Store):
         self._torn_tail = False
         self._checkpoint_seq = 0
         self.durable = durable  # needed by _create, before Store.__init__ runs
-        self._lock = filelock.FileLock(
-            os.path.join(self.root, ".lock"), timeout=lock_timeout, thread_local=False, is_singleton=False
-        )
+        self._lock = ProcessLock(os.path.join(self.root, ".lock"))
         stored = self._open_or_create(policy or default_policy)
         if policy is not None and policy != stored:
             raise InvalidParameterValue(
@@ -289,7 +286,7 @@ class FolderStore(Store):
     def _process_lock(self, timeout: float | None = None):  # type: ignore[no-untyped-def]
         try:
             self._lock.acquire(timeout=self.lock_timeout if timeout is None else timeout)
-        except filelock.Timeout:
+        except LockTimeout:
             raise RegistryLockTimeout(
                 f"Another process has held the write lock of the registry at {self.root} for more than "
                 f"{self.lock_timeout if timeout is None else timeout} s. Retry, or raise lock_timeout; if no "
@@ -364,6 +361,7 @@ class FolderStore(Store):
                         self.checkpoint()
                 except (RegistryLockTimeout, OSError):
                     pass
+            self._lock.close()
 
     def status(self) -> dict[str, Any]:
         """Facts about the folder for ``check`` and the CLI."""

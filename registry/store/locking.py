@@ -1,0 +1,95 @@
+"""The writers' lock on a registry folder: exclusive across processes, with a timeout.
+
+On POSIX it is an ``flock`` on a descriptor the store keeps open, which costs a system call per acquire
+(``filelock`` re-resolves paths and tracks forks on every acquire, which cost more than the fsync of a fast disk
+here). Elsewhere it is ``filelock.FileLock``. Threads of one process are serialized by the store's own
+``RLock`` before they reach this lock, so it need not be re-entrant.
+
+Fork safety: a child process inherits the descriptor, and an ``flock`` belongs to the open file description
+that parent and child then share, so a child reusing it could "hold" the parent's lock. The descriptor is
+therefore reopened whenever the process id changes (``test_locking.py`` forks to prove it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+
+import filelock
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LockTimeout", "ProcessLock"]
+
+log = logging.getLogger("registry")
+
+
+class LockTimeout(Exception):
+    """The lock was not acquired within the timeout (the store turns this into RegistryLockTimeout)."""
+
+
+class ProcessLock:
+    """An exclusive lock on ``path`` shared by every process that opens the same file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._finalizer: weakref.finalize | None = None
+        self._fallback = filelock.FileLock(path, thread_local=False, is_singleton=False) if fcntl is None else None
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            # After a fork the inherited descriptor shares the parent's lock state: open our own.
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._pid = os.getpid()
+            # Registries are often dropped without close() (tests make thousands): do not leak descriptors.
+            self._finalizer = weakref.finalize(self, _close_in_owner, self._fd, self._pid)
+        return self._fd
+
+    def acquire(self, timeout: float) -> None:
+        """Take the lock, waiting at most ``timeout`` seconds (0: try once). Raises :class:`LockTimeout`."""
+        if self._fallback is not None:  # pragma: no cover - not POSIX
+            try:
+                self._fallback.acquire(timeout=timeout)
+            except filelock.Timeout:
+                raise LockTimeout(self.path) from None
+            return
+        fd = self._descriptor()
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(self.path) from None
+                # Back off up to 20 ms: short waits for short writes, no busy loop for long ones.
+                time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+                delay = min(delay * 2, 0.02)
+
+    def release(self) -> None:
+        if self._fallback is not None:  # pragma: no cover - not POSIX
+            self._fallback.release()
+            return
+        assert self._fd is not None and self._pid == os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        self._fd = None
+
+
+def _close_in_owner(fd: int, pid: int) -> None:
+    if pid == os.getpid():  # a forked child must not close the parent's descriptor number
+        try:
+            os.close(fd)
+        except OSError:
+            pass
