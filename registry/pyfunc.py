@@ -202,11 +202,12 @@ def save_model(
                 metadata=metadata,
             ),
         )
+    model: PythonModel = python_model  # type: ignore[assignment]  # not None: checked above
     return _save(
         path,
         lambda p: _python_model.save(
             p,
-            python_model,
+            model,
             artifacts=artifacts,
             code_paths=code_paths,
             signature=signature,

@@ -141,7 +141,7 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
             n = lengths.pop() if lengths else 0
             rows = [{k: data[k][i] for k in data if k in schema.input_names()} for i in range(n)]
             checked = [_check_row(r, specs, i) for i, r in enumerate(rows)]
-            return {s.name: [r.get(s.name) for r in checked] for s in specs if s.name in data}
+            return {s.name: [r.get(s.name) for r in checked] for s in specs if s.name in data}  # type: ignore[arg-type]
         return _check_row(data, specs, None)
     if isinstance(data, Sequence) and not isinstance(data, str | bytes) and all(isinstance(r, Mapping) for r in data):
         return [_check_row(r, specs, i) for i, r in enumerate(data)]
@@ -216,7 +216,7 @@ def _enforce_frame(df: Any, specs: Sequence[ColSpec]) -> Any:
             continue
         if not _frame_upcast(col, want):
             raise InvalidParameterValue(
-                f"Incompatible input type for column {spec.name!r}: expected {spec.type.value}, got dtype "
+                f"Incompatible input type for column {spec.name!r}: expected {_type_name(spec.type)}, got dtype "
                 f"{col.dtype}, which cannot be converted without changing values. Convert the column (for "
                 "example with .astype) before predicting.",
                 column=spec.name,

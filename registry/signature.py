@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -60,12 +60,16 @@ class DataType(enum.StrEnum):
             raise InvalidParameterValue(f"Unknown column type {value!r}; expected one of {names}.") from None
 
 
+def _plain_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(value)
+
+
 @attrs.frozen
 class ComplexType:
     """An ``array``, ``object`` or ``map`` type, kept as MLflow's JSON dict (e.g. ``{"type": "array",
     "items": {"type": "double"}}``) so that any nesting MLflow writes survives a round trip."""
 
-    spec: Mapping[str, Any] = attrs.field(converter=dict)
+    spec: Mapping[str, Any] = attrs.field(converter=_plain_dict)
 
     @property
     def kind(self) -> str:
@@ -76,6 +80,14 @@ class ComplexType:
 
 
 ColumnType = DataType | ComplexType
+
+
+def _ints(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(int(v) for v in value)
+
+
+def _optional_ints(value: Iterable[int] | None) -> tuple[int, ...] | None:
+    return _ints(value) if value is not None else None
 
 
 def _column_type_to_dict(t: ColumnType) -> dict[str, Any]:
@@ -109,7 +121,7 @@ class TensorSpec:
     """A tensor: a numpy dtype name, a shape (``-1`` for a variable dimension) and an optional name."""
 
     dtype: str
-    shape: tuple[int, ...] = attrs.field(converter=tuple)
+    shape: tuple[int, ...] = attrs.field(converter=_ints)
     name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,11 +143,15 @@ def _spec_from_dict(d: Mapping[str, Any]) -> Spec:
     return ColSpec(type=_column_type_from_dict(d), name=d.get("name"), required=bool(d.get("required", True)))
 
 
+def _specs(value: Iterable[Spec]) -> tuple[Spec, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Schema:
     """An ordered list of column specs or of tensor specs (never a mix, as in MLflow)."""
 
-    inputs: tuple[Spec, ...] = attrs.field(converter=tuple)
+    inputs: tuple[Spec, ...] = attrs.field(converter=_specs)
 
     def __attrs_post_init__(self) -> None:
         kinds = {type(s) for s in self.inputs}
@@ -187,7 +203,7 @@ class ParamSpec:
     name: str
     dtype: DataType
     default: Any
-    shape: tuple[int, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+    shape: tuple[int, ...] | None = attrs.field(default=None, converter=_optional_ints)
 
     def to_dict(self) -> dict[str, Any]:
         default = self.default.isoformat() if isinstance(self.default, _dt.date) else self.default
@@ -195,11 +211,15 @@ class ParamSpec:
         return {"name": self.name, "default": default, "shape": shape, "type": self.dtype.value}
 
 
+def _param_specs(value: Iterable[ParamSpec]) -> tuple[ParamSpec, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class ParamSchema:
     """The inference parameters a model accepts (``predict(data, params=...)``)."""
 
-    params: tuple[ParamSpec, ...] = attrs.field(converter=tuple)
+    params: tuple[ParamSpec, ...] = attrs.field(converter=_param_specs)
 
     def __iter__(self) -> Any:
         return iter(self.params)
@@ -307,7 +327,9 @@ def _type_of_value(value: Any, where: str) -> ColumnType:
         if found is not None:
             return found
     if isinstance(value, Mapping):
-        props = {str(k): {**_column_type_to_dict(_type_of_value(v, where)), "required": True} for k, v in value.items()}
+        props: dict[str, Any] = {
+            str(k): {**_column_type_to_dict(_type_of_value(v, where)), "required": True} for k, v in value.items()
+        }
         return ComplexType({"type": "object", "properties": props})
     if isinstance(value, Sequence) or _is_ndarray(value):
         items = [_type_of_value(v, where) for v in value]
@@ -332,7 +354,7 @@ def _infer_frame(df: Any) -> Schema:
     specs = []
     for name in df.columns:
         col = df[name]
-        found = _type_of_numpy_dtype(col.dtype) if hasattr(col.dtype, "kind") else None
+        found: ColumnType | None = _type_of_numpy_dtype(col.dtype) if hasattr(col.dtype, "kind") else None
         if found is None:  # object / string / extension dtypes: look at the values
             values = [v for v in col.tolist() if v is not None]
             found = _merge_types([_type_of_value(v, f"column {name!r}") for v in values], f"column {name!r}")

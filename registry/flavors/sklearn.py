@@ -77,7 +77,7 @@ def save(
         else:
             pickle.dump(sk_model, f, protocol=pickle.DEFAULT_PROTOCOL)
     python_version = ".".join(map(str, sys.version_info[:3]))
-    flavors = {
+    flavors: dict[str, dict[str, Any]] = {
         PYFUNC_FLAVOR: {
             "loader_module": LOADER_MODULE,
             "model_path": MODEL_FILE,
@@ -157,9 +157,10 @@ class SklearnImpl:
 
     def __init__(self, model: Any, predict_fn: str) -> None:
         self.model = model
-        self._predict = getattr(model, predict_fn, None)
-        if not callable(self._predict):
+        predict = getattr(model, predict_fn, None)
+        if not callable(predict):
             raise InvalidParameterValue(f"The loaded {type(model).__name__} has no callable .{predict_fn}().")
+        self._predict = predict
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         return self._predict(data)
