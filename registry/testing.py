@@ -23,7 +23,7 @@ import contextlib
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from registry.entities import ModelVersion
@@ -154,23 +154,23 @@ class CapturedEvents(list[Event]):
 
 
 @contextlib.contextmanager
-def capture_events(reg: Registry) -> Iterator[CapturedEvents]:
+def capture_events(
+    reg: Registry, events: str | Iterable[str] | None = None, model: str | Iterable[str] | None = None
+) -> Iterator[CapturedEvents]:
     """Record the events that changes made through ``reg`` commit while the block runs.
 
-    Events arrive after each commit, so the list is complete when the ``with`` block ends. Changes made by
-    other processes (or other ``Registry`` objects on the same folder) are not seen: this records what the
-    code under test did through this client.
+    The events are the typed ones :meth:`Registry.subscribe` delivers (``ModelVersionCreated``, ...: subclasses of
+    :class:`~registry.Event` with accessors such as ``.version``); ``events`` and ``model`` filter as for
+    ``subscribe``. Events arrive after each commit, so the list is complete when the ``with`` block ends. Changes
+    made by other processes (or other ``Registry`` objects on the same folder) are not seen: this records what
+    the code under test did through this client.
     """
     captured = CapturedEvents()
-    # The client hands every committed batch to the callables in ``_listeners``; a public subscribe() API
-    # (issue 5) will replace this once it lands.
-    listener: Callable[[list[Event]], None] = captured.extend
-    reg._listeners.append(listener)
+    subscription = reg.subscribe(captured.append, events=events, model=model)
     try:
         yield captured
     finally:
-        with contextlib.suppress(ValueError):
-            reg._listeners.remove(listener)
+        subscription.unsubscribe()
 
 
 # -- seeding -------------------------------------------------------------------------------------------------------

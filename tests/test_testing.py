@@ -204,13 +204,23 @@ def test_capture_events_records_only_what_the_block_committed(reg: Registry) -> 
 
 
 def test_capture_events_stops_listening_when_the_block_raises(reg: Registry) -> None:
-    listeners_before = list(reg._listeners)
     with pytest.raises(RuntimeError), capture_events(reg) as events:
         reg.create_registered_model("m")
         raise RuntimeError("boom")
-    assert reg._listeners == listeners_before
     reg.create_registered_model("n")
     assert events.types == ["registered_model.created"]
+
+
+def test_capture_events_gives_typed_events_and_filters(reg: Registry) -> None:
+    reg.create_registered_model("m")
+    reg.create_registered_model("other")
+    with capture_events(reg, events="model_version.*", model="m") as events:
+        reg.create_model_version("other", "s3://b/o")
+        mv = reg.create_model_version("m", "s3://b/m")
+        reg.set_registered_model_tag("m", "k", "v")
+    assert events.types == ["model_version.created"]
+    assert events[0].version == mv.version  # a typed event's accessor
+    assert isinstance(events[0], registry.Event)
 
 
 def test_capture_events_nest(reg: Registry) -> None:
