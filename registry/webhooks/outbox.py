@@ -22,12 +22,11 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-import filelock
-
 from registry.errors import CorruptRegistry
 from registry.store.base import Store
 from registry.store.files import atomic_write_json, read_json
 from registry.store.folder import FolderStore
+from registry.store.locking import LockTimeout, ProcessLock
 
 __all__ = ["FolderOutbox", "MemoryOutbox", "Outbox", "OutboxBusy", "empty_doc", "outbox_for"]
 
@@ -70,8 +69,8 @@ class FolderOutbox(Outbox):
         self.folder = os.path.join(root, FOLDER)
         self.path = os.path.join(self.folder, "outbox.json")
         self.durable = durable
-        self._lock = filelock.FileLock(os.path.join(self.folder, ".lock"), thread_local=False, is_singleton=False)
-        # filelock is re-entrant within one object, so threads of this process need their own exclusion.
+        self._lock = ProcessLock(os.path.join(self.folder, ".lock"))
+        # The process lock does not exclude threads of this process, so they need their own exclusion.
         self._threads = threading.Lock()
 
     @contextlib.contextmanager
@@ -82,7 +81,7 @@ class FolderOutbox(Outbox):
         try:
             try:
                 self._lock.acquire(timeout=timeout)
-            except filelock.Timeout:
+            except LockTimeout:
                 raise OutboxBusy(self.folder) from None
             try:
                 yield

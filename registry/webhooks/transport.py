@@ -9,8 +9,6 @@ failed for a reason of its own should not be run again eight times.
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import os
 import subprocess
 import time
@@ -70,6 +68,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if value.isdigit():
         return float(value)
     try:
+        import email.utils  # only for the rare HTTP-date form of Retry-After
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
@@ -82,6 +82,8 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Atte
     ``http.client`` (under urllib) sends header names exactly as given (``X-MLflow-Signature``; urllib's
     ``Request`` would re-case them) and does not follow redirects (urllib would turn the POST into a GET).
     """
+    import http.client  # here, not at the top: it pulls in ssl, and most processes never send a webhook
+
     parts = urllib.parse.urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
