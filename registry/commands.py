@@ -82,14 +82,14 @@ def delete_registered_model(state: RegistryState, name: str) -> list[Change]:
     return [Change(E.REGISTERED_MODEL_DELETED, model.id, name, {"versions": sorted(model.versions)})]
 
 
-def set_registered_model_tag(state: RegistryState, name: str, key: str, value: Any) -> list[Change]:
+def set_registered_model_tag(state: RegistryState, name: str, key: Any, value: Any) -> list[Change]:
     model = state.model(name)
     key = validate_tag_key(key)
     value = validate_tag_value(key, value)
     return [Change(E.REGISTERED_MODEL_TAG_SET, model.id, name, {"key": key, "value": value})]
 
 
-def delete_registered_model_tag(state: RegistryState, name: str, key: str) -> list[Change]:
+def delete_registered_model_tag(state: RegistryState, name: str, key: Any) -> list[Change]:
     model = state.model(name)
     key = validate_tag_key(key)
     if key not in model.tags:
@@ -150,7 +150,7 @@ def delete_model_version(state: RegistryState, name: str, version: Any) -> list[
     return [Change(E.MODEL_VERSION_DELETED, model.id, name, data)]
 
 
-def set_model_version_tag(state: RegistryState, name: str, version: Any, key: str, value: Any) -> list[Change]:
+def set_model_version_tag(state: RegistryState, name: str, version: Any, key: Any, value: Any) -> list[Change]:
     model = state.model(name)
     number = validate_version(version)
     model.version(number)
@@ -159,7 +159,7 @@ def set_model_version_tag(state: RegistryState, name: str, version: Any, key: st
     return [Change(E.MODEL_VERSION_TAG_SET, model.id, name, {"version": number, "key": key, "value": value})]
 
 
-def delete_model_version_tag(state: RegistryState, name: str, version: Any, key: str) -> list[Change]:
+def delete_model_version_tag(state: RegistryState, name: str, version: Any, key: Any) -> list[Change]:
     model = state.model(name)
     number = validate_version(version)
     mv = model.version(number)

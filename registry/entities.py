@@ -27,6 +27,14 @@ def _frozen_dict(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
+def _str_list(value: Any) -> list[str]:
+    return list(value or ())
+
+
+def _version_list(value: Any) -> list[ModelVersion]:
+    return list(value or ())
+
+
 @attrs.frozen(slots=True)
 class ModelVersion:
     """One version of a registered model.
@@ -50,7 +58,7 @@ class ModelVersion:
     status_message: str | None = None
     tags: dict[str, str] = attrs.field(factory=dict, converter=_frozen_dict)
     run_link: str | None = None
-    aliases: list[str] = attrs.field(factory=list, converter=list)
+    aliases: list[str] = attrs.field(factory=list, converter=_str_list)
     storage_location: str | None = None
     digest: str | None = None
 
@@ -75,7 +83,7 @@ class RegisteredModel:
     creation_timestamp: int
     last_updated_timestamp: int
     description: str | None = None
-    latest_versions: list[ModelVersion] = attrs.field(factory=list, converter=list)
+    latest_versions: list[ModelVersion] = attrs.field(factory=list, converter=_version_list)
     tags: dict[str, str] = attrs.field(factory=dict, converter=_frozen_dict)
     aliases: dict[str, int] = attrs.field(factory=dict, converter=_frozen_dict)
 

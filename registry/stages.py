@@ -62,11 +62,15 @@ class Stage(enum.StrEnum):
 _BY_LOWER = {s.value.lower(): s for s in Stage}
 
 
+def _stage(value: str | Stage) -> Stage:
+    return Stage.parse(value)
+
+
 @attrs.frozen
 class StageGuard:
     """A condition for entering ``stage``: the version must carry tag ``tag`` with value ``value``."""
 
-    stage: Stage = attrs.field(converter=Stage.parse)
+    stage: Stage = attrs.field(converter=_stage)
     tag: str
     value: str
 
@@ -75,6 +79,10 @@ class StageGuard:
 
     def to_dict(self) -> dict[str, str]:
         return {"stage": self.stage.value, "tag": self.tag, "value": self.value}
+
+
+def _guards(value: Iterable[StageGuard]) -> tuple[StageGuard, ...]:
+    return tuple(value)
 
 
 def _transition_table(value: Mapping[Any, Iterable[Any]]) -> dict[Stage, frozenset[Stage]]:
@@ -96,7 +104,7 @@ class StagePolicy:
 
     name: str
     transitions: dict[Stage, frozenset[Stage]] = attrs.field(converter=_transition_table)
-    guards: tuple[StageGuard, ...] = attrs.field(default=(), converter=tuple)
+    guards: tuple[StageGuard, ...] = attrs.field(default=(), converter=_guards)
 
     def allowed_targets(self, current: Stage) -> list[Stage]:
         """The stages a version in ``current`` may move to, in the enum's order."""

@@ -11,7 +11,7 @@ re-created name is a new model that starts again at version 1 while the old one'
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -425,7 +425,7 @@ class RegistryState:
         m.touch(e.seq)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[RegistryState, Any, Event], None]] = {
     EventType.REGISTERED_MODEL_CREATED: RegistryState._on_model_created,
     EventType.REGISTERED_MODEL_RENAMED: RegistryState._on_model_renamed,
     EventType.REGISTERED_MODEL_UPDATED: RegistryState._on_model_updated,

@@ -214,11 +214,11 @@ class FolderStore(Store):
                 raise CorruptRegistry(f"{doc_path} is older than the checkpoint.", path=doc_path)
             state.add_model(model)
         for event in tail:
-            model = state.models.get(event.model_id or "")
-            if model is not None and event.seq <= model.seq:
+            known = state.models.get(event.model_id or "")
+            if known is not None and event.seq <= known.seq:
                 state.seq = max(state.seq, event.seq)  # already in the document, written after the checkpoint
             elif (
-                model is None and event.model_id in deleted_in_tail and event.type != EventType.REGISTERED_MODEL_CREATED
+                known is None and event.model_id in deleted_in_tail and event.type != EventType.REGISTERED_MODEL_CREATED
             ):
                 state.seq = max(state.seq, event.seq)  # the model's document went with its deletion
             else:
