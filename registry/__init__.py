@@ -7,9 +7,9 @@
 """
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from registry import pyfunc
     from registry.client import (
         DEFAULT_REGISTRY_FOLDER,
@@ -72,7 +72,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     try:
         module_name, attribute = _LAZY[name]
     except KeyError:

@@ -74,3 +74,9 @@ def test_import_registry_stays_light() -> None:
     )
     heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert heavy == "", f"import registry pulled in {heavy}"
+
+
+def test_import_registry_loads_nothing_until_used() -> None:
+    code = "import sys, registry; print(sorted(m for m in sys.modules if m.startswith('registry.')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
