@@ -150,7 +150,9 @@ def _value_test(cmp: Comparison) -> Callable[[Any], bool]:
         return lambda value: value != rhs
     if op in _ORDERING:
         compare = _ORDERING[op]
-        return lambda value: compare(value, rhs)
+        assert isinstance(rhs, int)  # the parser only allows ordering operators on numeric fields
+        bound = rhs
+        return lambda value: compare(value, bound)
     if op in ("LIKE", "ILIKE"):
         assert isinstance(rhs, str)
         match = like_regex(rhs, ignore_case=op == "ILIKE").fullmatch
