@@ -268,7 +268,7 @@ class Registry(WebhooksMixin):
     def _create_version(
         self,
         name: str,
-        source: str,
+        source: str | None,
         *,
         files: str | None,
         run_id: str | None,

@@ -107,14 +107,16 @@ def create_model_version(
     state: RegistryState,
     name: str,
     *,
-    source: str,
+    source: str | None,
     run_id: str | None,
     tags: Mapping[str, Any] | None,
     run_link: str | None,
     description: str | None,
     digest: str | None,
 ) -> list[Change]:
-    if not isinstance(source, str) or not source:
+    if source is None and digest is not None:
+        pass  # the version's own copy is its source (log_model): recorded as None, read as the copy's path
+    elif not isinstance(source, str) or not source:
         raise InvalidParameterValue(
             f"Model version source must be a non-empty string (a folder, a file: URI or a URI), got {source!r}.",
             source=source,

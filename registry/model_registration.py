@@ -70,7 +70,16 @@ def log_model(
             serialization_format=serialization_format,
         )
         _ensure_registered_model(reg, registered_model_name)
-        return reg.create_model_version(registered_model_name, str(path), tags=tags, description=description)
+        # The staging folder is gone once this returns, so the version's source is its own copy in the registry.
+        return reg._create_version(
+            registered_model_name,
+            None,
+            files=str(path),
+            run_id=None,
+            tags=tags,
+            run_link=None,
+            description=description,
+        )
 
 
 def register_model(

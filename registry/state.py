@@ -185,6 +185,7 @@ class ModelState:
             aliases_by_version.setdefault(number, []).append(alias)
         for vdoc in doc.get("versions", ()):
             number = int(vdoc["version"])
+            location = _location(artifact_root, model.id, number, vdoc.get("digest"))
             model.put_version(
                 ModelVersion(
                     name=model.name,
@@ -194,12 +195,12 @@ class ModelState:
                     description=vdoc.get("description"),
                     user_id=vdoc.get("user_id"),
                     current_stage=Stage(vdoc["current_stage"]),
-                    source=vdoc.get("source"),
+                    source=vdoc.get("source") or location,
                     run_id=vdoc.get("run_id"),
                     tags=vdoc.get("tags") or {},
                     run_link=vdoc.get("run_link"),
                     aliases=sorted(aliases_by_version.get(number, ())),
-                    storage_location=_location(artifact_root, model.id, number, vdoc.get("digest")),
+                    storage_location=location,
                     digest=vdoc.get("digest"),
                 )
             )
@@ -223,6 +224,8 @@ _VERSION_DOC_FIELDS = (
 def _version_doc(mv: ModelVersion) -> dict[str, Any]:
     doc = {name: getattr(mv, name) for name in _VERSION_DOC_FIELDS}
     doc["current_stage"] = mv.current_stage.value
+    if mv.source is not None and mv.source == mv.storage_location:
+        doc["source"] = None  # the version's own copy: stored relative (see _location), never as a path
     return doc
 
 
@@ -349,6 +352,7 @@ class RegistryState:
     def _on_version_created(self, m: ModelState, e: Event) -> None:
         d = e.data
         number = int(d["version"])
+        location = _location(self.artifact_root, m.id, number, d.get("digest"))
         m.put_version(
             ModelVersion(
                 name=m.name,
@@ -358,11 +362,11 @@ class RegistryState:
                 description=d.get("description"),
                 user_id=e.actor,
                 current_stage=Stage.NONE,
-                source=d.get("source"),
+                source=d.get("source") or location,
                 run_id=d.get("run_id"),
                 tags=d.get("tags") or {},
                 run_link=d.get("run_link"),
-                storage_location=_location(self.artifact_root, m.id, number, d.get("digest")),
+                storage_location=location,
                 digest=d.get("digest"),
             )
         )

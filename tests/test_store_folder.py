@@ -229,3 +229,25 @@ def test_unsupported_format_version(tmp_path: Path) -> None:
     (root / "registry.json").write_text("[]")
     with pytest.raises(CorruptRegistry):
         Registry(str(root))
+
+
+def test_a_moved_folder_keeps_working(tmp_path: Path, model_dir) -> None:  # type: ignore[no-untyped-def]
+    """An edge device syncs the folder to another path: file locations follow the folder, never the old path."""
+    from registry import pyfunc
+
+    class Constant(pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            return [7 for _ in model_input]
+
+    reg = Registry(str(tmp_path / "a"))
+    reg.create_registered_model("m")
+    reg.create_model_version("m", source=model_dir())
+    logged = reg.log_model(Constant(), registered_model_name="m")
+    assert logged.source == logged.storage_location  # log_model's staging folder is gone: the copy is the source
+    reg.close()
+    os.rename(tmp_path / "a", tmp_path / "b")
+    moved = Registry(str(tmp_path / "b"))
+    for mv in moved.list_model_versions("m"):
+        assert mv.storage_location is not None and mv.storage_location.startswith(str(tmp_path / "b"))
+    assert moved.get_model_version("m", 2).source == moved.get_model_version("m", 2).storage_location
+    assert moved.load_model("models:/m/2").predict([{}]) == [7]
