@@ -4,8 +4,10 @@ The interop tests and ``benchmarks/bench_models.py`` run MLflow in subprocesses 
 MLflow never becomes a dependency of the package or of the test environment. The environment lives under
 ``~/.cache/registry-tests/mlflow-venv-<hash>`` (``$REGISTRY_TEST_CACHE`` overrides the cache root), where the
 hash covers the pinned requirements and the Python version: changing a pin builds a fresh one, and an existing
-one is reused as is. It is built in a temporary sibling folder and renamed into place only once the install
-succeeded, under a file lock, so parallel test processes and interrupted builds never see a half-built venv.
+one is reused as is. It is built in place under a file lock and counts as built only once its ``.complete``
+marker is written after a successful install, so parallel test processes and interrupted builds never use a
+half-built venv (an unmarked folder is removed and built again). Building in place keeps the console scripts'
+``#!`` lines right, so ``mlflow models serve`` works from it too.
 
 Run ``python tests/mlflow_venv.py`` to build it ahead of the test run (CI does this once and caches it).
 """
@@ -17,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import venv
 from pathlib import Path
 
@@ -86,12 +87,13 @@ def ensure_venv(timeout: float = BUILD_TIMEOUT_S) -> Path:
         python = existing_venv()  # another process may have built it while we waited
         if python is not None:
             return python
-        staging = Path(tempfile.mkdtemp(prefix=target.name + ".build-", dir=target.parent))
+        if target.exists():
+            shutil.rmtree(target)  # an interrupted build: never trust it
         try:
-            venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(staging)
+            venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(target)
             try:
                 proc = subprocess.run(
-                    [str(python_of(staging)), "-m", "pip", "install", "--quiet", *PINNED_REQUIREMENTS],
+                    [str(python_of(target)), "-m", "pip", "install", "--quiet", *PINNED_REQUIREMENTS],
                     capture_output=True,
                     text=True,
                     timeout=timeout,
@@ -101,14 +103,9 @@ def ensure_venv(timeout: float = BUILD_TIMEOUT_S) -> Path:
             if proc.returncode != 0:
                 tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
                 raise VenvUnavailable(f"pip install {' '.join(PINNED_REQUIREMENTS)} failed:\n{tail}")
-            (staging / ".complete").write_text("\n".join(PINNED_REQUIREMENTS) + "\n")
-            if target.exists():
-                shutil.rmtree(target)
-            # Only the interpreter is used (``python -m ...``), and it finds its environment relative to
-            # itself, so the absolute paths in the venv's console scripts going stale on rename do not matter.
-            staging.rename(target)
+            (target / ".complete").write_text("\n".join(PINNED_REQUIREMENTS) + "\n")
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(target, ignore_errors=True)
             raise
     return python_of(target)
 
