@@ -13,6 +13,7 @@ registry writers never wait for it. A memory registry keeps it in memory.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import copy
 import logging
@@ -44,23 +45,26 @@ def empty_doc() -> dict[str, Any]:
     return {"format": FORMAT, "cursors": {}, "retries": {}, "log": {}, "table": None}
 
 
-class Outbox:
+class Outbox(abc.ABC):
     """Load and save the delivery state under an exclusive lock."""
 
+    @abc.abstractmethod
     def locked(self, timeout: float) -> contextlib.AbstractContextManager[None]:
-        raise NotImplementedError
+        """Exclusive access to the delivery state; raises OutboxBusy after ``timeout`` seconds."""
 
+    @abc.abstractmethod
     def load(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The saved delivery state (an empty one when there is none)."""
 
+    @abc.abstractmethod
     def save(self, doc: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Replace the saved delivery state (atomically)."""
 
+    @abc.abstractmethod
     def exists(self) -> bool:
         """Whether any hook was ever defined here (a cheap hint for writers deciding to start a worker)."""
-        raise NotImplementedError
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - an optional hook: most outboxes need no preparation
         """Called before a hook is first defined (see :meth:`exists`)."""
 
 
