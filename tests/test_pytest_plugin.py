@@ -136,8 +136,9 @@ def test_a_fresh_project_gets_the_fixtures_by_installing_the_package(example_pro
 def test_disabling_the_plugin_removes_the_fixtures(example_project: Path) -> None:
     result = _run_example(example_project, "-p", "no:registry")
     assert result.returncode != 0
-    # Without the plugin the marker is unknown (an error under filterwarnings = error) ...
-    assert "Unknown pytest.mark.registry_seed" in result.stdout
+    # Without the plugin the marker is unknown: an error under --strict-markers (pytest words it differently
+    # across versions: "Unknown pytest.mark.registry_seed" or "'registry_seed' not found in `markers`") ...
+    assert "registry_seed" in result.stdout and ("Unknown" in result.stdout or "not found" in result.stdout)
     # ... and with the marked tests left out, the fixtures are missing.
     (example_project / "test_app.py").write_text("def test_needs_the_plugin(model_registry):\n    pass\n")
     result = _run_example(example_project, "-p", "no:registry")
