@@ -251,3 +251,14 @@ def test_a_moved_folder_keeps_working(tmp_path: Path, model_dir) -> None:  # typ
         assert mv.storage_location is not None and mv.storage_location.startswith(str(tmp_path / "b"))
     assert moved.get_model_version("m", 2).source == moved.get_model_version("m", 2).storage_location
     assert moved.load_model("models:/m/2").predict([{}]) == [7]
+
+
+def test_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    reg = Registry(str(root))
+    reg.create_registered_model("m")
+    reg.close()
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("registry.json", "view.json"):
+        assert (root / name).stat().st_mode & 0o777 == 0o666 & ~umask

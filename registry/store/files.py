@@ -14,6 +14,12 @@ __all__ = ["atomic_write_bytes", "atomic_write_json", "fsync_dir", "read_json"]
 
 log = logging.getLogger("registry")
 
+# mkstemp creates files readable by their owner only; registry files should get the permissions any other file
+# written here would (a registry folder is often shared, or synced to devices that read it as another user).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+
 
 def fsync_dir(path: str) -> None:
     """Make a rename or a new entry in ``path`` durable (POSIX needs the folder itself synced)."""
@@ -36,6 +42,7 @@ def atomic_write_bytes(path: str, data: bytes, *, durable: bool = True) -> None:
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
