@@ -13,13 +13,12 @@ import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry import commands, search
+from registry import commands
 from registry.entities import ModelVersion, RegisteredModel
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from registry.events import EventBus, EventLog, HandlerError, RegistryEvent, Subscription
-from registry.search import PagedList
 from registry.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.state import Event, RegistryState
 from registry.store.base import Clock, Store, default_actor, system_clock
@@ -28,7 +27,10 @@ from registry.store.memory import MemoryStore
 from registry.uris import is_models_uri, parse_models_uri
 from registry.validation import validate_alias, validate_model_name, validate_version
 from registry.webhooks.api import WebhooksMixin
-from registry.webhooks.service import WebhookService
+
+if TYPE_CHECKING:
+    from registry.search import PagedList
+    from registry.webhooks.service import WebhookService
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
@@ -104,8 +106,20 @@ class Registry(WebhooksMixin):
         # Subscribers and webhooks (registry.events, registry.webhooks) hear of each commit through _listeners.
         self._bus = EventBus()
         self._log = EventLog(self._store)
-        self._webhooks = WebhookService(self._store, self._log, uri=self.uri, new_id=self.new_id)
-        self._listeners += [self._bus.dispatch, self._webhooks.notify]
+        self._webhook_service: WebhookService | None = None
+        self._listeners += [self._bus.dispatch, self._notify_webhooks]
+
+    @property
+    def _webhooks(self) -> WebhookService:
+        # Made on first use: a process that only reads (an edge device serving a model) never loads webhooks.
+        if self._webhook_service is None:
+            from registry.webhooks.service import WebhookService
+
+            self._webhook_service = WebhookService(self._store, self._log, uri=self.uri, new_id=self.new_id)
+        return self._webhook_service
+
+    def _notify_webhooks(self, events: list[Event]) -> None:
+        self._webhooks.notify(events)
 
     def new_id(self) -> str:
         """A fresh id from the ``ids`` generator (checked, because ids become folder names)."""
@@ -127,7 +141,8 @@ class Registry(WebhooksMixin):
 
     def close(self) -> None:
         """Write a checkpoint if one is due and release resources. Named in-memory registries live on."""
-        self._webhooks.close()  # lets deliveries already due go out first (a few seconds at most)
+        if self._webhook_service is not None:
+            self._webhook_service.close()  # lets deliveries already due go out first (a few seconds at most)
         if not self.uri.startswith(_MEMORY) or self.uri == _MEMORY:
             self._store.close()
 
@@ -194,7 +209,7 @@ class Registry(WebhooksMixin):
             InvalidParameterValue: for a malformed filter, order, page size or page token.
         """
         with self._store.reading() as state:
-            return search.search_registered_models(state, filter_string, max_results, order_by, page_token)
+            return _search().search_registered_models(state, filter_string, max_results, order_by, page_token)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model, keeping its versions, tags, aliases and history.
@@ -341,7 +356,7 @@ class Registry(WebhooksMixin):
             InvalidParameterValue: for a malformed filter, order, page size or page token.
         """
         with self._store.reading() as state:
-            return search.search_model_versions(state, filter_string, max_results, order_by, page_token)
+            return _search().search_model_versions(state, filter_string, max_results, order_by, page_token)
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description."""
@@ -710,6 +725,12 @@ def default_registry() -> Registry:
         if reg is None:
             reg = _defaults[uri] = Registry(uri)
         return reg
+
+
+def _search() -> Any:
+    from registry import search  # loaded on the first search: most processes never search
+
+    return search
 
 
 def _name(name: Any) -> str:

@@ -95,6 +95,11 @@ class RegistryEvent(Event):
         return self.name
 
 
+# The typed events below add no fields, only accessors, so they are plain slotted subclasses of RegistryEvent
+# (they inherit its attrs-made __init__, __eq__ and __repr__): decorating each one again would make attrs
+# generate and compile every method anew, which cost more than half of `from registry import Registry`.
+
+
 class _VersionMixin:
     __slots__ = ()
     data: dict[str, Any]
@@ -104,8 +109,9 @@ class _VersionMixin:
         return int(self.data["version"])
 
 
-@attrs.frozen
 class RegisteredModelCreated(RegistryEvent):
+    __slots__ = ()
+
     @property
     def tags(self) -> dict[str, str]:
         return dict(self.data.get("tags") or {})
@@ -115,8 +121,9 @@ class RegisteredModelCreated(RegistryEvent):
         return self.data.get("description")
 
 
-@attrs.frozen
 class RegisteredModelRenamed(RegistryEvent):
+    __slots__ = ()
+
     @property
     def old_name(self) -> str:
         return str(self.data["old_name"])
@@ -126,23 +133,26 @@ class RegisteredModelRenamed(RegistryEvent):
         return str(self.data["new_name"])
 
 
-@attrs.frozen
 class RegisteredModelUpdated(RegistryEvent):
+    __slots__ = ()
+
     @property
     def description(self) -> str | None:
         return self.data.get("description")
 
 
-@attrs.frozen
 class RegisteredModelDeleted(RegistryEvent):
+    __slots__ = ()
+
     @property
     def versions(self) -> list[int]:
         """The versions that were deleted with the model."""
         return [int(v) for v in self.data.get("versions", ())]
 
 
-@attrs.frozen
 class RegisteredModelTagSet(RegistryEvent):
+    __slots__ = ()
+
     @property
     def key(self) -> str:
         return str(self.data["key"])
@@ -152,15 +162,17 @@ class RegisteredModelTagSet(RegistryEvent):
         return str(self.data["value"])
 
 
-@attrs.frozen
 class RegisteredModelTagDeleted(RegistryEvent):
+    __slots__ = ()
+
     @property
     def key(self) -> str:
         return str(self.data["key"])
 
 
-@attrs.frozen
 class ModelVersionCreated(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def source(self) -> str:
         return str(self.data.get("source"))
@@ -178,23 +190,26 @@ class ModelVersionCreated(_VersionMixin, RegistryEvent):
         return self.data.get("description")
 
 
-@attrs.frozen
 class ModelVersionUpdated(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def description(self) -> str | None:
         return self.data.get("description")
 
 
-@attrs.frozen
 class ModelVersionDeleted(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def stage(self) -> str | None:
         """The stage the version was in when it was deleted."""
         return self.data.get("stage")
 
 
-@attrs.frozen
 class ModelVersionStageTransitioned(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def from_stage(self) -> str:
         return str(self.data["from_stage"])
@@ -209,8 +224,9 @@ class ModelVersionStageTransitioned(_VersionMixin, RegistryEvent):
         return [int(a["version"]) for a in self.data.get("archived", ())]
 
 
-@attrs.frozen
 class ModelVersionTagSet(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def key(self) -> str:
         return str(self.data["key"])
@@ -220,15 +236,17 @@ class ModelVersionTagSet(_VersionMixin, RegistryEvent):
         return str(self.data["value"])
 
 
-@attrs.frozen
 class ModelVersionTagDeleted(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def key(self) -> str:
         return str(self.data["key"])
 
 
-@attrs.frozen
 class ModelVersionAliasCreated(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def alias(self) -> str:
         return str(self.data["alias"])
@@ -240,16 +258,18 @@ class ModelVersionAliasCreated(_VersionMixin, RegistryEvent):
         return None if previous is None else int(previous)
 
 
-@attrs.frozen
 class ModelVersionAliasDeleted(_VersionMixin, RegistryEvent):
+    __slots__ = ()
+
     @property
     def alias(self) -> str:
         return str(self.data["alias"])
 
 
-@attrs.frozen
 class WebhookChanged(RegistryEvent):
     """A webhook or command trigger was created, updated or deleted (its secret is never in ``data``)."""
+
+    __slots__ = ()
 
     @property
     def webhook_id(self) -> str:

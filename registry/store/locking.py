@@ -16,8 +16,7 @@ import logging
 import os
 import time
 import weakref
-
-import filelock
+from typing import Any
 
 try:
     import fcntl
@@ -41,7 +40,7 @@ class ProcessLock:
         self._fd: int | None = None
         self._pid = 0
         self._finalizer: weakref.finalize | None = None
-        self._fallback = filelock.FileLock(path, thread_local=False, is_singleton=False) if fcntl is None else None
+        self._fallback = _portable_lock(path) if fcntl is None else None
 
     def _descriptor(self) -> int:
         if self._fd is None or self._pid != os.getpid():
@@ -55,6 +54,8 @@ class ProcessLock:
     def acquire(self, timeout: float) -> None:
         """Take the lock, waiting at most ``timeout`` seconds (0: try once). Raises :class:`LockTimeout`."""
         if self._fallback is not None:  # pragma: no cover - not POSIX
+            import filelock
+
             try:
                 self._fallback.acquire(timeout=timeout)
             except filelock.Timeout:
@@ -85,6 +86,12 @@ class ProcessLock:
         if self._finalizer is not None:
             self._finalizer()
         self._fd = None
+
+
+def _portable_lock(path: str) -> Any:  # pragma: no cover - not POSIX
+    import filelock  # only where there is no flock: it costs more to import than the rest of the store
+
+    return filelock.FileLock(path, thread_local=False, is_singleton=False)
 
 
 def _close_in_owner(fd: int, pid: int) -> None:

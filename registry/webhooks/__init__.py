@@ -16,22 +16,51 @@ The client exposes ``create_webhook`` & co.; this package adds the functions a w
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from registry.webhooks.delivery import DeliveryReport
-from registry.webhooks.entities import Trigger, Webhook, WebhookDelivery, WebhookStatus, WebhookTestResult
-from registry.webhooks.payloads import (
-    DELIVERY_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    sign,
-    verify_signature,
-    webhook_body,
-    webhook_data,
-)
-from registry.webhooks.transport import RetryPolicy
+if TYPE_CHECKING:
+    from registry.webhooks.delivery import DeliveryReport
+    from registry.webhooks.entities import Trigger, Webhook, WebhookDelivery, WebhookStatus, WebhookTestResult
+    from registry.webhooks.payloads import (
+        DELIVERY_ID_HEADER,
+        SIGNATURE_HEADER,
+        TIMESTAMP_HEADER,
+        sign,
+        verify_signature,
+        webhook_body,
+        webhook_data,
+    )
+    from registry.webhooks.transport import RetryPolicy
+
+# Loaded on first use: every client imports this package (for its webhook methods), few processes deliver.
+_LAZY = {
+    "DeliveryReport": "registry.webhooks.delivery",
+    "Trigger": "registry.webhooks.entities",
+    "Webhook": "registry.webhooks.entities",
+    "WebhookDelivery": "registry.webhooks.entities",
+    "WebhookStatus": "registry.webhooks.entities",
+    "WebhookTestResult": "registry.webhooks.entities",
+    "DELIVERY_ID_HEADER": "registry.webhooks.payloads",
+    "SIGNATURE_HEADER": "registry.webhooks.payloads",
+    "TIMESTAMP_HEADER": "registry.webhooks.payloads",
+    "sign": "registry.webhooks.payloads",
+    "verify_signature": "registry.webhooks.payloads",
+    "webhook_body": "registry.webhooks.payloads",
+    "webhook_data": "registry.webhooks.payloads",
+    "RetryPolicy": "registry.webhooks.transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'registry.webhooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 if TYPE_CHECKING:
     from registry.client import Registry
@@ -60,6 +89,8 @@ __all__ = [
 def configure_delivery(reg: Registry, *, policy: RetryPolicy | None = None, background: bool | None = None) -> None:
     """Set how ``reg`` delivers: the retry ``policy``, and whether its commits start a ``background`` worker
     (turn it off when a separate ``registry webhooks deliver --follow`` process does the delivering)."""
+    from registry.webhooks.transport import RetryPolicy
+
     service = reg._webhooks
     if policy is not None:
         if not isinstance(policy, RetryPolicy):
@@ -100,6 +131,8 @@ def run_worker(
 ) -> DeliveryReport:
     """Deliver continuously: a pass every ``poll_interval`` seconds (sooner when a retry falls due), until
     ``stop`` is set or ``timeout`` seconds have passed. Returns the totals."""
+    from registry.webhooks.delivery import DeliveryReport
+
     service = reg._webhooks
     stop = stop or threading.Event()
     deadline = None if timeout is None else time.monotonic() + timeout

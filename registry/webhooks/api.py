@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from registry.search import PagedList
-from registry.webhooks.entities import Trigger, Webhook, WebhookDelivery, WebhookTestResult
-
 if TYPE_CHECKING:
+    from registry.search import PagedList
+    from registry.webhooks.entities import Trigger, Webhook, WebhookDelivery, WebhookTestResult
     from registry.webhooks.service import WebhookService
 
 __all__ = ["WebhooksMixin"]
@@ -20,7 +19,10 @@ _UNSET: Any = object()
 
 
 class WebhooksMixin:
-    _webhooks: WebhookService
+    if TYPE_CHECKING:
+
+        @property
+        def _webhooks(self) -> WebhookService: ...  # the client's (made on first use)
 
     def create_webhook(
         self,
