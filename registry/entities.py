@@ -24,11 +24,15 @@ class ModelVersionStatus:
 
 
 def _frozen_dict(value: Any) -> dict[str, Any]:
+    # A dict is kept as given (no copy: loading 100,000 versions would copy 100,000 dicts). Nothing in the
+    # registry mutates an entity's dict after handing it over; changes build new dicts (see RegistryState).
+    if type(value) is dict:
+        return value
     return dict(value or {})
 
 
 def _str_list(value: Any) -> list[str]:
-    return list(value or ())
+    return value if type(value) is list else list(value or ())
 
 
 def _version_list(value: Any) -> list[ModelVersion]:

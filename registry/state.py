@@ -183,29 +183,35 @@ class ModelState:
         aliases_by_version: dict[int, list[str]] = {}
         for alias, number in model.aliases.items():
             aliases_by_version.setdefault(number, []).append(alias)
+        # The hot loop of a cold start (100,000 versions): plain dict lookups, no Enum call, no re-sorting.
+        stages, versions, by_stage, no_aliases = _STAGE_BY_VALUE, model.versions, model.by_stage, ()
         for vdoc in doc.get("versions", ()):
             number = int(vdoc["version"])
-            location = _location(artifact_root, model.id, number, vdoc.get("digest"))
-            model.put_version(
-                ModelVersion(
-                    name=model.name,
-                    version=number,
-                    creation_timestamp=vdoc["creation_timestamp"],
-                    last_updated_timestamp=vdoc["last_updated_timestamp"],
-                    description=vdoc.get("description"),
-                    user_id=vdoc.get("user_id"),
-                    current_stage=Stage(vdoc["current_stage"]),
-                    source=vdoc.get("source") or location,
-                    run_id=vdoc.get("run_id"),
-                    tags=vdoc.get("tags") or {},
-                    run_link=vdoc.get("run_link"),
-                    aliases=sorted(aliases_by_version.get(number, ())),
-                    storage_location=location,
-                    digest=vdoc.get("digest"),
-                )
+            digest = vdoc.get("digest")
+            location = _location(artifact_root, model.id, number, digest) if digest else None
+            stage = stages[vdoc["current_stage"]]
+            aliases = aliases_by_version.get(number, no_aliases)
+            versions[number] = ModelVersion(
+                name=model.name,
+                version=number,
+                creation_timestamp=vdoc["creation_timestamp"],
+                last_updated_timestamp=vdoc["last_updated_timestamp"],
+                description=vdoc.get("description"),
+                user_id=vdoc.get("user_id"),
+                current_stage=stage,
+                source=vdoc.get("source") or location,
+                run_id=vdoc.get("run_id"),
+                tags=vdoc.get("tags"),
+                run_link=vdoc.get("run_link"),
+                aliases=sorted(aliases) if aliases else aliases,
+                storage_location=location,
+                digest=digest,
             )
+            by_stage[stage].add(number)
         return model
 
+
+_STAGE_BY_VALUE = {stage.value: stage for stage in Stage}
 
 _VERSION_DOC_FIELDS = (
     "version",
@@ -236,6 +242,50 @@ def _location(artifact_root: str | None, model_id: str, version: int, digest: st
     return f"{artifact_root}/{model_id}/versions/{version}"
 
 
+@attrs.frozen
+class PendingModel:
+    """A model known by id, name and the ``seq`` of its last change, whose state ``load`` builds on first use.
+
+    A store opening a large registry installs these instead of reading every model's document, so a process
+    that reads one model (an edge device resolving ``models:/fraud@champion``) never reads the others.
+    """
+
+    id: str
+    name: str
+    seq: int
+    load: Callable[[], ModelState] = attrs.field(repr=False)
+
+
+class ModelTable(dict[str, "ModelState | PendingModel"]):
+    """Models by id, where an entry may be a :class:`PendingModel` until something reads it.
+
+    Every read (``[]``, ``get``, ``values``, ``items``) hands out loaded models; ``pending`` and ``raw_items``
+    look without loading.
+    """
+
+    def __getitem__(self, model_id: str) -> ModelState:  # type: ignore[override]
+        entry = dict.__getitem__(self, model_id)
+        if isinstance(entry, PendingModel):
+            entry = entry.load()
+            dict.__setitem__(self, model_id, entry)
+        return entry
+
+    def get(self, model_id: str, default: ModelState | None = None) -> ModelState | None:  # type: ignore[override]
+        return self[model_id] if model_id in self else default  # noqa: SIM401 - self.get is this method
+
+    def values(self) -> list[ModelState]:  # type: ignore[override]
+        return [self[model_id] for model_id in list(dict.keys(self))]
+
+    def items(self) -> list[tuple[str, ModelState]]:  # type: ignore[override]
+        return [(model_id, self[model_id]) for model_id in list(dict.keys(self))]
+
+    def raw_items(self) -> list[tuple[str, ModelState | PendingModel]]:
+        return list(dict.items(self))
+
+    def is_pending(self, model_id: str) -> bool:
+        return model_id in self and isinstance(dict.__getitem__(self, model_id), PendingModel)
+
+
 class RegistryState:
     """All registered models, folded from the event sequence.
 
@@ -246,7 +296,7 @@ class RegistryState:
 
     def __init__(self, artifact_root: str | None = None) -> None:
         self.artifact_root = artifact_root
-        self.models: dict[str, ModelState] = {}
+        self.models = ModelTable()
         self.ids_by_name: dict[str, str] = {}
         self.seq = 0
 
@@ -280,9 +330,9 @@ class RegistryState:
 
     # -- folding events ---------------------------------------------------------------------------------------
 
-    def add_model(self, model: ModelState) -> None:
-        """Install a model loaded from its document (the store's cold start)."""
-        self.models[model.id] = model
+    def add_model(self, model: ModelState | PendingModel) -> None:
+        """Install a model loaded from its document, or one to load on first use (the store's cold start)."""
+        dict.__setitem__(self.models, model.id, model)
         self.ids_by_name[model.name] = model.id
 
     def apply(self, event: Event) -> None:
@@ -295,6 +345,11 @@ class RegistryState:
         handler = _HANDLERS.get(event.type)
         if handler is not None:
             model = self.models.get(event.model_id or "")
+            if model is not None and event.seq <= model.seq:
+                # Already folded in: a model loaded on first use may come from a document written after this
+                # process last caught up, so events it already reflects must not be applied twice.
+                self.seq = max(self.seq, event.seq)
+                return
             if model is None and event.type != EventType.REGISTERED_MODEL_CREATED:
                 raise CorruptRegistry(
                     f"Event {event.seq} ({event.type}) refers to model id {event.model_id}, which is unknown.",
@@ -364,7 +419,7 @@ class RegistryState:
                 current_stage=Stage.NONE,
                 source=d.get("source") or location,
                 run_id=d.get("run_id"),
-                tags=d.get("tags") or {},
+                tags=dict(d.get("tags") or {}),  # its own dict: the event (handed to subscribers) keeps its own
                 run_link=d.get("run_link"),
                 storage_location=location,
                 digest=d.get("digest"),

@@ -262,3 +262,41 @@ def test_files_get_the_usual_permissions(tmp_path: Path) -> None:
     os.umask(umask)
     for name in ("registry.json", "view.json"):
         assert (root / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_models_load_on_first_use(tmp_path: Path) -> None:
+    """Opening reads no model document; reading one model reads only its own (the edge device's case)."""
+    root = tmp_path / "r"
+    reg = Registry(str(root))
+    for name in ("a", "b", "c"):
+        reg.create_registered_model(name)
+        reg.create_model_version(name, source="s3://x")
+    reg.close()
+    view = json.loads((root / "view.json").read_text())
+    ids = {entry[1]: model_id for model_id, entry in view["models"].items()}
+    (root / "models" / ids["b"] / "model.json").write_text("damaged")  # would force a repair if it were read
+    cold = Registry(str(root))
+    assert cold.get_model_version("a", 1).version == 1
+    assert sorted(m for m in ids if not cold._store.state.models.is_pending(ids[m])) == ["a"]  # type: ignore[attr-defined]
+    assert [m.name for m in cold.list_registered_models()] == ["a", "b", "c"]  # b is rebuilt from the journal
+
+
+def test_a_document_newer_than_the_reader_is_not_applied_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = str(tmp_path / "r")
+    writer = Registry(root)
+    writer.create_registered_model("m")
+    for _ in range(3):
+        writer.create_model_version("m", source="s3://x")
+    writer.create_registered_model("other")
+    writer.close()
+    reader = Registry(root)
+    assert reader.get_registered_model("other").name == "other"  # "m" stays unloaded
+    writer = Registry(root)
+    writer.delete_model_version("m", 2)
+    writer.set_registered_model_alias("m", "champion", 3)
+    writer.close()  # checkpoint: m's document is now ahead of what `reader` has caught up with
+    assert [mv.version for mv in reader.list_model_versions("m")] == [1, 3]
+    assert reader.get_model_version_by_alias("m", "champion").version == 3
+    writer = Registry(root)
+    writer.delete_model_version("m", 3)
+    assert [mv.version for mv in reader.list_model_versions("m")] == [1]

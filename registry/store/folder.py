@@ -21,13 +21,14 @@ Directory keys are ids assigned at creation, never model names: user text never 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from typing import Any
 
 from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
 from registry.stages import StagePolicy
-from registry.state import Event, EventType, ModelState, RegistryState
+from registry.state import Event, EventType, ModelState, PendingModel, RegistryState
 from registry.store.base import Clock, Store
 from registry.store.files import atomic_write_json, fsync_dir, read_json
 from registry.store.journal import Journal
@@ -187,9 +188,9 @@ class FolderStore(Store):
             return
         view = read_json(view_path)
         try:
-            offset, doc_seqs = int(view["offset"]), {str(k): int(v) for k, v in view["models"].items()}
-            checkpoint_seq = int(view["seq"])
-        except (KeyError, TypeError, ValueError, AttributeError):
+            offset, checkpoint_seq = int(view["offset"]), int(view["seq"])
+            entries = {str(k): (int(v[0]), str(v[1])) for k, v in view["models"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             raise CorruptRegistry(f"{view_path} is malformed.", path=view_path) from None
         if offset > self._journal.size():
             raise CorruptRegistry(f"{view_path} points past the end of the journal.", path=view_path)
@@ -198,32 +199,45 @@ class FolderStore(Store):
         deleted_in_tail = {e.model_id for e in tail if e.type == EventType.REGISTERED_MODEL_DELETED}
         state = RegistryState(self.artifact_root)
         state.seq = checkpoint_seq
-        for model_id, seq in doc_seqs.items():
-            doc_path = self._path("models", model_id, "model.json")
-            try:
-                doc = read_json(doc_path)
-            except FileNotFoundError:
-                if model_id in deleted_in_tail:
-                    continue
-                raise CorruptRegistry(f"{doc_path} is missing.", path=doc_path) from None
-            try:
-                model = ModelState.from_doc(doc, self.artifact_root)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CorruptRegistry(f"{doc_path} is malformed ({exc!r}).", path=doc_path) from None
-            if model.seq < seq:
-                raise CorruptRegistry(f"{doc_path} is older than the checkpoint.", path=doc_path)
-            state.add_model(model)
+        for model_id, (seq, name) in entries.items():
+            if model_id in deleted_in_tail:
+                continue  # deleted after the checkpoint (its document may be gone): its events are skipped below
+            # Nothing is read yet: a model's document is loaded when something first reads the model.
+            state.add_model(PendingModel(model_id, name, seq, functools.partial(self._load_model, model_id, seq)))
         for event in tail:
-            known = state.models.get(event.model_id or "")
-            if known is not None and event.seq <= known.seq:
-                state.seq = max(state.seq, event.seq)  # already in the document, written after the checkpoint
-            elif (
-                known is None and event.model_id in deleted_in_tail and event.type != EventType.REGISTERED_MODEL_CREATED
-            ):
-                state.seq = max(state.seq, event.seq)  # the model's document went with its deletion
+            if event.model_id in deleted_in_tail and event.model_id not in state.models:
+                if event.type == EventType.REGISTERED_MODEL_CREATED:
+                    state.apply(event)  # created and deleted after the checkpoint: replay its whole life
+                else:
+                    state.seq = max(state.seq, event.seq)
             else:
                 state.apply(event)
         self._install(state, end, checkpoint_seq)
+
+    def _load_model(self, model_id: str, seq: int) -> ModelState:
+        """Load one model's document for a state being read (its checkpoint said the model was at ``seq``)."""
+        doc_path = self._path("models", model_id, "model.json")
+        try:
+            model = ModelState.from_doc(read_json(doc_path), self.artifact_root)
+            if model.id != model_id or model.seq < seq:
+                raise CorruptRegistry(f"{doc_path} is older than the checkpoint.", path=doc_path)
+            return model
+        except (OSError, CorruptRegistry, KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("registry: rebuilding model %s of %s from the journal (%s)", model_id, self.root, exc)
+        # The journal holds the truth: fold this model's events, up to where the state being read has got.
+        upto = self._state.seq if model_id in self._state.models else seq
+        replay = RegistryState(self.artifact_root)
+        records, _end, _torn = self._journal.read(0)
+        for record in records:
+            if record.get("model_id") == model_id and record["seq"] <= upto:
+                replay.apply(Event.from_dict(record))
+        if model_id not in replay.models:
+            raise CorruptRegistry(
+                f"The checkpoint of {self.root} lists model {model_id}, which its journal does not have. Run "
+                "'registry check --fix' to rebuild the checkpoint.",
+                path=self.root,
+            )
+        return replay.models[model_id]
 
     def rebuild(self) -> None:
         """Rebuild the state from the whole journal (and rewrite the documents if the lock is free)."""
@@ -313,16 +327,17 @@ class FolderStore(Store):
         """Write the documents of models changed since the last checkpoint, then the checkpoint (under lock)."""
         view_path = self._path(_VIEW)
         try:
-            written = {str(k): int(v) for k, v in read_json(view_path)["models"].items()}
-        except (OSError, CorruptRegistry, KeyError, TypeError, ValueError, AttributeError):
+            written = {str(k): int(v[0]) for k, v in read_json(view_path)["models"].items()}
+        except (OSError, CorruptRegistry, KeyError, TypeError, ValueError, AttributeError, IndexError):
             written = {}
         models = {}
-        for model in self._state.models.values():
-            if written.get(model.id) != model.seq:
-                folder = self._path("models", model.id)
+        for model_id, model in self._state.models.raw_items():
+            # A model never loaded here is unchanged since the checkpoint it came from: its document stands.
+            if not isinstance(model, PendingModel) and written.get(model_id) != model.seq:
+                folder = self._path("models", model_id)
                 os.makedirs(folder, exist_ok=True)
                 atomic_write_json(os.path.join(folder, "model.json"), model.to_doc(), durable=self.durable)
-            models[model.id] = model.seq
+            models[model_id] = [model.seq, model.name]
         view = {"seq": self._state.seq, "offset": self._offset, "models": models}
         atomic_write_json(view_path, view, durable=self.durable)
         self._checkpoint_seq = self._state.seq
