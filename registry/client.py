@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,11 +17,20 @@ from registry import commands
 from registry.entities import ModelVersion, RegisteredModel
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from registry.events import EventBus, EventLog, HandlerError, RegistryEvent, Subscription
+from registry.registry_uris import (
+    DEFAULT_REGISTRY_FOLDER,
+    MEMORY,
+    default_registry,
+    get_registry_uri,
+    local_path,
+    open_store,
+    resolve_registry_uri,
+    set_registry_uri,
+)
 from registry.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.state import Event, RegistryState
 from registry.store.base import Clock, Store, default_actor, system_clock
 from registry.store.folder import FolderStore
-from registry.store.memory import MemoryStore
 from registry.uris import is_models_uri, parse_models_uri
 from registry.validation import validate_alias, validate_model_name, validate_version
 from registry.webhooks.api import WebhooksMixin
@@ -41,10 +48,6 @@ __all__ = [
     "set_registry_uri",
 ]
 
-DEFAULT_REGISTRY_FOLDER = "mlregistry"
-"""The folder (relative to the working directory) used when neither an argument nor $REGISTRY_URI says."""
-
-_MEMORY = "memory://"
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
@@ -91,8 +94,8 @@ class Registry(WebhooksMixin):
         self._ids = ids or _random_id
         actor = user if user is not None else default_actor()
         explicit = policy_named(policy) if policy is not None else None
-        self.uri = _resolve_uri(uri)
-        self._store: Store = _open_store(
+        self.uri = resolve_registry_uri(uri)
+        self._store: Store = open_store(
             self.uri,
             policy=explicit,
             default_policy=self._default_policy,
@@ -143,7 +146,7 @@ class Registry(WebhooksMixin):
         """Write a checkpoint if one is due and release resources. Named in-memory registries live on."""
         if self._webhook_service is not None:
             self._webhook_service.close()  # lets deliveries already due go out first (a few seconds at most)
-        if not self.uri.startswith(_MEMORY) or self.uri == _MEMORY:
+        if not self.uri.startswith(MEMORY) or self.uri == MEMORY:
             self._store.close()
 
     # -- the stage policy -----------------------------------------------------------------------------------------
@@ -277,7 +280,7 @@ class Registry(WebhooksMixin):
         if is_models_uri(source):
             mv = self.resolve_model_uri(source)
             return mv.storage_location
-        path = _local_path(source)
+        path = local_path(source)
         return os.path.abspath(path) if path is not None and os.path.isdir(path) else None
 
     def _create_version(
@@ -628,103 +631,6 @@ class MlflowClient(Registry):
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:
         super().__init__(registry_uri or tracking_uri, **options)
-
-
-# -- URIs and the default registry --------------------------------------------------------------------------------
-
-_named_memory: dict[str, MemoryStore] = {}
-_named_memory_lock = threading.Lock()
-
-
-def _local_path(uri: str) -> str | None:
-    """The filesystem path a path or ``file:`` URI names, or ``None`` for any other URI."""
-    if uri.startswith("file:"):
-        parsed = urllib.parse.urlparse(uri)
-        if parsed.netloc not in ("", "localhost"):
-            return None
-        return urllib.parse.unquote(parsed.path)
-    scheme, sep, _rest = uri.partition(":")
-    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
-        return None  # s3:, runs:, models:, http: ... (a one-letter scheme would be a Windows drive)
-    return uri
-
-
-def _resolve_uri(uri: str | os.PathLike[str] | None) -> str:
-    if uri is None:
-        uri = get_registry_uri()
-    text = os.fspath(uri)
-    if not isinstance(text, str) or not text:
-        raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
-    if text.startswith(_MEMORY):
-        return text
-    path = _local_path(text)
-    if path is None:
-        raise InvalidParameterValue(
-            f"Unsupported registry URI {text!r}: use a folder path, a file: URI or memory://. This library "
-            "has no server; to move a registry into an MLflow server, export it.",
-            uri=text,
-        )
-    return os.path.abspath(os.path.expanduser(path))
-
-
-def _open_store(
-    uri: str,
-    *,
-    policy: StagePolicy | None,
-    default_policy: StagePolicy,
-    clock: Clock,
-    actor: str | None,
-    durable: bool,
-    lock_timeout: float,
-) -> Store:
-    if uri == _MEMORY:
-        return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
-    if uri.startswith(_MEMORY):
-        with _named_memory_lock:
-            store = _named_memory.get(uri)
-            if store is None:
-                store = _named_memory[uri] = MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
-            elif policy is not None and policy != store.policy:
-                raise InvalidParameterValue(
-                    f"The registry {uri} uses the '{store.policy.name}' stage policy, not '{policy.name}'.",
-                    uri=uri,
-                )
-            return store
-    return FolderStore(
-        uri,
-        policy=policy,
-        default_policy=default_policy,
-        clock=clock,
-        actor=actor,
-        durable=durable,
-        lock_timeout=lock_timeout,
-    )
-
-
-_registry_uri: str | None = None
-_defaults: dict[str, Registry] = {}
-_defaults_lock = threading.Lock()
-
-
-def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
-    """Set the registry that ``models:/`` URIs and :func:`default_registry` use (``None``: back to the default)."""
-    global _registry_uri
-    _registry_uri = os.fspath(uri) if uri is not None else None
-
-
-def get_registry_uri() -> str:
-    """The default registry: :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else ``./mlregistry``."""
-    return _registry_uri or os.environ.get("REGISTRY_URI") or os.path.abspath(DEFAULT_REGISTRY_FOLDER)
-
-
-def default_registry() -> Registry:
-    """The :class:`Registry` for :func:`get_registry_uri`, opened once per process and URI."""
-    uri = _resolve_uri(get_registry_uri())
-    with _defaults_lock:
-        reg = _defaults.get(uri)
-        if reg is None:
-            reg = _defaults[uri] = Registry(uri)
-        return reg
 
 
 def _search() -> Any:

@@ -112,29 +112,18 @@ def use_registry(reg: Registry) -> Iterator[Registry]:
     what the code under test does), then restores all three. A subprocess sees ``$REGISTRY_URI``; for a
     ``memory://`` registry that names a fresh, empty one, so give subprocesses a folder registry.
     """
-    from registry import client
+    from registry.registry_uris import registry_as_default
 
-    uri = reg.uri
     previous_env = os.environ.get("REGISTRY_URI")
-    previous_uri = client._registry_uri
-    with client._defaults_lock:
-        previous_default = client._defaults.get(uri)
-        client._defaults[uri] = reg
-    os.environ["REGISTRY_URI"] = uri
-    client.set_registry_uri(uri)
+    os.environ["REGISTRY_URI"] = reg.uri
     try:
-        yield reg
+        with registry_as_default(reg):
+            yield reg
     finally:
-        client.set_registry_uri(previous_uri)
         if previous_env is None:
             os.environ.pop("REGISTRY_URI", None)
         else:
             os.environ["REGISTRY_URI"] = previous_env
-        with client._defaults_lock:
-            if previous_default is None:
-                client._defaults.pop(uri, None)
-            else:
-                client._defaults[uri] = previous_default
 
 
 # -- event capture -------------------------------------------------------------------------------------------------

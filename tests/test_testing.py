@@ -256,9 +256,11 @@ def test_use_registry_makes_a_registry_the_default_and_restores(
             assert registry.default_registry() is reg
         assert os.environ["REGISTRY_URI"] == str(tmp_path / "before")
         assert registry.get_registry_uri() == uri_before
-        from registry import client
-
-        assert reg.uri not in client._defaults
+        registry.set_registry_uri(reg.uri)
+        try:
+            assert registry.default_registry() is not reg  # the block's registry is forgotten
+        finally:
+            registry.set_registry_uri(None)
 
 
 def test_use_registry_restores_an_unset_environment_and_an_explicit_uri(

@@ -1,0 +1,164 @@
+"""Registry URIs: what a URI names, which store serves it, and the process's default registry.
+
+A registry URI is a folder path, a ``file:`` URI, ``memory://`` (a fresh in-memory registry) or
+``memory://<name>`` (one in-memory registry shared by everything in the process that names it). The default
+registry, which ``models:/`` URIs resolve against, is :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else
+``./mlregistry``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from registry.errors import InvalidParameterValue
+from registry.stages import StagePolicy
+from registry.store.base import Clock, Store
+from registry.store.folder import FolderStore
+from registry.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from registry.client import Registry
+
+__all__ = [
+    "DEFAULT_REGISTRY_FOLDER",
+    "MEMORY",
+    "default_registry",
+    "get_registry_uri",
+    "local_path",
+    "open_store",
+    "registry_as_default",
+    "resolve_registry_uri",
+    "set_registry_uri",
+]
+
+DEFAULT_REGISTRY_FOLDER = "mlregistry"
+"""The folder (relative to the working directory) used when neither an argument nor $REGISTRY_URI says."""
+
+MEMORY = "memory://"
+
+_named_memory: dict[str, MemoryStore] = {}
+_named_memory_lock = threading.Lock()
+
+
+def local_path(uri: str) -> str | None:
+    """The filesystem path a path or ``file:`` URI names, or ``None`` for any other URI."""
+    if uri.startswith("file:"):
+        parsed = urllib.parse.urlparse(uri)
+        if parsed.netloc not in ("", "localhost"):
+            return None
+        return urllib.parse.unquote(parsed.path)
+    scheme, sep, _rest = uri.partition(":")
+    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
+        return None  # s3:, runs:, models:, http: ... (a one-letter scheme would be a Windows drive)
+    return uri
+
+
+def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
+    """The canonical form of a registry URI (an absolute folder path, or the memory URI as given).
+
+    Raises:
+        InvalidParameterValue: an empty or unsupported URI (servers, databases).
+    """
+    if uri is None:
+        uri = get_registry_uri()
+    text = os.fspath(uri)
+    if not isinstance(text, str) or not text:
+        raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
+    if text.startswith(MEMORY):
+        return text
+    path = local_path(text)
+    if path is None:
+        raise InvalidParameterValue(
+            f"Unsupported registry URI {text!r}: use a folder path, a file: URI or memory://. This library "
+            "has no server; to move a registry into an MLflow server, export it.",
+            uri=text,
+        )
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def open_store(
+    uri: str,
+    *,
+    policy: StagePolicy | None,
+    default_policy: StagePolicy,
+    clock: Clock,
+    actor: str | None,
+    durable: bool,
+    lock_timeout: float,
+) -> Store:
+    """The store behind a resolved registry URI (named in-memory registries are shared within the process)."""
+    if uri == MEMORY:
+        return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+    if uri.startswith(MEMORY):
+        with _named_memory_lock:
+            store = _named_memory.get(uri)
+            if store is None:
+                store = _named_memory[uri] = MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+            elif policy is not None and policy != store.policy:
+                raise InvalidParameterValue(
+                    f"The registry {uri} uses the '{store.policy.name}' stage policy, not '{policy.name}'.",
+                    uri=uri,
+                )
+            return store
+    return FolderStore(
+        uri,
+        policy=policy,
+        default_policy=default_policy,
+        clock=clock,
+        actor=actor,
+        durable=durable,
+        lock_timeout=lock_timeout,
+    )
+
+
+_registry_uri: str | None = None
+_defaults: dict[str, Registry] = {}
+_defaults_lock = threading.Lock()
+
+
+def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Set the registry that ``models:/`` URIs and :func:`default_registry` use (``None``: back to the default)."""
+    global _registry_uri
+    _registry_uri = os.fspath(uri) if uri is not None else None
+
+
+def get_registry_uri() -> str:
+    """The default registry: :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else ``./mlregistry``."""
+    return _registry_uri or os.environ.get("REGISTRY_URI") or os.path.abspath(DEFAULT_REGISTRY_FOLDER)
+
+
+def default_registry() -> Registry:
+    """The :class:`Registry` for :func:`get_registry_uri`, opened once per process and URI."""
+    uri = resolve_registry_uri(get_registry_uri())
+    from registry.client import Registry  # the client imports this module
+
+    with _defaults_lock:
+        reg = _defaults.get(uri)
+        if reg is None:
+            reg = _defaults[uri] = Registry(uri)
+        return reg
+
+
+@contextlib.contextmanager
+def registry_as_default(reg: Registry) -> Iterator[Registry]:
+    """Within the block, ``reg`` is the default registry: its URI is :func:`get_registry_uri`'s and
+    :func:`default_registry` returns ``reg`` itself. Both are restored afterwards (``registry.testing``)."""
+    global _registry_uri
+    uri = reg.uri
+    with _defaults_lock:
+        previous_uri, previous = _registry_uri, _defaults.get(uri)
+        _registry_uri, _defaults[uri] = uri, reg
+    try:
+        yield reg
+    finally:
+        with _defaults_lock:
+            _registry_uri = previous_uri
+            if previous is None:
+                _defaults.pop(uri, None)
+            else:
+                _defaults[uri] = previous
