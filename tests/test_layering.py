@@ -20,6 +20,16 @@ DOMAIN = {
     "registry.uris",
     "registry.state",
     "registry.commands",
+    "registry.mlmodel",
+    "registry.signature",
+    "registry.schema_enforcement",
+    "registry.search",
+    "registry.search.lexer",
+    "registry.search.nodes",
+    "registry.search.parser",
+    "registry.search.evaluate",
+    "registry.search.ordering",
+    "registry.search.paging",
 }
 FORBIDDEN_IN_DOMAIN = {"os", "io", "time", "shutil", "tempfile", "filelock", "subprocess", "socket", "http", "urllib"}
 ABOVE_STORE = ("registry.client", "registry.events", "registry.cli", "registry.serve", "registry.webhooks")
