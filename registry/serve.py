@@ -34,7 +34,6 @@ from typing import Any
 import attrs
 
 from registry import scoring
-from registry.check import verify_version
 from registry.client import Registry
 from registry.entities import ModelVersion
 from registry.errors import InvalidParameterValue, RegistryError
@@ -57,14 +56,8 @@ def load_version(reg: Registry, mv: ModelVersion) -> Any:
         ArtifactVerificationError: the files changed since registration.
         RegistryError: the version cannot be loaded.
     """
-    verify_version(mv)
-    uri = f"models:/{mv.name}/{mv.version}"
-    load_model = getattr(reg, "load_model", None)
-    if load_model is not None:
-        return load_model(uri)
-    from registry import pyfunc  # type: ignore[attr-defined]
-
-    return pyfunc.load_model(uri, registry=reg)
+    # load_model checks every file against the version's digest before anything is unpickled
+    return reg.load_model(f"models:/{mv.name}/{mv.version}")
 
 
 @attrs.frozen
