@@ -72,16 +72,30 @@ def _bad(message: str) -> InvalidParameterValue:
     return InvalidParameterValue(message)
 
 
+_JSON_TYPES = ("application/json", "application/*", "*/*", "")
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header, lower case, without parameters (none means JSON)."""
+    return (content_type or "application/json").split(";", 1)[0].strip().lower()
+
+
+def is_supported(content_type: str | None) -> bool:
+    """Whether requests of this Content-Type can be scored (JSON or CSV)."""
+    media = media_type(content_type)
+    return media == "text/csv" or media in _JSON_TYPES
+
+
 def parse_request(body: bytes, content_type: str | None) -> ScoringInput:
     """Parse a request body by its content type (``application/json`` or ``text/csv``; none means JSON).
 
     Raises:
         InvalidParameterValue: an unsupported content type, or a malformed body.
     """
-    media = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    media = media_type(content_type)
     if media == "text/csv":
         return parse_csv(_decode(body))
-    if media in ("application/json", "application/*", "*/*", ""):
+    if media in _JSON_TYPES:
         return parse_json(_decode(body))
     raise _bad(f"Unsupported content type {media!r}: send application/json or text/csv.")
 

@@ -252,6 +252,12 @@ class ScoringServer:
         """Score one request body; returns the HTTP status, the JSON response body and the model that answered."""
         served = self._served  # read once: this request finishes on this model even if a swap happens now
         self.requests += 1
+        if not scoring.is_supported(content_type):
+            # 415, as MLflow's scoring server answers (curl -d sends application/x-www-form-urlencoded)
+            message = (
+                f"Unsupported content type {scoring.media_type(content_type)!r}: send application/json or text/csv."
+            )
+            return 415, _error("BAD_REQUEST", message), served
         try:
             parsed = scoring.parse_request(body, content_type)
             data = scoring.to_model_input(parsed, self.input_format)
