@@ -90,6 +90,8 @@ def describe_event(e: Event) -> str:
         where = f"version {v}: " if v is not None else ""
         return f"{where}tag {d.get('key')} deleted"
     if t == EventType.MODEL_VERSION_CREATED:
+        if d.get("source") is None:  # log_model: the files were saved straight into the registry
+            return f"version {v} logged into the registry"
         return f"version {v} created from {_short(d.get('source'))}"
     if t == EventType.MODEL_VERSION_UPDATED:
         return f"version {v}: description set to {_short(d.get('description'))}"

@@ -86,3 +86,16 @@ def test_every_event_type_has_a_description(reg: Registry, model_dir: Callable[.
     }
     unknown = Event(seq=1, timestamp=0, type="something.new", actor=None, model_id=None, name=None, data={"a": 1})
     assert describe_event(unknown) == 'something.new {"a": 1}'
+
+
+def test_a_logged_version_says_so() -> None:
+    logged = Event(
+        seq=1,
+        timestamp=0,
+        type=EventType.MODEL_VERSION_CREATED,
+        actor=None,
+        model_id="x",
+        name="m",
+        data={"version": 3, "source": None, "digest": "ab"},
+    )
+    assert describe_event(logged) == "version 3 logged into the registry"
