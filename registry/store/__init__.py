@@ -1,7 +1,25 @@
-"""Storage: the store interface and its two backends (a folder, and memory)."""
+"""Storage: the store interface and its two backends (a folder, and memory).
 
-from registry.store.base import Store
-from registry.store.folder import FolderStore
-from registry.store.memory import MemoryStore
+Names load on first use, so importing one helper module (``registry.store.artifacts`` for a loader that only
+verifies files) does not import the whole store.
+"""
+
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from registry.store.base import Store
+    from registry.store.folder import FolderStore
+    from registry.store.memory import MemoryStore
 
 __all__ = ["FolderStore", "MemoryStore", "Store"]
+
+_LAZY = {"FolderStore": "registry.store.folder", "MemoryStore": "registry.store.memory", "Store": "registry.store.base"}
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'registry.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
