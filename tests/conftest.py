@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from mlflow_venv import VenvUnavailable, ensure_venv
 
 from registry import Registry
 
@@ -44,3 +46,14 @@ def model_dir(tmp_path: Path) -> Callable[..., str]:
         return str(folder)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def mlflow_python() -> Path:
+    """The python of the separate MLflow virtual environment (built once, cached); skips where it cannot be had."""
+    if os.environ.get("REGISTRY_SKIP_MLFLOW"):
+        pytest.skip("REGISTRY_SKIP_MLFLOW is set")
+    try:
+        return ensure_venv()
+    except VenvUnavailable as exc:
+        pytest.skip(f"cannot build the MLflow venv: {exc}")

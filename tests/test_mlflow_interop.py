@@ -26,7 +26,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
-from mlflow_venv import MLFLOW_ENV, VenvUnavailable, ensure_venv
+from mlflow_venv import MLFLOW_ENV
 
 from registry import Registry, pyfunc
 from registry.signature import ColSpec, DataType, ModelSignature, ParamSchema, ParamSpec, Schema, TensorSpec
@@ -34,16 +34,6 @@ from registry.signature import ColSpec, DataType, ModelSignature, ParamSchema, P
 pytestmark = pytest.mark.mlflow
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def mlflow_python() -> Path:
-    if os.environ.get("REGISTRY_SKIP_MLFLOW"):
-        pytest.skip("REGISTRY_SKIP_MLFLOW is set")
-    try:
-        return ensure_venv()
-    except VenvUnavailable as exc:
-        pytest.skip(f"cannot build the MLflow venv: {exc}")
 
 
 def run(python: Path, script: str, cwd: Path, *, ours: bool = False) -> Any:

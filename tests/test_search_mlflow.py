@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflow_venv import MLFLOW_ENV, VenvUnavailable, ensure_venv
+from mlflow_venv import MLFLOW_ENV
 from search_support import FakeState, mv, rm
 
 from registry.errors import InvalidParameterValue
@@ -200,16 +200,6 @@ for text in job["malformed"]:
                              run(lambda: SearchModelUtils.filter(models, text) and "accepted")])
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def mlflow_python() -> Path:
-    if os.environ.get("REGISTRY_SKIP_MLFLOW"):
-        pytest.skip("REGISTRY_SKIP_MLFLOW is set")
-    try:
-        return ensure_venv()
-    except VenvUnavailable as exc:
-        pytest.skip(f"cannot build the MLflow venv: {exc}")
 
 
 def run_in_mlflow(python: Path, job: dict[str, Any]) -> dict[str, Any]:
