@@ -29,7 +29,7 @@ from typing import Any
 from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
 from registry.stages import StagePolicy
 from registry.state import Event, EventType, ModelState, PendingModel, RegistryState
-from registry.store.base import Clock, Store
+from registry.store.base import Clock, Store, system_clock
 from registry.store.files import atomic_write_json, fsync_dir, read_json
 from registry.store.journal import Journal
 from registry.store.locking import LockTimeout, ProcessLock
@@ -134,17 +134,11 @@ class FolderStore(Store):
         settings = {
             "format_version": FORMAT_VERSION,
             "stage_policy": policy.to_dict(),
-            "created": self._now(),
+            "created": system_clock(),
         }
         # registry.json last: its presence is what marks the folder as a registry.
         atomic_write_json(self._path(_SETTINGS), settings, durable=self.durable)
         log.debug("registry: created %s with the %s policy", self.root, policy.name)
-
-    @staticmethod
-    def _now() -> int:
-        import time
-
-        return time.time_ns() // 1_000_000
 
     def _read_settings(self) -> StagePolicy:
         path = self._path(_SETTINGS)
