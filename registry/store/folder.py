@@ -29,7 +29,7 @@ from typing import Any
 from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
 from registry.stages import StagePolicy
 from registry.state import Event, EventType, ModelState, PendingModel, RegistryState
-from registry.store.base import Clock, Store, system_clock
+from registry.store.base import Clock, Store
 from registry.store.files import atomic_write_json, fsync_dir, read_json
 from registry.store.journal import Journal
 from registry.store.locking import LockTimeout, ProcessLock
@@ -77,7 +77,7 @@ class FolderStore(Store):
         self._checkpoint_seq = 0
         self.durable = durable  # needed by _create, before Store.__init__ runs
         self._lock = ProcessLock(os.path.join(self.root, ".lock"))
-        stored = self._open_or_create(policy or default_policy)
+        stored = self._open_or_create(policy or default_policy, clock)
         if policy is not None and policy != stored:
             raise InvalidParameterValue(
                 f"The registry at {self.root} uses the '{stored.name}' stage policy, not '{policy.name}'. Open it "
@@ -102,7 +102,7 @@ class FolderStore(Store):
 
     # -- opening ------------------------------------------------------------------------------------------------
 
-    def _open_or_create(self, policy: StagePolicy) -> StagePolicy:
+    def _open_or_create(self, policy: StagePolicy, clock: Clock) -> StagePolicy:
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise InvalidParameterValue(f"Registry location {self.root} is a file, not a folder.", path=self.root)
         settings_path = self._path(_SETTINGS)
@@ -121,10 +121,10 @@ class FolderStore(Store):
             os.makedirs(self.root, exist_ok=True)
             with self._process_lock():
                 if not os.path.exists(settings_path):  # another process may have created it meanwhile
-                    self._create(policy)
+                    self._create(policy, clock())
         return self._read_settings()
 
-    def _create(self, policy: StagePolicy) -> None:
+    def _create(self, policy: StagePolicy, created: int) -> None:
         for folder in ("journal", "models", "tmp"):
             os.makedirs(self._path(folder), exist_ok=True)
         with open(self._journal.path, "ab"):
@@ -134,7 +134,7 @@ class FolderStore(Store):
         settings = {
             "format_version": FORMAT_VERSION,
             "stage_policy": policy.to_dict(),
-            "created": system_clock(),
+            "created": created,
         }
         # registry.json last: its presence is what marks the folder as a registry.
         atomic_write_json(self._path(_SETTINGS), settings, durable=self.durable)
