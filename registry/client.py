@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from registry import commands
 from registry.entities import ModelVersion, RegisteredModel
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
-from registry.events import EventBus, EventLog, HandlerError, RegistryEvent, Subscription
+from registry.event_log import EventLog
+from registry.events import EventBus, HandlerError, RegistryEvent, Subscription
 from registry.registry_uris import (
     DEFAULT_REGISTRY_FOLDER,
     MEMORY,

@@ -1,4 +1,4 @@
-"""Typed events, the in-process bus, and reading the journal as an event stream.
+"""Typed events and the in-process bus (reading the journal as a stream is :mod:`registry.event_log`).
 
 Every change the registry commits is an :class:`~registry.state.Event` in the journal. This module gives each
 event type its own frozen class (``ModelVersionCreated``, ``ModelVersionStageTransitioned``, ...) with named
@@ -7,9 +7,8 @@ accessors for its payload, and three ways to hear of them:
 * :meth:`EventBus.subscribe` (``reg.subscribe``): in-process callbacks, run after the change committed, in
   subscription order. A failing handler never undoes the change and never stops the others: its exception is
   logged on the ``registry`` logger and kept in :attr:`EventBus.errors` and on its :class:`Subscription`.
-* :meth:`EventLog.events` (``reg.events``): the committed events after a sequence number, from any process.
-* :meth:`EventLog.follow` (``reg.follow``): a generator that polls the journal and yields what any process
-  commits, in commit order, each event once; a caller that keeps ``event.seq`` resumes exactly where it left off.
+* ``reg.events`` and ``reg.follow`` (:class:`registry.event_log.EventLog`): the committed events after a
+  sequence number, from any process, listed or followed as they come.
 
 Dispatch follows pluggy's discipline: subscribers are validated when they subscribe (not when an event comes),
 the subscriber list is copied before dispatch (so a handler may subscribe or unsubscribe), every handler runs,
@@ -22,21 +21,17 @@ import collections
 import logging
 import re
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
-from registry.errors import CorruptRegistry, InvalidParameterValue
+from registry.errors import InvalidParameterValue
 from registry.state import Event, EventType
-from registry.store.base import Store
-from registry.store.folder import FolderStore
 
 __all__ = [
     "WEBHOOK_EVENT_TYPES",
     "EventBus",
-    "EventLog",
     "HandlerError",
     "ModelVersionAliasCreated",
     "ModelVersionAliasDeleted",
@@ -525,106 +520,3 @@ class EventBus:
                 failure.event.type,
                 exc_info=failure.exception,
             )
-
-
-# -- reading the journal as a stream --------------------------------------------------------------------------------
-
-
-class EventLog:
-    """Committed events of a store, read incrementally (a byte offset into a folder's journal).
-
-    Args:
-        store: the registry's store.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._lock = threading.Lock()
-        self._hint: tuple[int, int] = (0, 0)  # (seq, journal offset just after it): where the last read ended
-
-    def read(self, since: int, offset: int | None = None) -> tuple[list[Event], int]:
-        """Events with ``seq > since`` and the offset to resume from (memory stores ignore offsets)."""
-        if not isinstance(self._store, FolderStore):
-            return self._store.read_events(since), 0
-        if offset is None:
-            with self._lock:
-                hint_seq, hint_offset = self._hint
-            offset = hint_offset if since >= hint_seq else 0
-        try:
-            events, end = self._store.tail_events(since, offset)
-        except CorruptRegistry:
-            if offset == 0:
-                raise
-            events, end = self._store.tail_events(since, 0)  # a replaced journal: the offset meant nothing
-        if events:
-            with self._lock:
-                if events[-1].seq >= self._hint[0]:
-                    self._hint = (events[-1].seq, end)
-        return events, end
-
-    def events(
-        self,
-        since: int = 0,
-        *,
-        types: str | Iterable[str] | None = None,
-        model: str | Iterable[str] | None = None,
-        limit: int | None = None,
-    ) -> list[RegistryEvent]:
-        """Committed events with ``seq > since``, oldest first, filtered, at most ``limit`` of them."""
-        since = _check_since(since)
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-            raise InvalidParameterValue(f"limit must be a positive integer or None, got {limit!r}.")
-        wanted = EventFilter.build(types, model)
-        raw, _ = self.read(since)
-        chosen = [typed(e) for e in raw if wanted.matches(e)]
-        return chosen if limit is None else chosen[:limit]
-
-    def follow(
-        self,
-        since: int | None = None,
-        *,
-        types: str | Iterable[str] | None = None,
-        model: str | Iterable[str] | None = None,
-        poll_interval: float = 0.1,
-        timeout: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Iterator[RegistryEvent]:
-        """Yield events as any process commits them, in commit order, each once.
-
-        Args:
-            since: yield events after this sequence number; ``None`` means "from now on" (only new events).
-                To resume after a restart, pass the ``seq`` of the last event you handled.
-            types, model: filters, as for :meth:`EventBus.subscribe`.
-            poll_interval: seconds between looks at the journal (a look costs one small read).
-            timeout: stop after this many seconds; ``None`` follows until the caller stops iterating.
-        """
-        wanted = EventFilter.build(types, model)
-        if not isinstance(poll_interval, int | float) or poll_interval <= 0:
-            raise InvalidParameterValue(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0):
-            raise InvalidParameterValue(f"timeout must be a non-negative number of seconds, got {timeout!r}.")
-        position = self._store.state.seq if since is None else _check_since(since)
-        deadline = None if timeout is None else clock() + timeout
-        offset: int | None = None
-        while True:
-            batch, offset = self.read(position, offset)
-            for event in batch:
-                if event.seq <= position:
-                    continue
-                position = event.seq
-                if wanted.matches(event):
-                    yield typed(event)
-            if deadline is not None:
-                remaining = deadline - clock()
-                if remaining <= 0:
-                    return
-                sleep(min(poll_interval, remaining))
-            else:
-                sleep(poll_interval)
-
-
-def _check_since(since: Any) -> int:
-    if not isinstance(since, int) or isinstance(since, bool) or since < 0:
-        raise InvalidParameterValue(f"since must be a sequence number (an integer >= 0), got {since!r}.")
-    return since

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from registry.errors import InvalidParameterValue
-from registry.events import EventLog
+from registry.event_log import EventLog
 from registry.search import PagedList
 from registry.state import Event
 from registry.store.base import Store
