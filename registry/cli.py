@@ -21,6 +21,7 @@ refuse to create a registry where there is none.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -314,9 +315,40 @@ def cmd_alias_show(ctx: _Context) -> int:
         rows = [{"alias": f"@{k}", "version": v} for k, v in sorted(aliases.items())]
         ctx.out.result(dict(aliases), lambda: ctx.out.table(rows, ["alias", "version"], empty="(no aliases)"))
         return EXIT_OK
+    if a.at is not None:
+        from registry.history import version_at
+
+        past = version_at(ctx.registry(), a.name, _parse_time(a.at), alias=a.alias)
+        if past is None:
+            raise ResourceDoesNotExist(f"@{a.alias} of '{a.name}' pointed at no version at {a.at}.", name=a.name)
+        ctx.out.result(past, lambda: ctx.out.write(str(past.version)))
+        return EXIT_OK
     mv = ctx.registry().get_model_version_by_alias(a.name, a.alias)
     ctx.out.result(mv, lambda: ctx.out.write(str(mv.version)))
     return EXIT_OK
+
+
+def cmd_alias_rollback(ctx: _Context) -> int:
+    from registry.history import rollback_alias
+
+    a = ctx.args
+    before = ctx.registry().get_model_version_by_alias(a.name, a.alias).version
+    mv = rollback_alias(ctx.registry(), a.name, a.alias)
+    ctx.out.result(mv, lambda: ctx.out.write(f"@{a.alias} of '{a.name}': version {before} -> {mv.version}."))
+    return EXIT_OK
+
+
+def _parse_time(text: str) -> int:
+    """Milliseconds since the epoch, from digits (already milliseconds) or an ISO 8601 time (local if naive)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(datetime.datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        raise InvalidParameterValue(
+            f"Cannot read the time {text!r}: give milliseconds since the epoch or an ISO 8601 time such as "
+            "2026-11-20T14:30."
+        ) from None
 
 
 # -- search --------------------------------------------------------------------------------------------------------
@@ -455,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--archive-existing", action="store_true", help="archive the versions now in that stage, in the same step"
     )
-    aliases = group("alias", "aliases: set, delete, show")
+    aliases = group("alias", "aliases: set, delete, show, rollback")
     p = command(aliases, "set", cmd_alias_set, "point an alias at a version (moving it if it exists)")
     p.add_argument("name")
     p.add_argument("alias")
@@ -466,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(aliases, "show", cmd_alias_show, "print the version an alias points at (or all aliases of a model)")
     p.add_argument("name")
     p.add_argument("alias", nargs="?")
+    p.add_argument("--at", metavar="TIME", help="where the alias pointed at TIME (ISO 8601, or epoch milliseconds)")
+    p = command(aliases, "rollback", cmd_alias_rollback, "point an alias back at the version it pointed at before")
+    p.add_argument("name")
+    p.add_argument("alias")
 
     # search
     search = group("search", "search with MLflow's filter language: models, versions")

@@ -2,7 +2,10 @@
 and ``registry events``).
 
 The journal already records every change with its time and actor, so history is a filter over events: those of
-one model (followed through renames by its internal id), optionally narrowed to one version.
+one model (followed through renames by its internal id), optionally narrowed to one version. And because the
+registry's state is a fold of its events, the state at any past moment is the fold of the events up to it:
+:func:`state_at` answers "what was in Production, or @champion, at time T?", and :func:`rollback_alias` moves
+an alias back to where it pointed before.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import ResourceDoesNotExist
-from registry.state import Event, EventType
+from registry.entities import ModelVersion
+from registry.errors import InvalidParameterValue, ResourceDoesNotExist
+from registry.stages import Stage
+from registry.state import Event, EventType, RegistryState
 
 if TYPE_CHECKING:
     from registry.client import Registry
 
-__all__ = ["describe_event", "model_history", "read_events"]
+__all__ = ["describe_event", "model_history", "read_events", "rollback_alias", "state_at", "version_at"]
 
 
 def read_events(reg: Registry, since: int = 0, limit: int | None = None) -> list[Event]:
@@ -59,6 +64,68 @@ def model_history(reg: Registry, name: str, version: int | None = None) -> list[
     if version is None:
         return mine
     return [e for e in mine if _concerns(e, version)]
+
+
+def state_at(reg: Registry, at: int) -> RegistryState:
+    """The registry as it was at time ``at`` (integer milliseconds since the epoch).
+
+    It is the fold of the longest start of the journal whose events all happened at or before ``at``, so a
+    clock stepping back between two processes' commits can only make the answer earlier, never inconsistent.
+    The result is a read-only snapshot (``state.model(name).aliases``, ``.latest(stage)``, ...) whose versions
+    carry no file locations: their files may be gone since.
+    """
+    if isinstance(at, bool) or not isinstance(at, int):
+        raise InvalidParameterValue(f"'at' must be a time in integer milliseconds since the epoch, got {at!r}.")
+    state = RegistryState()
+    for event in read_events(reg):
+        if event.timestamp > at:
+            break  # the journal is in commit order, and commit times only move forward within one clock
+        state.apply(event)
+    return state
+
+
+def version_at(
+    reg: Registry, name: str, at: int, *, alias: str | None = None, stage: str | Stage | None = None
+) -> ModelVersion | None:
+    """Which version ``alias`` pointed at, or was the highest in ``stage``, at time ``at``; None if none was.
+
+    Raises:
+        InvalidParameterValue: neither or both of ``alias`` and ``stage`` given, or a bad stage.
+        ResourceDoesNotExist: no model called ``name`` existed at that time.
+    """
+    if (alias is None) == (stage is None):
+        raise InvalidParameterValue("Pass exactly one of alias= or stage=.")
+    model = state_at(reg, at).model(name)
+    if alias is not None:
+        number = model.aliases.get(alias)
+        return None if number is None else model.versions[number]
+    return model.latest(Stage.parse(stage))  # type: ignore[arg-type]
+
+
+def rollback_alias(reg: Registry, name: str, alias: str) -> ModelVersion:
+    """Point ``alias`` back at the version it pointed at before its current one (skipping versions deleted
+    since), in one write. Rolling back twice returns to where it started, like any other move.
+
+    Raises:
+        ResourceDoesNotExist: the model or alias does not exist, or it never pointed at another live version.
+    """
+    current = reg.get_model_version_by_alias(name, alias)
+    live = {mv.version for mv in reg.list_model_versions(name)}
+    pointed = [
+        int(e.data["version"])
+        for e in model_history(reg, name)
+        if e.type == EventType.MODEL_VERSION_ALIAS_CREATED and e.data.get("alias") == alias
+    ]
+    for number in reversed(pointed):
+        if number != current.version and number in live:
+            reg.set_registered_model_alias(name, alias, number)
+            return reg.get_model_version(name, number)
+    raise ResourceDoesNotExist(
+        f"Alias @{alias} of model '{name}' never pointed at another version that still exists; nothing to roll "
+        "back to.",
+        name=name,
+        alias=alias,
+    )
 
 
 def _concerns(e: Event, version: int) -> bool:

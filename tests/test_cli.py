@@ -125,6 +125,20 @@ def test_transition_and_aliases(run: Run, model_dir: Callable[..., str]) -> None
     assert run("alias", "show", "m", "shadow")[0] == EXIT_NOT_FOUND
 
 
+def test_alias_rollback_and_time_travel(run: Run, model_dir: Callable[..., str]) -> None:
+    for _ in range(2):
+        run("versions", "register", "m", model_dir())
+    run("alias", "set", "m", "champion", "1")
+    when = str(json.loads(run("events", "--json")[1])[-1]["timestamp"])  # champion's first move, to version 1
+    run("alias", "set", "m", "champion", "2")
+    assert run("alias", "rollback", "m", "champion")[1].strip() == "@champion of 'm': version 2 -> 1."
+    assert run("alias", "show", "m", "champion")[1].strip() == "1"
+    run("alias", "set", "m", "champion", "2")
+    assert run("alias", "show", "m", "champion", "--at", when)[1].strip() == "1"
+    assert run("alias", "show", "m", "champion", "--at", "1970-01-02T00:00")[0] == EXIT_NOT_FOUND
+    assert run("alias", "show", "m", "champion", "--at", "yesterday")[0] == EXIT_INVALID
+
+
 def test_search(run: Run, model_dir: Callable[..., str]) -> None:
     for name in ("fraud-a", "fraud-b", "churn"):
         run("versions", "register", name, model_dir(), "--tag", f"team={name[:5]}")

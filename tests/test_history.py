@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from registry import Registry, ResourceDoesNotExist
-from registry.history import describe_event, model_history, read_events
+from registry import InvalidParameterValue, Registry, ResourceDoesNotExist
+from registry.history import describe_event, model_history, read_events, rollback_alias, state_at, version_at
 from registry.state import Event, EventType
 
 
@@ -99,3 +99,50 @@ def test_a_logged_version_says_so() -> None:
         data={"version": 3, "source": None, "digest": "ab"},
     )
     assert describe_event(logged) == "version 3 logged into the registry"
+
+
+def test_what_was_in_production_or_champion_at_a_time(reg: Registry) -> None:
+    # the reg fixture's clock ticks one millisecond per reading: each commit has its own time
+    reg.create_registered_model("m")
+    for _ in range(3):
+        reg.create_model_version("m", "s3://x")
+    reg.transition_model_version_stage("m", 1, "Staging")
+    reg.transition_model_version_stage("m", 1, "Production")
+    reg.set_registered_model_alias("m", "champion", 1)
+    t_first = max(e.timestamp for e in read_events(reg))
+    reg.transition_model_version_stage("m", 2, "Staging")
+    reg.transition_model_version_stage("m", 2, "Production", archive_existing_versions=True)
+    reg.set_registered_model_alias("m", "champion", 2)
+    reg.rename_registered_model("m", "renamed")
+    assert version_at(reg, "m", t_first, alias="champion").version == 1  # type: ignore[union-attr]
+    assert version_at(reg, "m", t_first, stage="production").version == 1  # type: ignore[union-attr]
+    now = max(e.timestamp for e in read_events(reg))
+    assert version_at(reg, "renamed", now, alias="champion").version == 2  # type: ignore[union-attr]
+    assert version_at(reg, "renamed", now, stage="Archived").version == 1  # type: ignore[union-attr]
+    assert version_at(reg, "m", t_first, alias="nope") is None
+    before_anything = min(e.timestamp for e in read_events(reg)) - 1
+    assert state_at(reg, before_anything).names() == []
+    with pytest.raises(ResourceDoesNotExist):
+        version_at(reg, "renamed", t_first, alias="champion")  # it was called "m" then
+    with pytest.raises(InvalidParameterValue):
+        version_at(reg, "m", t_first)
+    with pytest.raises(InvalidParameterValue):
+        state_at(reg, "yesterday")  # type: ignore[arg-type]
+
+
+def test_rollback_alias(reg: Registry) -> None:
+    reg.create_registered_model("m")
+    for _ in range(4):
+        reg.create_model_version("m", "s3://x")
+    reg.set_registered_model_alias("m", "champion", 1)
+    reg.set_registered_model_alias("m", "champion", 2)
+    reg.set_registered_model_alias("m", "champion", 3)
+    assert rollback_alias(reg, "m", "champion").version == 2
+    assert rollback_alias(reg, "m", "champion").version == 3  # twice: back where it started
+    reg.delete_model_version("m", 2)
+    assert rollback_alias(reg, "m", "champion").version == 1  # a deleted version is skipped
+    reg.set_registered_model_alias("m", "solo", 4)
+    with pytest.raises(ResourceDoesNotExist, match="nothing to roll back"):
+        rollback_alias(reg, "m", "solo")
+    with pytest.raises(ResourceDoesNotExist):
+        rollback_alias(reg, "m", "absent")
