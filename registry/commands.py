@@ -240,5 +240,7 @@ def delete_registered_model_alias(state: RegistryState, name: str, alias: str) -
 def latest_versions(state: RegistryState, name: str, stages: Iterable[Any] | None) -> list[Any]:
     """``get_latest_versions``: the highest version in each requested stage (all four when none given)."""
     model = state.model(name)
+    if isinstance(stages, str):
+        stages = [stages]  # one stage given bare, not in a list: mean it, rather than its letters
     wanted = list(Stage) if not stages else [Stage.parse(s) for s in stages]
     return [mv for s in dict.fromkeys(wanted) if (mv := model.latest(s)) is not None]

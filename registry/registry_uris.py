@@ -66,7 +66,7 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
     """
     if uri is None:
         uri = get_registry_uri()
-    text = os.fspath(uri)
+    text = os.fspath(uri) if isinstance(uri, str | os.PathLike) else uri
     if not isinstance(text, str) or not text:
         raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
     if text.startswith(MEMORY):

@@ -415,6 +415,7 @@ def test_get_latest_versions(reg: Registry) -> None:
     assert reg.get_registered_model("m").latest_versions == sorted(latest, key=lambda mv: mv.version)
     with pytest.raises(InvalidParameterValue):
         reg.get_latest_versions("m", ["Prod"])
+    assert [mv.version for mv in reg.get_latest_versions("m", "Production")] == [3]  # a bare stage name
 
 
 def test_mlflow_policy_allows_any_move(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -523,11 +524,11 @@ def test_uri_forms(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-de
     monkeypatch.delenv("REGISTRY_URI")
     monkeypatch.chdir(tmp_path)
     assert Registry().uri == str(tmp_path / "mlregistry")
-    for bad in ["http://localhost:5000", "sqlite:///mlflow.db", "databricks", ""]:
+    for bad in ["http://localhost:5000", "sqlite:///mlflow.db", "databricks", "", 123, b"bytes"]:
         if bad == "databricks":
             continue  # a relative folder name, legitimately
         with pytest.raises(InvalidParameterValue):
-            Registry(bad)
+            Registry(bad)  # type: ignore[arg-type]
 
 
 def test_memory_registries(monkeypatch) -> None:  # type: ignore[no-untyped-def]
