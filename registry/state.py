@@ -340,9 +340,6 @@ class RegistryState:
         for model in self.models.values():
             yield from model.versions.values()
 
-    def version_count(self) -> int:
-        return sum(len(m.versions) for m in self.models.values())
-
     # -- folding events ---------------------------------------------------------------------------------------
 
     def add_model(self, model: ModelState | PendingModel) -> None:

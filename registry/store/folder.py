@@ -24,7 +24,6 @@ import contextlib
 import functools
 import logging
 import os
-from typing import Any
 
 from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
 from registry.stages import StagePolicy
@@ -371,16 +370,3 @@ class FolderStore(Store):
                 except (RegistryLockTimeout, OSError):
                     pass
             self._lock.close()
-
-    def status(self) -> dict[str, Any]:
-        """Facts about the folder for ``check`` and the CLI."""
-        with self.reading() as state:
-            return {
-                "root": self.root,
-                "seq": state.seq,
-                "journal_bytes": self._offset,
-                "checkpoint_seq": self._checkpoint_seq,
-                "models": len(state.models),
-                "versions": state.version_count(),
-                "stage_policy": self.policy.name,
-            }
