@@ -147,6 +147,7 @@ def mlflow_measure(python: str, kind: str, versions: int, repeat: int) -> dict[s
     try:
         done = subprocess.run(
             [python, "-c", MLFLOW_SCRIPT, kind, str(versions), str(repeat)],
+            cwd=tempfile.gettempdir(),  # MLflow 3 may create a default ./mlflow.db wherever it runs
             capture_output=True,
             text=True,
             timeout=1800,
