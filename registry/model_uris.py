@@ -9,11 +9,11 @@ have; the error says what to pass instead.
 from __future__ import annotations
 
 import os
-import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.errors import InvalidParameterValue, ResourceDoesNotExist
+from registry.registry_uris import local_path
 from registry.store.artifacts import verify_artifacts
 from registry.uris import is_models_uri
 
@@ -44,19 +44,14 @@ def local_path_of(uri: str | os.PathLike[str]) -> Path | None:
         return None
     if text.startswith("runs:"):
         raise _runs_error(text)
-    if text.startswith("file:"):
-        parsed = urllib.parse.urlparse(text)
-        if parsed.netloc not in ("", "localhost"):
-            raise InvalidParameterValue(f"Cannot load {text!r}: a file: URI on another host.", uri=text)
-        return Path(urllib.parse.unquote(parsed.path))
-    scheme, sep, _ = text.partition(":")
-    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
+    path = local_path(text)  # the same reading of paths and file: URIs as registry locations get
+    if path is None:
         raise InvalidParameterValue(
-            f"Cannot load {text!r}: only local paths, file: URIs and models:/ URIs are supported. Download "
-            "the model directory first and pass its path.",
+            f"Cannot load {text!r}: only local paths, file: URIs and models:/ URIs are supported. "
+            "Download the model directory first and pass its path.",
             uri=text,
         )
-    return Path(text).expanduser()
+    return Path(path).expanduser()
 
 
 def resolve_model_version(uri: str, registry: Registry | None = None) -> ModelVersion:
