@@ -23,7 +23,6 @@ from registry.registry_uris import (
     MEMORY,
     default_registry,
     get_registry_uri,
-    local_path,
     open_store,
     resolve_registry_uri,
     set_registry_uri,
@@ -32,7 +31,7 @@ from registry.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.state import Event, RegistryState
 from registry.store.base import Clock, Store, default_actor, system_clock
 from registry.store.folder import FolderStore
-from registry.uris import is_models_uri, parse_models_uri
+from registry.uris import is_models_uri, local_path, parse_models_uri
 from registry.validation import validate_alias, validate_model_name, validate_version
 from registry.webhooks.api import WebhooksMixin
 

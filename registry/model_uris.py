@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.errors import InvalidParameterValue, ResourceDoesNotExist
-from registry.registry_uris import local_path
 from registry.store.artifacts import verify_artifacts
-from registry.uris import is_models_uri
+from registry.uris import is_models_uri, local_path
 
 if TYPE_CHECKING:
     from registry.client import Registry

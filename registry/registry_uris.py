@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from registry.stages import StagePolicy
 from registry.store.base import Clock, Store
 from registry.store.folder import FolderStore
 from registry.store.memory import MemoryStore
+from registry.uris import local_path
 
 if TYPE_CHECKING:
     from registry.client import Registry
@@ -29,7 +29,6 @@ __all__ = [
     "MEMORY",
     "default_registry",
     "get_registry_uri",
-    "local_path",
     "open_store",
     "registry_as_default",
     "resolve_registry_uri",
@@ -43,19 +42,6 @@ MEMORY = "memory://"
 
 _named_memory: dict[str, MemoryStore] = {}
 _named_memory_lock = threading.Lock()
-
-
-def local_path(uri: str) -> str | None:
-    """The filesystem path a path or ``file:`` URI names, or ``None`` for any other URI."""
-    if uri.startswith("file:"):
-        parsed = urllib.parse.urlparse(uri)
-        if parsed.netloc not in ("", "localhost"):
-            return None
-        return urllib.parse.unquote(parsed.path)
-    scheme, sep, _rest = uri.partition(":")
-    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
-        return None  # s3:, runs:, models:, http: ... (a one-letter scheme would be a Windows drive)
-    return uri
 
 
 def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:

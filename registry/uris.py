@@ -1,4 +1,4 @@
-"""Parsing of ``models:/`` URIs (pure; resolving them against a registry is the client's job).
+"""Parsing of ``models:/`` URIs and of local paths and ``file:`` URIs (pure; resolving them is the client's job).
 
 The forms MLflow accepts, and nothing else::
 
@@ -10,12 +10,14 @@ The forms MLflow accepts, and nothing else::
 
 from __future__ import annotations
 
+import urllib.parse
+
 import attrs
 
 from registry.errors import InvalidParameterValue
 from registry.stages import Stage
 
-__all__ = ["ModelUri", "is_models_uri", "parse_models_uri"]
+__all__ = ["ModelUri", "is_models_uri", "local_path", "parse_models_uri"]
 
 _SCHEME = "models:"
 
@@ -86,3 +88,16 @@ def parse_models_uri(uri: str) -> ModelUri:
         return ModelUri(name=name, stage=Stage.parse(suffix))
     except InvalidParameterValue:
         raise _invalid(uri, f"{suffix!r} is neither a version number, a stage, nor 'latest'") from None
+
+
+def local_path(uri: str) -> str | None:
+    """The filesystem path a path or ``file:`` URI names, or ``None`` for any other URI."""
+    if uri.startswith("file:"):
+        parsed = urllib.parse.urlparse(uri)
+        if parsed.netloc not in ("", "localhost"):
+            return None
+        return urllib.parse.unquote(parsed.path)
+    scheme, sep, _rest = uri.partition(":")
+    if sep and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum():
+        return None  # s3:, runs:, models:, http: ... (a one-letter scheme would be a Windows drive)
+    return uri

@@ -21,7 +21,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import cloudpickle
 
@@ -29,6 +28,7 @@ from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 from registry.flavors import model_dir, pickling
 from registry.mlmodel import PYFUNC_FLAVOR, MLmodel
 from registry.signature import ModelSignature
+from registry.uris import local_path
 
 __all__ = ["LOADER_MODULE", "PythonModel", "PythonModelContext", "load_pyfunc", "save"]
 
@@ -76,15 +76,13 @@ class PythonModel:
 
 def _local_path(uri: str | os.PathLike[str]) -> Path:
     text = os.fspath(uri)
-    parsed = urlparse(text)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme and len(parsed.scheme) > 1:
+    path = local_path(text)
+    if path is None:
         raise InvalidParameterValue(
             f"Artifact {text!r} is not a local file; only local paths and file: URIs can be copied into a model.",
             uri=text,
         )
-    return Path(text)
+    return Path(path)
 
 
 def _copy_into(src: Path, dest: Path) -> None:
