@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from process_support import first_line
+
 from registry import Registry
 
 WRITERS = 4
@@ -51,8 +53,7 @@ def start_follower(root: str, since: int, stop_after: int) -> subprocess.Popen[s
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"  # it is following before anyone writes
+    assert first_line(proc).strip() == "ready"  # it is following before anyone writes
     return proc
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_support import first_line
 
 from registry import Registry
 from registry.store.artifacts import verify_artifacts
@@ -101,8 +102,7 @@ def test_sigkill_never_corrupts_or_loses_returned_writes(tmp_path: Path) -> None
     maybe_deleted: set[int] = set()  # a delete that was under way when the kill came may or may not have committed
     for _trial in range(trials):
         proc = run_python(KILLED_WRITER, root, str(src))
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
+        first = first_line(proc)
         assert first.startswith("ready"), first + proc.communicate(timeout=30)[1]
         time.sleep(rng.uniform(0.0, 0.3))  # kill somewhere in the writes
         proc.send_signal(signal.SIGKILL)
