@@ -61,3 +61,19 @@ def test_forked_child_does_not_share_the_parents_lock(tmp_path: Path) -> None:
     finally:
         lock.release()
     lock.close()
+
+
+def test_nested_acquisition_keeps_the_lock_until_the_outer_release(tmp_path: Path) -> None:
+    """A rebuild inside a write takes the lock again; its release must not drop the write's hold."""
+    path = str(tmp_path / ".lock")
+    holder, other = ProcessLock(path), ProcessLock(path)  # two descriptors: they exclude each other
+    holder.acquire(timeout=1)
+    holder.acquire(timeout=0)
+    holder.release()
+    with pytest.raises(LockTimeout):
+        other.acquire(timeout=0)  # still held by the outer acquisition
+    holder.release()
+    other.acquire(timeout=0)
+    other.release()
+    holder.close()
+    other.close()

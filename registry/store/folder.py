@@ -296,8 +296,8 @@ class FolderStore(Store):
         except LockTimeout:
             raise RegistryLockTimeout(
                 f"Another process has held the write lock of the registry at {self.root} for more than "
-                f"{self.lock_timeout if timeout is None else timeout} s. Retry, or raise lock_timeout; if no "
-                "process is writing, the lock file is stale and can be removed.",
+                f"{self.lock_timeout if timeout is None else timeout} s. Retry, or raise lock_timeout (a lock "
+                "is released when its process exits, so one is never stale; do not delete the .lock file).",
                 path=self.root,
             ) from None
         log.debug("registry: lock acquired on %s", self.root)

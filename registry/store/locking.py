@@ -3,7 +3,9 @@
 On POSIX it is an ``flock`` on a descriptor the store keeps open, which costs a system call per acquire
 (``filelock`` re-resolves paths and tracks forks on every acquire, which cost more than the fsync of a fast disk
 here). Elsewhere it is ``filelock.FileLock``. Threads of one process are serialized by the store's own
-``RLock`` before they reach this lock, so it need not be re-entrant.
+``RLock`` before they reach this lock; the lock counts nested acquisitions by its holder (a rebuild inside a
+write takes it again), because a second ``flock`` on the same descriptor would succeed and its release would
+drop the outer hold too. The kernel releases an ``flock`` when its process dies, so no lock is ever stale.
 
 Fork safety: a child process inherits the descriptor, and an ``flock`` belongs to the open file description
 that parent and child then share, so a child reusing it could "hold" the parent's lock. The descriptor is
@@ -40,6 +42,7 @@ class ProcessLock:
         self._fd: int | None = None
         self._pid = 0
         self._finalizer: weakref.finalize | None = None
+        self._depth = 0
         self._fallback = _portable_lock(path) if fcntl is None else None
 
     def _descriptor(self) -> int:
@@ -53,6 +56,13 @@ class ProcessLock:
 
     def acquire(self, timeout: float) -> None:
         """Take the lock, waiting at most ``timeout`` seconds (0: try once). Raises :class:`LockTimeout`."""
+        if self._depth and self._pid == os.getpid():
+            self._depth += 1  # already ours
+            return
+        self._acquire(timeout)
+        self._depth = 1
+
+    def _acquire(self, timeout: float) -> None:
         if self._fallback is not None:  # pragma: no cover - not POSIX
             import filelock
 
@@ -76,6 +86,9 @@ class ProcessLock:
                 delay = min(delay * 2, 0.02)
 
     def release(self) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
         if self._fallback is not None:  # pragma: no cover - not POSIX
             self._fallback.release()
             return
@@ -83,6 +96,7 @@ class ProcessLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        self._depth = 0
         if self._finalizer is not None:
             self._finalizer()
         self._fd = None
