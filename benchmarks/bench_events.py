@@ -2,7 +2,7 @@
 
 Prints a table; every figure is a ratio to a baseline measured in the same run:
 
-* one follower poll (``registry.event_log.EventLog.read`` from the remembered offset) vs re-reading the whole journal
+* one follower poll (``registry.events.log.EventLog.read`` from the remembered offset) vs re-reading the whole journal
   (``store.read_events(since)``, what a naive follower would do), on journals of growing length;
 * a durable write with no webhook vs with a webhook whose endpoint never answers (the background worker is
   stuck in a request the whole time) vs with 50 in-process subscribers.

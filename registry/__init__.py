@@ -15,11 +15,13 @@ if typing.TYPE_CHECKING:
         DEFAULT_REGISTRY_FOLDER,
         MlflowClient,
         Registry,
-        default_registry,
         get_registry_uri,
         set_registry_uri,
     )
-    from registry.entities import ModelVersion, ModelVersionStatus, RegisteredModel
+    from registry.defaults import default_registry, register_model
+    from registry.domain.entities import ModelVersion, ModelVersionStatus, RegisteredModel
+    from registry.domain.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
+    from registry.domain.state import Event, EventType
     from registry.errors import (
         ArtifactVerificationError,
         CorruptRegistry,
@@ -30,45 +32,42 @@ if typing.TYPE_CHECKING:
         ResourceAlreadyExists,
         ResourceDoesNotExist,
     )
-    from registry.mlmodel import MLmodel
-    from registry.model_registration import register_model
+    from registry.models.mlmodel import MLmodel
+    from registry.models.signature import ModelSignature, infer_signature
     from registry.search import PagedList
-    from registry.signature import ModelSignature, infer_signature
-    from registry.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
-    from registry.state import Event, EventType
 
 # ``import registry`` stays cheap (an edge device pays for every import at start-up): names load on first use.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "ArtifactVerificationError": ("registry.errors", "ArtifactVerificationError"),
     "CorruptRegistry": ("registry.errors", "CorruptRegistry"),
-    "default_registry": ("registry.client", "default_registry"),
+    "default_registry": ("registry.defaults", "default_registry"),
     "DEFAULT_REGISTRY_FOLDER": ("registry.client", "DEFAULT_REGISTRY_FOLDER"),
-    "Event": ("registry.state", "Event"),
-    "EventType": ("registry.state", "EventType"),
+    "Event": ("registry.domain.state", "Event"),
+    "EventType": ("registry.domain.state", "EventType"),
     "get_registry_uri": ("registry.client", "get_registry_uri"),
     "IllegalStageTransition": ("registry.errors", "IllegalStageTransition"),
-    "infer_signature": ("registry.signature", "infer_signature"),
+    "infer_signature": ("registry.models.signature", "infer_signature"),
     "InvalidParameterValue": ("registry.errors", "InvalidParameterValue"),
-    "LIFECYCLE": ("registry.stages", "LIFECYCLE"),
-    "MLFLOW": ("registry.stages", "MLFLOW"),
+    "LIFECYCLE": ("registry.domain.stages", "LIFECYCLE"),
+    "MLFLOW": ("registry.domain.stages", "MLFLOW"),
     "MlflowClient": ("registry.client", "MlflowClient"),
-    "MLmodel": ("registry.mlmodel", "MLmodel"),
-    "ModelSignature": ("registry.signature", "ModelSignature"),
-    "ModelVersion": ("registry.entities", "ModelVersion"),
-    "ModelVersionStatus": ("registry.entities", "ModelVersionStatus"),
+    "MLmodel": ("registry.models.mlmodel", "MLmodel"),
+    "ModelSignature": ("registry.models.signature", "ModelSignature"),
+    "ModelVersion": ("registry.domain.entities", "ModelVersion"),
+    "ModelVersionStatus": ("registry.domain.entities", "ModelVersionStatus"),
     "PagedList": ("registry.search", "PagedList"),
     "pyfunc": ("registry.pyfunc", None),
-    "register_model": ("registry.model_registration", "register_model"),
-    "RegisteredModel": ("registry.entities", "RegisteredModel"),
+    "register_model": ("registry.defaults", "register_model"),
+    "RegisteredModel": ("registry.domain.entities", "RegisteredModel"),
     "Registry": ("registry.client", "Registry"),
     "RegistryError": ("registry.errors", "RegistryError"),
     "RegistryLockTimeout": ("registry.errors", "RegistryLockTimeout"),
     "ResourceAlreadyExists": ("registry.errors", "ResourceAlreadyExists"),
     "ResourceDoesNotExist": ("registry.errors", "ResourceDoesNotExist"),
     "set_registry_uri": ("registry.client", "set_registry_uri"),
-    "Stage": ("registry.stages", "Stage"),
-    "StageGuard": ("registry.stages", "StageGuard"),
-    "StagePolicy": ("registry.stages", "StagePolicy"),
+    "Stage": ("registry.domain.stages", "Stage"),
+    "StageGuard": ("registry.domain.stages", "StageGuard"),
+    "StagePolicy": ("registry.domain.stages", "StagePolicy"),
 }
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from registry.entities import ModelVersion, RegisteredModel
+from registry.domain.entities import ModelVersion, RegisteredModel
+from registry.domain.stages import Stage
 from registry.errors import ResourceDoesNotExist
-from registry.stages import Stage
 
 
 class FakeState:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hypothesis.strategies as st
 
-from registry.validation import MAX_MODEL_NAME_LENGTH
+from registry.domain.validation import MAX_MODEL_NAME_LENGTH
 
 # Names mix the troublesome with the ordinary: dots, unicode, spaces, quotes, backslashes, reserved-looking words.
 model_names = st.one_of(

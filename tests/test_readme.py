@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import registry
-from registry.webhooks import transport
+from registry.events.webhooks import transport
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)

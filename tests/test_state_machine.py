@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from strategies import alias_names, model_names, stages, tag_keys, tag_values
 
 from registry import IllegalStageTransition, Registry, ResourceDoesNotExist
-from registry.stages import LIFECYCLE, Stage
+from registry.domain.stages import LIFECYCLE, Stage
 
 LIFECYCLE_MOVES = {src.value: {dst.value for dst in dsts} for src, dsts in LIFECYCLE.transitions.items()}
 

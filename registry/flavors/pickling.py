@@ -6,7 +6,7 @@ which proves the files are the ones registered, not that they are safe.
 
 Two mappings make pickles travel in both directions:
 
-* When a :class:`~registry.flavors.python_model.PythonModel` subclass is pickled by value (defined in
+* When a :class:`~registry.flavors.model_api.PythonModel` subclass is pickled by value (defined in
   ``__main__`` or a notebook), its base class is written as a reference to MLflow's
   ``mlflow.pyfunc.model.PythonModel``, so MLflow loads it as one of its own; this library maps that reference
   back to its own base class when loading.
@@ -29,17 +29,12 @@ from typing import IO, Any
 import cloudpickle
 
 from registry.errors import RegistryError
+from registry.flavors.model_api import PythonModel
 
 __all__ = ["MLFLOW_PYTHON_MODEL", "dump", "dumps", "load", "loads"]
 
 MLFLOW_PYTHON_MODEL = ("mlflow.pyfunc.model", "PythonModel")
 _MLFLOW_BASE_NAMES = {("mlflow.pyfunc.model", "PythonModel"), ("mlflow.pyfunc", "PythonModel")}
-
-
-def _our_base() -> type:
-    from registry.flavors.python_model import PythonModel
-
-    return PythonModel
 
 
 class _ModuleRef:
@@ -54,7 +49,7 @@ class _ModuleRef:
 
 class _Pickler(cloudpickle.CloudPickler):
     def reducer_override(self, obj: Any) -> Any:
-        if obj is _our_base():
+        if obj is PythonModel:
             module, name = MLFLOW_PYTHON_MODEL
             return (getattr, (_ModuleRef(module), name))
         return super().reducer_override(obj)
@@ -105,7 +100,7 @@ class _MlflowModule(types.ModuleType):
         if name.startswith("__"):
             raise AttributeError(name)
         if (self.__name__, name) in _MLFLOW_BASE_NAMES:
-            return _our_base()
+            return PythonModel
         return _stand_in(self.__name__, name)
 
 
@@ -129,7 +124,7 @@ def _subimport(name: str) -> types.ModuleType:
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _MLFLOW_BASE_NAMES:
-            return _our_base()
+            return PythonModel
         if _is_mlflow(module):
             return _stand_in(module, name)
         if (module, name) == ("importlib", "import_module"):
@@ -150,7 +145,7 @@ def _peel_mlflow_wrappers(obj: Any) -> Any:
     MLflow wraps ``predict`` of every ``PythonModel`` subclass (``__init_subclass__``) and the wrapper, which
     calls into MLflow, is what its pickles hold; ``functools.wraps`` kept the original as ``__wrapped__``.
     """
-    base = _our_base()
+    base = PythonModel
     if not isinstance(obj, base):
         return obj
     for cls in type(obj).__mro__:

@@ -24,54 +24,19 @@ from typing import Any
 
 import cloudpickle
 
+from registry.domain.uris import local_path
 from registry.errors import InvalidParameterValue, ResourceDoesNotExist
-from registry.flavors import model_dir, pickling
-from registry.mlmodel import PYFUNC_FLAVOR, MLmodel
-from registry.signature import ModelSignature
-from registry.uris import local_path
+from registry.flavors import pickling
+from registry.flavors.model_api import PythonModel, PythonModelContext
+from registry.models import model_dir
+from registry.models.mlmodel import PYFUNC_FLAVOR, MLmodel
+from registry.models.signature import ModelSignature
 
 __all__ = ["LOADER_MODULE", "PythonModel", "PythonModelContext", "load_pyfunc", "save"]
 
 # MLflow's name for this loader: written into MLmodel so MLflow loads our directories with its own code.
 LOADER_MODULE = "mlflow.pyfunc.model"
 PICKLE_FILE = "python_model.pkl"
-
-
-class PythonModelContext:
-    """What :meth:`PythonModel.load_context` receives: artifact paths and the model configuration."""
-
-    def __init__(self, artifacts: Mapping[str, str], model_config: Mapping[str, Any] | None) -> None:
-        self._artifacts = dict(artifacts)
-        self._model_config = dict(model_config) if model_config is not None else None
-
-    @property
-    def artifacts(self) -> dict[str, str]:
-        """Artifact name -> absolute local path of its copy inside the model directory."""
-        return self._artifacts
-
-    @property
-    def model_config(self) -> dict[str, Any] | None:
-        """The configuration passed to ``load_model(..., model_config=...)``, if any."""
-        return self._model_config
-
-    def __repr__(self) -> str:
-        return f"PythonModelContext(artifacts={self._artifacts!r}, model_config={self._model_config!r})"
-
-
-class PythonModel:
-    """Base class of custom models: subclass it and implement :meth:`predict`.
-
-    Preprocessing and postprocessing belong in the subclass, so they travel with the model. Files the model
-    needs (thresholds, vocabularies, weights) are passed as ``artifacts`` when saving and found again in
-    ``context.artifacts`` in :meth:`load_context`.
-    """
-
-    def load_context(self, context: PythonModelContext) -> None:
-        """Called once when the model is loaded, before any prediction; read artifacts here."""
-
-    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
-        """Return predictions for ``model_input``; ``params`` are the inference parameters, if any."""
-        raise NotImplementedError(f"{type(self).__name__} must implement predict(context, model_input, params)")
 
 
 def _local_path(uri: str | os.PathLike[str]) -> Path:

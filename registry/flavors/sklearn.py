@@ -28,10 +28,11 @@ from typing import Any
 import cloudpickle
 
 from registry.errors import InvalidParameterValue, RegistryError
-from registry.flavors import model_dir, pickling
+from registry.flavors import pickling
 from registry.flavors.python_model import add_code_to_path
-from registry.mlmodel import PYFUNC_FLAVOR, MLmodel
-from registry.signature import ModelSignature
+from registry.models import model_dir
+from registry.models.mlmodel import PYFUNC_FLAVOR, MLmodel
+from registry.models.signature import ModelSignature
 
 __all__ = ["FLAVOR_NAME", "LOADER_MODULE", "load_model", "load_pyfunc", "save"]
 
@@ -144,7 +145,7 @@ def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> An
     Accepts what :func:`registry.pyfunc.load_model` accepts; a registered version's digests are verified first.
     Runs the pickle: load only models you trust.
     """
-    from registry.model_uris import resolve_local_model  # the client layer; imported late to keep layering
+    from registry.models.resolve import resolve_local_model  # the client layer; imported late to keep layering
 
     path = resolve_local_model(model_uri, registry=registry)
     mlmodel = model_dir.read_mlmodel(path)

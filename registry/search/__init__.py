@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, Protocol
 
-from registry.entities import ModelVersion, RegisteredModel
+from registry.domain.entities import ModelVersion, RegisteredModel
 from registry.search.evaluate import CompiledFilter, compile_filter
 from registry.search.ordering import Ordering, parse_order_by
 from registry.search.paging import (
@@ -53,7 +53,7 @@ MAX_RESULTS_VERSIONS = 200_000
 
 
 class SearchableState(Protocol):
-    """What search needs from a registry state (``registry.state.RegistryState`` provides it)."""
+    """What search needs from a registry state (``registry.domain.state.RegistryState`` provides it)."""
 
     def names(self) -> list[str]: ...
     def has_model(self, name: str) -> bool: ...

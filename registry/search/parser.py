@@ -28,6 +28,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from registry.domain.stages import Stage
 from registry.errors import InvalidParameterValue
 from registry.search.lexer import (
     BACKTICK,
@@ -45,7 +46,6 @@ from registry.search.lexer import (
     tokenize,
 )
 from registry.search.nodes import And, Comparison, Field, Node, Or, Value
-from registry.stages import Stage
 
 __all__ = ["FIELDS", "MODELS", "VERSIONS", "FieldSpec", "parse_filter"]
 

@@ -1,6 +1,6 @@
 """The storage interface, and the one mutation funnel both backends share.
 
-A store holds a :class:`~registry.state.RegistryState` and persists the events that change it. Every write goes
+A store holds a :class:`~registry.domain.state.RegistryState` and persists the events that change it. Every write goes
 through :meth:`Store.write`::
 
     thread lock -> process lock -> catch up with other writers -> decide (pure) -> publish staged files
@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from registry.commands import Change
-from registry.stages import StagePolicy
-from registry.state import Event, EventType, RegistryState
+from registry.domain.commands import Change
+from registry.domain.stages import StagePolicy
+from registry.domain.state import Event, EventType, RegistryState
 from registry.store.artifacts import StagedArtifacts, stage_directory
 from registry.store.files import fsync_dir
 

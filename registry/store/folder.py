@@ -25,9 +25,9 @@ import functools
 import logging
 import os
 
+from registry.domain.stages import StagePolicy
+from registry.domain.state import Event, EventType, ModelState, PendingModel, RegistryState
 from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
-from registry.stages import StagePolicy
-from registry.state import Event, EventType, ModelState, PendingModel, RegistryState
 from registry.store.base import Clock, Store
 from registry.store.files import atomic_write_json, fsync_dir, read_json
 from registry.store.journal import Journal

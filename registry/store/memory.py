@@ -14,8 +14,8 @@ import uuid
 import weakref
 from typing import Any
 
-from registry.stages import StagePolicy
-from registry.state import Event
+from registry.domain.stages import StagePolicy
+from registry.domain.state import Event
 from registry.store.artifacts import StagedArtifacts
 from registry.store.base import Clock, Store
 

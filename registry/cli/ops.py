@@ -1,0 +1,184 @@
+"""The commands that put models to work or look after the registry: ``load-predict``, ``export``,
+``history``, ``events``, ``check``, ``serve`` and ``demo`` (split from :mod:`registry.cli` to keep it small).
+
+They receive the CLI's context (parsed arguments, output, the registry opened on first use) and return an exit
+status; errors propagate to the CLI's one error boundary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from registry.cli.output import format_time
+from registry.errors import ResourceDoesNotExist
+
+__all__ = ["EXIT_CHECK_FAILED", "add_commands"]
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 5
+_INPUT_FORMAT_HELP = "tabular input as a pandas DataFrame or as row dicts (auto: pandas when installed)"
+
+_Context = Any
+
+
+def cmd_load_predict(ctx: _Context) -> int:
+    from registry.serving import scoring
+
+    a = ctx.args
+    if a.input == "-":
+        body = sys.stdin.buffer.read()
+    else:
+        try:
+            with open(a.input, "rb") as f:
+                body = f.read()
+        except OSError as exc:
+            message = f"Cannot read the input file {a.input!r}: {exc.strerror}."
+            raise ResourceDoesNotExist(message, path=a.input) from None
+    content_type = a.content_type or ("text/csv" if a.input.lower().endswith(".csv") else "application/json")
+    parsed = scoring.parse_request(body, content_type)
+    data = scoring.to_model_input(parsed, a.input_format)
+    model = ctx.registry().load_model(a.uri)
+    result = model.predict(data, params=parsed.params) if parsed.params else model.predict(data)
+    ctx.out.json(scoring.jsonable({"predictions": result}))
+    return EXIT_OK
+
+
+def cmd_export(ctx: _Context) -> int:
+    a = ctx.args
+    mv = ctx.registry().resolve_model_uri(a.uri)
+    dest = ctx.registry().export_model_version(a.uri, a.dest)
+    data = {"name": mv.name, "version": mv.version, "digest": mv.digest, "path": dest}
+    ctx.out.result(data, lambda: ctx.out.write(f"Exported '{mv.name}' version {mv.version} to {dest}."))
+    return EXIT_OK
+
+
+def _event_row(e: Any) -> dict[str, Any]:
+    from registry.domain.history import describe_event
+
+    return {
+        "seq": e.seq,
+        "time": format_time(e.timestamp),
+        "actor": e.actor or "",
+        "model": e.name or "",
+        "event": e.type,
+        "what": describe_event(e),
+    }
+
+
+def cmd_history(ctx: _Context) -> int:
+    a = ctx.args
+    events = ctx.registry().history(a.name, a.version)
+    rows = [_event_row(e) for e in events]
+    ctx.out.result(events, lambda: ctx.out.table(rows, ["seq", "time", "actor", "event", "what"]))
+    return EXIT_OK
+
+
+def cmd_events(ctx: _Context) -> int:
+    a = ctx.args
+    reg = ctx.registry()
+    if a.follow:
+        for event in reg.follow(a.since, model=a.model, types=a.type, poll_interval=a.poll_interval):
+            _print_event_line(ctx, event)
+        return EXIT_OK  # pragma: no cover - follow ends only on Ctrl-C
+    events = reg.events(a.since, model=a.model, types=a.type, limit=a.limit)
+    rows = [_event_row(e) for e in events]
+    ctx.out.result(events, lambda: ctx.out.table(rows, ["seq", "time", "actor", "model", "what"], empty="(no events)"))
+    return EXIT_OK
+
+
+def _print_event_line(ctx: _Context, event: Any) -> None:
+    if ctx.out.json_mode:
+        ctx.out.json(event, lines=True)
+    else:
+        r = _event_row(event)
+        ctx.out.write(f"{r['seq']:>6}  {r['time']}  {r['actor']:<10} {r['model']:<20} {r['what']}")
+        ctx.out.stream.flush()
+
+
+def cmd_check(ctx: _Context) -> int:
+    report = ctx.registry().check(fix=ctx.args.fix)
+
+    def human() -> None:
+        ctx.out.write(f"Verified the files of {report.versions_checked} version(s).")
+        for p in report.problems:
+            state = "fixed" if p.fixed else "PROBLEM"
+            ctx.out.write(f"{state}: {p.kind}: {p.path}: {p.detail}")
+        if report.rebuilt:
+            ctx.out.write("Rebuilt the model documents and checkpoint from the journal.")
+        if report.ok:
+            ctx.out.write("OK" if not report.problems else "OK (all problems fixed)")
+        elif not ctx.args.fix:
+            ctx.out.write("Run `registry check --fix` to remove orphans and leftovers.")
+
+    ctx.out.result(report.to_dict(), human)
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_serve(ctx: _Context) -> int:
+    from registry.serving.server import ScoringServer
+
+    a = ctx.args
+    server = ScoringServer(
+        ctx.registry(),
+        a.uri,
+        host=a.host,
+        port=a.port,
+        poll_interval=a.poll_interval,
+        input_format=a.input_format,
+    )
+    mv = server.served.version
+    print(
+        f"Serving {a.uri} ('{mv.name}' version {mv.version}) on {server.url} "
+        f"(POST /invocations, GET /ping /health /version). Ctrl-C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+    return EXIT_OK
+
+
+def cmd_demo(ctx: _Context) -> int:
+    from registry.cli.demo import run_demo
+
+    run_demo(ctx.registry(create=True), out=ctx.out, name=ctx.args.name)
+    return EXIT_OK
+
+
+def add_commands(top: Any, command: Callable[[Any, str, Callable[[Any], int], str], argparse.ArgumentParser]) -> None:
+    """Add these commands to the CLI's top-level subparsers with its ``command`` helper."""
+    p = command(top, "load-predict", cmd_load_predict, "load a model and predict on a JSON or CSV input file")
+    p.add_argument("uri", help="models:/name@alias, models:/name/3, models:/name/Production, or a model folder")
+    p.add_argument("--input", required=True, help="a file in MLflow's scoring format (JSON or .csv), or - for stdin")
+    p.add_argument("--content-type", help="application/json or text/csv (default: by file extension)")
+    p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
+    p = command(top, "export", cmd_export, "copy a version's files (verified) into a new folder")
+    p.add_argument("uri", help="a models:/ URI")
+    p.add_argument("dest", help="a new or empty folder")
+    p = command(top, "history", cmd_history, "what happened to a model (or one version), from the journal")
+    p.add_argument("name")
+    p.add_argument("version", nargs="?")
+    p = command(top, "events", cmd_events, "list the registry's events; --follow prints new ones as they happen")
+    p.add_argument("--since", type=int, default=0, metavar="SEQ", help="only events after this sequence number")
+    p.add_argument("--limit", type=int, help="at most this many events")
+    p.add_argument("--model", metavar="NAME", help="only events of this model")
+    p.add_argument("--type", action="append", metavar="TYPE", help="only events of this type or pattern (repeatable)")
+    p.add_argument("--follow", action="store_true", help="keep printing new events (from any process) until Ctrl-C")
+    p.add_argument("--poll-interval", type=float, default=0.5, metavar="SECONDS", help="how often --follow looks")
+    p = command(top, "check", cmd_check, "verify every version's files; find orphan folders and leftovers")
+    p.add_argument("--fix", action="store_true", help="remove orphans and leftovers, and rebuild the checkpoint")
+    p = command(top, "serve", cmd_serve, "serve a model over HTTP (MLflow's scoring protocol), following its alias")
+    p.add_argument("uri", help="e.g. models:/fraud@champion or models:/fraud/Production")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
+    p.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="how often to look for a move")
+    p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
+    p = command(top, "demo", cmd_demo, "log, register, promote, alias, load and predict with a small model")
+    p.add_argument("--name", default="demo-fraud", help="the registered model to use (default demo-fraud)")

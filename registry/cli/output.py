@@ -1,0 +1,122 @@
+"""How the command line prints: aligned tables for people, JSON for scripts.
+
+Every command hands its result to an :class:`Output`, which prints either a human form (a table, or ``key:
+value`` lines) or, with ``--json``, one JSON document (JSON Lines for streams such as ``events --follow``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from registry.domain.entities import ModelVersion, RegisteredModel
+from registry.domain.state import Event
+
+__all__ = ["Output", "format_time", "model_row", "version_row"]
+
+
+def format_time(ms: int | None) -> str:
+    """Milliseconds since the epoch as local ``YYYY-MM-DD HH:MM:SS`` (empty for ``None``)."""
+    if ms is None:
+        return ""
+    return _dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _aliases(mapping: dict[str, int]) -> str:
+    return " ".join(f"@{a}->{v}" for a, v in sorted(mapping.items()))
+
+
+def model_row(rm: RegisteredModel) -> dict[str, Any]:
+    """The columns of a model in ``models list``."""
+    latest = max((mv.version for mv in rm.latest_versions), default=None)
+    stages = " ".join(
+        f"{mv.current_stage.value}:{mv.version}" for mv in rm.latest_versions if mv.current_stage.value != "None"
+    )
+    return {
+        "name": rm.name,
+        "latest": "" if latest is None else latest,
+        "stages": stages,
+        "aliases": _aliases(rm.aliases),
+        "updated": format_time(rm.last_updated_timestamp),
+        "description": rm.description or "",
+    }
+
+
+def version_row(mv: ModelVersion) -> dict[str, Any]:
+    """The columns of a version in ``versions list`` and ``search versions``."""
+    return {
+        "name": mv.name,
+        "version": mv.version,
+        "stage": mv.current_stage.value,
+        "aliases": " ".join(f"@{a}" for a in mv.aliases),
+        "created": format_time(mv.creation_timestamp),
+        "user": mv.user_id or "",
+        "description": mv.description or "",
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def to_json(value: Any) -> Any:
+    """Entities, events and plain values as JSON-ready data."""
+    if isinstance(value, RegisteredModel | ModelVersion | Event):
+        return value.to_dict()
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
+
+
+class Output:
+    """Where a command's results go. ``json_mode`` selects JSON; ``stream`` defaults to ``sys.stdout``."""
+
+    def __init__(self, json_mode: bool = False, stream: TextIO | None = None) -> None:
+        self.json_mode = json_mode
+        self.stream = stream if stream is not None else sys.stdout
+
+    def write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+
+    def json(self, data: Any, *, lines: bool = False) -> None:
+        """Print ``data`` as JSON (indented, or on one line for JSON Lines streams)."""
+        text = json.dumps(to_json(data), indent=None if lines else 2, sort_keys=False, default=_json_default)
+        self.write(text)
+        if lines:
+            self.stream.flush()
+
+    def result(self, data: Any, human: Callable[[], None]) -> None:
+        """Print ``data`` as JSON in JSON mode, else call ``human()`` to print it for people."""
+        if self.json_mode:
+            self.json(data)
+        else:
+            human()
+
+    def table(self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, empty: str = "(none)") -> None:
+        """An aligned table of ``rows`` with the given columns (upper-cased headers); ``empty`` when no rows."""
+        if not rows:
+            self.write(empty)
+            return
+        cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+        headers = [c.upper() for c in columns]
+        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+        for row in [headers, *cells]:
+            self.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+    def record(self, fields: Sequence[tuple[str, Any]]) -> None:
+        """``key: value`` lines, keys aligned; dict values print one ``k=v`` per line below their key."""
+        width = max((len(k) for k, _ in fields), default=0)
+        for key, value in fields:
+            if isinstance(value, dict):
+                self.write(f"{key + ':':<{width + 1}} {'' if value else '(none)'}".rstrip())
+                for k, v in sorted(value.items()):
+                    self.write(f"  {k}={v}")
+            else:
+                self.write(f"{key + ':':<{width + 1}} {'' if value is None else value}".rstrip())

@@ -1,0 +1,16 @@
+"""The public face of the registry: :class:`Registry`, and :class:`MlflowClient` under MLflow's constructor.
+
+:mod:`registry.client.registry` holds the registry's models, versions, stages, aliases and URIs; the journal's
+methods (events, history, time travel) are :mod:`registry.client.journal`, the model-file methods (log,
+register, load, export) :mod:`registry.client.files`, and the webhook methods :mod:`registry.client.webhooks`.
+"""
+
+from registry.client.registry import (
+    DEFAULT_REGISTRY_FOLDER,
+    MlflowClient,
+    Registry,
+    get_registry_uri,
+    set_registry_uri,
+)
+
+__all__ = ["DEFAULT_REGISTRY_FOLDER", "MlflowClient", "Registry", "get_registry_uri", "set_registry_uri"]

@@ -1,0 +1,75 @@
+"""The client's methods on model files: log, register, load and export models (a mixin of
+:class:`registry.Registry`; the logic is in :mod:`registry.flavors.registration` and :mod:`registry.flavors.pyfunc`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING, Any, cast
+
+from registry.errors import InvalidParameterValue, ResourceAlreadyExists
+
+if TYPE_CHECKING:
+    from registry.domain.entities import ModelVersion
+    from registry.flavors.registration import Registrar
+
+__all__ = ["ModelFilesMixin"]
+
+
+class ModelFilesMixin:
+    if TYPE_CHECKING:  # what the client provides
+
+        def resolve_model_uri(self, uri: str) -> ModelVersion: ...
+
+    def log_model(self, python_model: Any = None, **kwargs: Any) -> ModelVersion:
+        """Save a model and register it as a new version in one call, creating the registered model if needed.
+
+        ``reg.log_model(python_model=... or sk_model=..., registered_model_name=..., artifacts=...,
+        input_example=..., signature=..., pip_requirements=..., code_paths=..., metadata=..., tags=...,
+        description=...)``; see :func:`registry.flavors.registration.log_model`. Returns the new ModelVersion.
+        """
+        from registry.flavors.registration import log_model
+
+        return log_model(cast("Registrar", self), python_model, **kwargs)
+
+    def register_model(self, model_uri: str | os.PathLike[str], name: str, **kwargs: Any) -> ModelVersion:
+        """Register a model directory (path or ``file:`` URI) or a ``models:/`` version under ``name``."""
+        from registry.flavors.registration import register_model
+
+        return register_model(model_uri, name, registry=cast("Registrar", self), **kwargs)
+
+    def load_model(self, model_uri: str | os.PathLike[str], **kwargs: Any) -> Any:
+        """Load a model for prediction, resolving ``models:/`` URIs against this registry (verifies digests;
+        unpickling runs code). Returns a :class:`registry.pyfunc.PyFuncModel`."""
+        from registry.flavors import pyfunc
+
+        return pyfunc.load_model(model_uri, registry=self, **kwargs)
+
+    def export_model_version(self, model_uri: str, dest: str | os.PathLike[str]) -> str:
+        """Copy a registered version's files into the new or empty folder ``dest``, verified against their
+        digests first (never hand out files that differ from what was registered). Returns ``dest``, absolute.
+
+        Raises:
+            InvalidParameterValue: the version has no files in the registry (its source was recorded as given).
+            ResourceAlreadyExists: ``dest`` exists and is not an empty folder.
+            ArtifactVerificationError: the stored files differ from those registered.
+        """
+        mv = self.resolve_model_uri(model_uri)
+        if mv.storage_location is None:
+            raise InvalidParameterValue(
+                f"'{mv.name}' version {mv.version} has no files in the registry: its source {mv.source!r} was "
+                "recorded as given. Copy from there instead.",
+                name=mv.name,
+                version=mv.version,
+            )
+        target = os.path.abspath(os.fspath(dest))
+        if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
+            raise ResourceAlreadyExists(
+                f"{target} exists and is not an empty folder; export into a new one.", path=target
+            )
+        from registry.store.check import verify_version
+
+        verify_version(mv)
+        shutil.copytree(mv.storage_location, target, dirs_exist_ok=True)
+        return target

@@ -1,0 +1,604 @@
+"""The public face of the registry: :class:`Registry`, and :class:`MlflowClient` under MLflow's constructor.
+
+Method names, arguments and semantics are those of MLflow's ``MlflowClient`` registry methods, so code written
+against MLflow runs unchanged. Every write goes through the store's single funnel; subscribers hear of a
+change only after it has committed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from registry.client.files import ModelFilesMixin
+from registry.client.journal import JournalMixin
+from registry.client.webhooks import WebhooksMixin
+from registry.domain import commands
+from registry.domain.entities import ModelVersion, RegisteredModel
+from registry.domain.stages import MLFLOW, Stage, StagePolicy, policy_named
+from registry.domain.state import Event, RegistryState
+from registry.domain.uris import is_models_uri, local_path, parse_models_uri
+from registry.domain.validation import validate_alias, validate_model_name, validate_version
+from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.events.bus import EventBus
+from registry.events.log import EventLog
+from registry.store.base import Clock, Store, default_actor, system_clock
+from registry.store.folder import FolderStore
+from registry.store.uris import (
+    DEFAULT_REGISTRY_FOLDER,
+    MEMORY,
+    get_registry_uri,
+    open_store,
+    resolve_registry_uri,
+    set_registry_uri,
+)
+
+if TYPE_CHECKING:
+    from registry.events.webhooks.service import WebhookService
+    from registry.search import PagedList
+
+__all__ = [
+    "DEFAULT_REGISTRY_FOLDER",
+    "MlflowClient",
+    "Registry",
+    "get_registry_uri",
+    "set_registry_uri",
+]
+
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
+def _random_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
+    """A model registry in a folder (or in memory), with MLflow's registry API.
+
+    Args:
+        uri: a folder path, a ``file:`` URI, ``memory://`` (a fresh in-memory registry) or ``memory://<name>``
+            (an in-memory registry shared by every ``Registry`` in this process that names it). ``None`` means
+            ``$REGISTRY_URI``, else ``./mlregistry``.
+        policy: the stage policy, ``'lifecycle'``, ``'mlflow'`` or a :class:`~registry.domain.stages.StagePolicy`.
+            A new registry is created with it; an existing folder keeps its own, and naming a different one
+            raises. ``None`` uses the folder's policy, or ``lifecycle`` for a new one.
+        durable: fsync every commit (the default). ``False`` trades crash safety for speed, for fixtures.
+        clock: returns the time in integer milliseconds; inject a fixed clock for exact timestamps in tests.
+        user: recorded as ``user_id`` on versions and as the actor of events (default: ``$REGISTRY_USER`` or the
+            login name).
+        lock_timeout: seconds to wait for another process's write before raising RegistryLockTimeout.
+        ids: returns a fresh id (hex digits, letters, ``-`` or ``_``) each call: the internal keys of new models and
+            the ids of webhook deliveries. Inject a counter for reproducible tests.
+
+    Raises:
+        InvalidParameterValue: for an unsupported URI, a folder that is not a registry, or a policy conflict.
+    """
+
+    _default_policy: StagePolicy = policy_named("lifecycle")
+
+    def __init__(
+        self,
+        uri: str | os.PathLike[str] | None = None,
+        *,
+        policy: str | StagePolicy | None = None,
+        durable: bool = True,
+        clock: Clock | None = None,
+        user: str | None = None,
+        lock_timeout: float = 30.0,
+        ids: Callable[[], str] | None = None,
+    ) -> None:
+        self._clock = clock or system_clock
+        self._ids = ids or _random_id
+        actor = user if user is not None else default_actor()
+        explicit = policy_named(policy) if policy is not None else None
+        self.uri = resolve_registry_uri(uri)
+        self._store: Store = open_store(
+            self.uri,
+            policy=explicit,
+            default_policy=self._default_policy,
+            clock=self._clock,
+            actor=actor,
+            durable=durable,
+            lock_timeout=lock_timeout,
+        )
+        self._listeners: list[Callable[[list[Event]], None]] = []
+        self._store.on_commit(self._deliver)
+        # Subscribers and webhooks (registry.events, registry.webhooks) hear of each commit through _listeners.
+        self._bus = EventBus()
+        self._log = EventLog(self._store)
+        self._webhook_service: WebhookService | None = None
+        self._listeners += [self._bus.dispatch, self._notify_webhooks]
+
+    @property
+    def webhook_service(self) -> WebhookService:
+        """The registry's webhook and trigger service (what :mod:`registry.webhooks`' worker functions drive)."""
+        # Made on first use: a process that only reads (an edge device serving a model) never loads webhooks.
+        if self._webhook_service is None:
+            from registry.events.webhooks.service import WebhookService
+
+            self._webhook_service = WebhookService(self._store, self._log, uri=self.uri, new_id=self.new_id)
+        return self._webhook_service
+
+    def _notify_webhooks(self, events: list[Event]) -> None:
+        self.webhook_service.notify(events)
+
+    def new_id(self) -> str:
+        """A fresh id from the ``ids`` generator (checked, because ids become folder names)."""
+        value = self._ids()
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            raise InvalidParameterValue(
+                f"The ids generator returned {value!r}; ids must be 1-64 letters, digits, '-' or '_'."
+            )
+        return value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write a checkpoint if one is due and release resources. Named in-memory registries live on."""
+        if self._webhook_service is not None:
+            self._webhook_service.close()  # lets deliveries already due go out first (a few seconds at most)
+        if not self.uri.startswith(MEMORY) or self.uri == MEMORY:
+            self._store.close()
+
+    # -- the stage policy -----------------------------------------------------------------------------------------
+
+    @property
+    def stage_policy(self) -> StagePolicy:
+        """The stage policy every process using this registry enforces."""
+        with self._store.reading():
+            return self._store.policy
+
+    def set_stage_policy(self, policy: str | StagePolicy) -> None:
+        """Replace the registry's stage policy (stored in the registry, so every process enforces it)."""
+        chosen = policy_named(policy)
+        if isinstance(self._store, FolderStore):
+            self._store.save_policy(chosen)
+        else:
+            self._store.policy = chosen
+
+    # -- registered models ----------------------------------------------------------------------------------------
+
+    def create_registered_model(
+        self, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        """Create a registered model.
+
+        Raises:
+            ResourceAlreadyExists: a model with this name exists.
+            InvalidParameterValue: a bad name, tag or description.
+        """
+        model_id = self.new_id()
+        self._store.write(lambda s: commands.create_registered_model(s, name, tags, description, model_id))
+        return self.get_registered_model(name)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Raises ResourceDoesNotExist when there is no model called ``name``."""
+        with self._store.reading() as state:
+            return state.registered_model(_name(name))
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        """Every registered model, ordered by name."""
+        with self._store.reading() as state:
+            return [state.registered_model(n) for n in sorted(state.names())]
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        """Search registered models with MLflow's filter language (see the README's "Search" section).
+
+        Args:
+            filter_string: e.g. ``"name LIKE 'churn-%' AND tags.team = 'risk'"``; ``None`` returns all.
+            max_results: the page size, 1 to 1,000.
+            order_by: e.g. ``["last_updated_timestamp DESC"]``; default ``name ASC``.
+            page_token: the ``token`` of the previous page.
+
+        Returns:
+            A :class:`~registry.search.PagedList` of :class:`RegisteredModel`; ``.token`` fetches the next page.
+
+        Raises:
+            InvalidParameterValue: for a malformed filter, order, page size or page token.
+        """
+        with self._store.reading() as state:
+            return _search().search_registered_models(state, filter_string, max_results, order_by, page_token)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model, keeping its versions, tags, aliases and history.
+
+        Raises:
+            ResourceAlreadyExists: ``new_name`` is taken.
+        """
+        self._store.write(lambda s: commands.rename_registered_model(s, _name(name), new_name))
+        return self.get_registered_model(new_name)
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Set a model's description."""
+        self._store.write(lambda s: commands.update_registered_model(s, _name(name), description))
+        return self.get_registered_model(name)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model with all its versions, aliases and files. Re-creating the name starts at version 1."""
+        self._store.write(lambda s: commands.delete_registered_model(s, _name(name)))
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a model (``value`` is converted to ``str``)."""
+        self._store.write(lambda s: commands.set_registered_model_tag(s, _name(name), key, value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Delete a model tag (deleting an absent tag does nothing, as in MLflow)."""
+        self._store.write(lambda s: commands.delete_registered_model_tag(s, _name(name), key))
+
+    # -- model versions --------------------------------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str | os.PathLike[str],
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int | None = None,
+    ) -> ModelVersion:
+        """Create the next version of a registered model.
+
+        A local folder (a path or a ``file:`` URI), or a ``models:/`` URI of a version that has files, is copied
+        into the registry with a sha256 manifest, so the registry is self-contained and loads can be verified;
+        any other source (``s3://...``) is recorded as given. ``await_creation_for`` is accepted for MLflow
+        compatibility; versions are ready when this returns.
+
+        Raises:
+            ResourceDoesNotExist: the registered model does not exist (create it first, as in MLflow).
+        """
+        source_text = os.fspath(source) if isinstance(source, os.PathLike) else source
+        return self._create_version(
+            _name(name),
+            source_text,
+            files=self._files_of_source(source_text),
+            run_id=run_id,
+            tags=tags,
+            run_link=run_link,
+            description=description,
+        )
+
+    def create_model_version_from_files(
+        self,
+        name: str,
+        files: str | os.PathLike[str],
+        *,
+        source: str | None = None,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        """Create the next version of ``name`` from the model folder ``files``, copied into the registry.
+
+        Unlike :meth:`create_model_version`, the recorded ``source`` need not be the folder (``None``: the
+        version's own copy in the registry), which is what :meth:`log_model` needs: its staging folder is gone
+        once it returns.
+
+        Raises:
+            ResourceDoesNotExist: the registered model does not exist.
+        """
+        return self._create_version(
+            _name(name),
+            source,
+            files=os.fspath(files),
+            run_id=run_id,
+            tags=tags,
+            run_link=run_link,
+            description=description,
+        )
+
+    def _files_of_source(self, source: Any) -> str | None:
+        """The local folder whose files a new version should copy, if the source names one."""
+        if not isinstance(source, str) or not source:
+            return None
+        if is_models_uri(source):
+            mv = self.resolve_model_uri(source)
+            return mv.storage_location
+        path = local_path(source)
+        return os.path.abspath(path) if path is not None and os.path.isdir(path) else None
+
+    def _create_version(
+        self,
+        name: str,
+        source: str | None,
+        *,
+        files: str | None,
+        run_id: str | None,
+        tags: Mapping[str, Any] | None,
+        run_link: str | None,
+        description: str | None,
+    ) -> ModelVersion:
+        with self._store.reading() as state:
+            state.model(name)  # fail fast, before copying files for a model that does not exist
+        staged = self._store.stage_artifacts(files) if files is not None else None
+        digest = staged.digest if staged is not None else None
+
+        def decide(state: RegistryState) -> list[commands.Change]:
+            return commands.create_model_version(
+                state,
+                name,
+                source=source,
+                run_id=run_id,
+                tags=tags,
+                run_link=run_link,
+                description=description,
+                digest=digest,
+            )
+
+        def publish(changes: list[commands.Change]) -> None:
+            assert staged is not None
+            self._store.publish_artifacts(staged, changes[0].model_id, changes[0].data["version"])
+
+        try:
+            events = self._store.write(decide, publish=publish if staged is not None else None)
+        except BaseException:
+            if staged is not None:
+                self._store.discard_artifacts(staged)
+            raise
+        return self.get_model_version(name, events[0].data["version"])
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """Raises ResourceDoesNotExist for an unknown model or version (deleted versions included)."""
+        number = validate_version(version)
+        with self._store.reading() as state:
+            return state.model(_name(name)).version(number)
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """The live versions of a model, oldest first."""
+        with self._store.reading() as state:
+            return state.model_versions(_name(name))
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        """Search model versions with MLflow's filter language (see the README's "Search" section).
+
+        Args:
+            filter_string: e.g. ``"name = 'fraud' AND tags.validation_status = 'passed'"``; ``None`` returns
+                all live versions.
+            max_results: the page size, 1 to 200,000.
+            order_by: e.g. ``["version_number DESC"]``; default
+                ``last_updated_timestamp DESC, name ASC, version_number DESC``.
+            page_token: the ``token`` of the previous page.
+
+        Returns:
+            A :class:`~registry.search.PagedList` of :class:`ModelVersion` (with their aliases); ``.token``
+            fetches the next page.
+
+        Raises:
+            InvalidParameterValue: for a malformed filter, order, page size or page token.
+        """
+        with self._store.reading() as state:
+            return _search().search_model_versions(state, filter_string, max_results, order_by, page_token)
+
+    def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
+        """Set a version's description."""
+        self._store.write(lambda s: commands.update_model_version(s, _name(name), version, description))
+        return self.get_model_version(name, version)
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Delete a version and its files; its aliases go with it. Its number is never reused."""
+        self._store.write(lambda s: commands.delete_model_version(s, _name(name), version))
+
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        """Set a tag on a version (given by number, or, as MLflow allows, by ``stage``: its latest there)."""
+        number = self._version_or_stage(name, version, stage)
+        self._store.write(lambda s: commands.set_model_version_tag(s, _name(name), number, key, value))
+
+    def delete_model_version_tag(
+        self, name: str, version: int | str | None = None, key: str | None = None, stage: str | None = None
+    ) -> None:
+        """Delete a version tag (deleting an absent tag does nothing, as in MLflow)."""
+        number = self._version_or_stage(name, version, stage)
+        self._store.write(lambda s: commands.delete_model_version_tag(s, _name(name), number, key))
+
+    def _version_or_stage(self, name: str, version: int | str | None, stage: str | None) -> Any:
+        if version is not None and stage is not None:
+            raise InvalidParameterValue("Pass either version or stage, not both.")
+        if version is not None:
+            return version
+        if stage is None:
+            raise InvalidParameterValue("Pass the version (or a stage, to mean its latest version there).")
+        latest = self.get_latest_versions(name, [stage])
+        if not latest:
+            raise ResourceDoesNotExist(
+                f"Registered model '{name}' has no version in stage '{Stage.parse(stage).value}'.", name=name
+            )
+        return latest[0].version
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """Where the version's files are: the registry's own copy when it has one, else the recorded source.
+
+        A version recorded with another version as its source (``models:/<name>/<number>``, as copies of versions
+        without files of their own are) points where that version's files are, as in MLflow's SQL store.
+        """
+        mv = self.get_model_version(name, version)
+        seen = {(mv.name, mv.version)}
+        while mv.storage_location is None and mv.source and is_models_uri(mv.source):
+            try:
+                ref = parse_models_uri(mv.source)
+                # Only numbered references: an alias, stage or 'latest' meant a version at creation time.
+                if ref.version is None or (ref.name, ref.version) in seen:
+                    break
+                mv = self.get_model_version(ref.name, ref.version)
+            except (InvalidParameterValue, ResourceDoesNotExist):
+                break  # the referenced version is gone: report the source as recorded
+            seen.add((mv.name, mv.version))
+        return mv.storage_location or mv.source or ""
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """Copy a version (given by a ``models:/`` URI) to a new version of ``dst_name``, creating it if needed.
+
+        The copy gets its own files, tags, description, run id and link, starts in stage ``None``, and records
+        ``models:/<src name>/<src version>`` as its source.
+        """
+        src = self.resolve_model_uri(src_model_uri)
+        try:
+            self.create_registered_model(dst_name)
+        except ResourceAlreadyExists:
+            pass
+        return self._create_version(
+            _name(dst_name),
+            f"models:/{src.name}/{src.version}",
+            files=src.storage_location,
+            run_id=src.run_id,
+            tags=src.tags,
+            run_link=src.run_link,
+            description=src.description,
+        )
+
+    # -- stages ----------------------------------------------------------------------------------------------------
+
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str | Stage, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to ``stage`` (case-insensitive), as the registry's stage policy allows.
+
+        With ``archive_existing_versions=True`` (Staging or Production only) the other versions in that stage
+        are archived in the same atomic step: no reader ever sees two versions there or none.
+
+        Raises:
+            IllegalStageTransition: the policy does not allow the move (the message names the allowed ones).
+        """
+        self._store.write(
+            lambda s: commands.transition_model_version_stage(
+                s, self._store.policy, _name(name), version, stage, archive_existing_versions
+            )
+        )
+        return self.get_model_version(name, version)
+
+    def get_latest_versions(self, name: str, stages: Iterable[str] | None = None) -> list[ModelVersion]:
+        """The highest version in each of ``stages`` (all four when ``None`` or empty) that has one."""
+        with self._store.reading() as state:
+            return commands.latest_versions(state, _name(name), stages)
+
+    def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
+        """The stages this version may be in next: its own and those the stage policy lets it move to."""
+        mv = self.get_model_version(name, version)
+        allowed = {mv.current_stage, *self._store.policy.allowed_targets(mv.current_stage)}
+        return [s.value for s in Stage if s in allowed]
+
+    # -- aliases ---------------------------------------------------------------------------------------------------
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+        self._store.write(lambda s: commands.set_registered_model_alias(s, _name(name), alias, version))
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias (removing an absent one does nothing, as in MLflow)."""
+        self._store.write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at.
+
+        Raises:
+            ResourceDoesNotExist: no such model or alias.
+        """
+        with self._store.reading() as state:
+            model = state.model(_name(name))
+            if alias not in model.aliases:
+                validate_alias(alias)
+                raise commands.alias_not_found(name, alias)
+            return model.versions[model.aliases[alias]]
+
+    # -- URIs ------------------------------------------------------------------------------------------------------
+
+    def resolve_model_uri(self, uri: str) -> ModelVersion:
+        """The version a ``models:/`` URI names: ``/3``, ``/<stage>`` (its highest version), ``/latest``, ``@alias``.
+
+        Raises:
+            InvalidParameterValue: a malformed URI.
+            ResourceDoesNotExist: nothing matches.
+        """
+        ref = parse_models_uri(uri)
+        if ref.alias is not None:
+            return self.get_model_version_by_alias(ref.name, ref.alias)
+        if ref.version is not None:
+            return self.get_model_version(ref.name, ref.version)
+        with self._store.reading() as state:
+            model = state.model(ref.name)
+            if ref.stage is not None:
+                found = model.latest(ref.stage)
+                if found is None:
+                    raise ResourceDoesNotExist(
+                        f"No versions of model with name '{ref.name}' and stage '{ref.stage.value}' found "
+                        f"(resolving {uri}).",
+                        name=ref.name,
+                        stage=ref.stage.value,
+                    )
+                return found
+            latest = model.latest_version()
+            if latest is None:
+                raise ResourceDoesNotExist(
+                    f"Registered model '{ref.name}' has no versions (resolving {uri}).", name=ref.name
+                )
+            return latest
+
+    # -- maintenance -----------------------------------------------------------------------------------------------
+
+    def check(self, fix: bool = False) -> Any:
+        """Verify every version's files against their digests and find orphan folders and staging leftovers;
+        with ``fix=True`` remove those and rebuild the checkpoint. Returns a :class:`registry.store.check.CheckReport`
+        (see :mod:`registry.store.check`)."""
+        from registry.store.check import check_registry
+
+        return check_registry(self._store, fix=fix)
+
+    # -- commits (subscribers, webhooks: registry.client.journal) ----------------------------------------------------
+
+    def _deliver(self, events: list[Event]) -> None:
+        for listener in list(self._listeners):
+            listener(events)
+
+class MlflowClient(Registry):
+    """:class:`Registry` under MLflow's constructor, creating registries with the permissive ``mlflow`` policy.
+
+    ``registry_uri`` (else ``tracking_uri``) may be a folder, a ``file:`` URI or ``memory://``; server and
+    database URIs raise :class:`~registry.errors.InvalidParameterValue`, because this library has no server.
+    """
+
+    _default_policy = MLFLOW
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:
+        super().__init__(registry_uri or tracking_uri, **options)
+
+
+def _search() -> Any:
+    from registry import search  # loaded on the first search: most processes never search
+
+    return search
+
+
+def _name(name: Any) -> str:
+    """Model names in lookups get the same checks as at creation, so a bad one says why, not 'not found'."""
+    if isinstance(name, str) and name and "/" not in name and ":" not in name:
+        return name
+    return validate_model_name(name)

@@ -1,0 +1,134 @@
+"""Registering model directories: ``Registry.log_model`` and :func:`register_model`.
+
+``log_model`` saves a model into a temporary staging folder and registers it in one call (creating the
+registered model if needed); the registry copies the folder into its own storage with a sha256 manifest, so the
+staging folder is removed afterwards. ``register_model`` registers an existing model directory (a path or a
+``file:`` URI) or an existing version (``models:/``) under a name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from registry.errors import InvalidParameterValue, ResourceAlreadyExists
+from registry.models import model_dir
+from registry.models.resolve import local_path_of
+
+if TYPE_CHECKING:
+    from registry.domain.entities import ModelVersion, RegisteredModel
+    from registry.flavors.model_api import PythonModel
+    from registry.models.signature import ModelSignature
+
+__all__ = ["Registrar", "log_model", "register_model"]
+
+
+class Registrar(Protocol):
+    """What registering needs of a registry (:class:`registry.Registry` is one)."""
+
+    def create_registered_model(self, name: str) -> RegisteredModel: ...
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        *,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> ModelVersion: ...
+
+    def create_model_version_from_files(
+        self,
+        name: str,
+        files: str,
+        *,
+        source: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> ModelVersion: ...
+
+    def resolve_model_uri(self, uri: str) -> ModelVersion: ...
+
+
+def _ensure_registered_model(reg: Registrar, name: str) -> None:
+    try:
+        reg.create_registered_model(name)
+    except ResourceAlreadyExists:
+        pass
+
+
+def log_model(
+    reg: Registrar,
+    python_model: PythonModel | None = None,
+    *,
+    registered_model_name: str,
+    sk_model: Any = None,
+    artifacts: Mapping[str, str | os.PathLike[str]] | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    serialization_format: str = "cloudpickle",
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Save a model and create a version of ``registered_model_name`` from it (see ``Registry.log_model``)."""
+    from registry.flavors import pyfunc
+
+    if not isinstance(registered_model_name, str) or not registered_model_name:
+        raise InvalidParameterValue("log_model needs registered_model_name= (the name to register under).")
+    with tempfile.TemporaryDirectory(prefix="registry-log-model-") as staging:
+        path = Path(staging) / "model"
+        pyfunc.save_model(
+            path,
+            python_model,
+            sk_model=sk_model,
+            artifacts=artifacts,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+            serialization_format=serialization_format,
+        )
+        _ensure_registered_model(reg, registered_model_name)
+        # The staging folder is gone once this returns, so the version's source is its own copy in the registry.
+        return reg.create_model_version_from_files(
+            registered_model_name, str(path), tags=tags, description=description
+        )
+
+
+def register_model(
+    model_uri: str | os.PathLike[str],
+    name: str,
+    *,
+    registry: Registrar,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Register an existing model as a new version of ``name`` (creating the registered model if needed).
+
+    Args:
+        model_uri: a model directory (path or ``file:`` URI) holding an ``MLmodel`` file, or a ``models:/`` URI
+            of a registered version (its files are copied to the new version).
+        name: the registered model's name.
+        registry: where to register.
+
+    Raises:
+        InvalidParameterValue: a ``runs:/`` URI (pass the model directory instead) or another unsupported URI.
+        ResourceDoesNotExist: the directory has no ``MLmodel`` file, or the ``models:/`` URI names nothing.
+    """
+    text = os.fspath(model_uri)
+    path = local_path_of(text)  # raises for runs:/ and remote schemes, with what to pass instead
+    if path is not None:
+        model_dir.read_mlmodel(path)  # refuse a folder that is not a model before creating anything
+        source = str(path.resolve())
+    else:
+        source = text
+        registry.resolve_model_uri(text)
+    _ensure_registered_model(registry, name)
+    return registry.create_model_version(name, source, tags=tags, description=description)

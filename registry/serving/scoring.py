@@ -1,0 +1,270 @@
+"""MLflow's scoring protocol, as data: request bodies in, model input out; predictions in, response body out.
+
+The scoring server (:mod:`registry.serving.server`) and ``registry load-predict`` share this module, so a file that
+works with one works with the other. A JSON request holds exactly one of::
+
+    {"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}}
+    {"dataframe_records": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}
+    {"instances": [[1, 2], [3, 4]]}            (tensor input; "inputs" is a synonym)
+
+plus an optional ``"params": {...}``; a CSV body is a header row and data rows. Tabular input reaches the model
+as a pandas DataFrame when pandas is installed (what MLflow's server gives models), else as a list of row dicts
+(what this library's pyfunc models accept without pandas); ``input_format`` forces one or the other.
+
+Everything here is pure: no sockets, no files. Malformed input raises
+:class:`~registry.errors.InvalidParameterValue` with a message that names the problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from registry.errors import InvalidParameterValue
+
+__all__ = [
+    "INPUT_FORMATS",
+    "INPUT_KEYS",
+    "ScoringInput",
+    "encode_predictions",
+    "jsonable",
+    "parse_csv",
+    "parse_json",
+    "parse_request",
+    "to_model_input",
+]
+
+INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+"""The keys of a JSON scoring request, one of which must be present."""
+
+INPUT_FORMATS = ("auto", "pandas", "records")
+"""How tabular input reaches the model: ``auto`` (pandas when installed), ``pandas``, or ``records``."""
+
+
+@attrs.frozen
+class ScoringInput:
+    """A parsed scoring request.
+
+    ``kind`` is the request key (``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``) or
+    ``csv``. Tabular kinds hold ``columns`` (in request order) and ``records`` (row dicts); tensor kinds hold
+    ``tensor`` (the JSON value as sent). ``params`` are the inference parameters, or ``None``.
+    """
+
+    kind: str
+    columns: list[Any] = attrs.field(factory=list)
+    records: list[dict[Any, Any]] = attrs.field(factory=list)
+    tensor: Any = None
+    params: dict[str, Any] | None = None
+
+    @property
+    def tabular(self) -> bool:
+        return self.kind in ("dataframe_split", "dataframe_records", "csv")
+
+
+def _bad(message: str) -> InvalidParameterValue:
+    return InvalidParameterValue(message)
+
+
+_JSON_TYPES = ("application/json", "application/*", "*/*", "")
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header, lower case, without parameters (none means JSON)."""
+    return (content_type or "application/json").split(";", 1)[0].strip().lower()
+
+
+def is_supported(content_type: str | None) -> bool:
+    """Whether requests of this Content-Type can be scored (JSON or CSV)."""
+    media = media_type(content_type)
+    return media == "text/csv" or media in _JSON_TYPES
+
+
+def parse_request(body: bytes, content_type: str | None) -> ScoringInput:
+    """Parse a request body by its content type (``application/json`` or ``text/csv``; none means JSON).
+
+    Raises:
+        InvalidParameterValue: an unsupported content type, or a malformed body.
+    """
+    media = media_type(content_type)
+    if media == "text/csv":
+        return parse_csv(_decode(body))
+    if media in _JSON_TYPES:
+        return parse_json(_decode(body))
+    raise _bad(f"Unsupported content type {media!r}: send application/json or text/csv.")
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad(f"The request body is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+
+
+def parse_json(text: str) -> ScoringInput:
+    """Parse a JSON scoring request (see the module docstring for the accepted shapes)."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad(f"Malformed JSON input: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+    if not isinstance(payload, dict):
+        raise _bad(
+            f"The JSON input must be an object with one of the keys {', '.join(INPUT_KEYS)}; got a "
+            f"{type(payload).__name__}."
+        )
+    present = [k for k in INPUT_KEYS if k in payload]
+    unknown = sorted(set(payload) - set(INPUT_KEYS) - {"params"})
+    if len(present) != 1 or unknown:
+        found = ", ".join(sorted(payload)) or "none"
+        raise _bad(
+            f"The JSON input must have exactly one of the keys {', '.join(INPUT_KEYS)} (and optionally "
+            f"'params'); it has: {found}."
+        )
+    params = payload.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise _bad(f"'params' must be a JSON object of parameter names to values, not a {type(params).__name__}.")
+    kind = present[0]
+    value = payload[kind]
+    if kind == "dataframe_split":
+        columns, records = _split(value)
+        return ScoringInput(kind, columns=columns, records=records, params=params)
+    if kind == "dataframe_records":
+        columns, records = _records(value)
+        return ScoringInput(kind, columns=columns, records=records, params=params)
+    if not isinstance(value, list | dict) or not value:
+        raise _bad(f"'{kind}' must be a non-empty list (or an object of named lists) of values.")
+    return ScoringInput(kind, tensor=value, params=params)
+
+
+def _split(value: Any) -> tuple[list[Any], list[dict[Any, Any]]]:
+    if not isinstance(value, dict):
+        raise _bad("'dataframe_split' must be an object with 'columns' and 'data' (and optionally 'index').")
+    extra = sorted(set(value) - {"columns", "data", "index"})
+    if extra:
+        raise _bad(f"'dataframe_split' has unexpected keys {extra}; it takes 'columns', 'data' and 'index'.")
+    data = value.get("data")
+    if not isinstance(data, list):
+        raise _bad("'dataframe_split.data' must be a list of rows (each a list of values).")
+    width = len(data[0]) if data and isinstance(data[0], list) else 0
+    columns = value.get("columns", list(range(width)))
+    if not isinstance(columns, list) or not all(isinstance(c, str | int) for c in columns):
+        raise _bad("'dataframe_split.columns' must be a list of column names.")
+    if len(set(columns)) != len(columns):
+        raise _bad(f"'dataframe_split.columns' names a column twice: {columns}.")
+    records = []
+    for i, row in enumerate(data):
+        if not isinstance(row, list):
+            raise _bad(f"Row {i} of 'dataframe_split.data' is a {type(row).__name__}, not a list of values.")
+        if len(row) != len(columns):
+            raise _bad(
+                f"Row {i} of 'dataframe_split.data' has {len(row)} values but there are {len(columns)} columns "
+                f"({', '.join(map(str, columns))})."
+            )
+        records.append(dict(zip(columns, row, strict=True)))
+    return columns, records
+
+
+def _records(value: Any) -> tuple[list[Any], list[dict[Any, Any]]]:
+    if not isinstance(value, list):
+        raise _bad("'dataframe_records' must be a list of objects, one per row.")
+    columns: dict[Any, None] = {}
+    for i, row in enumerate(value):
+        if not isinstance(row, dict):
+            raise _bad(f"Row {i} of 'dataframe_records' is a {type(row).__name__}, not an object.")
+        columns.update(dict.fromkeys(row))
+    return list(columns), [dict(r) for r in value]
+
+
+def parse_csv(text: str) -> ScoringInput:
+    """Parse CSV with a header row. Numbers become ``int`` or ``float``, empty cells ``None``, the rest text."""
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if r]
+    if not rows:
+        raise _bad("The CSV input is empty: send a header row of column names, then one row per input.")
+    header = rows[0]
+    if len(set(header)) != len(header):
+        raise _bad(f"The CSV header names a column twice: {header}.")
+    records = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise _bad(f"CSV row {line} has {len(row)} values but the header has {len(header)} columns.")
+        records.append({name: _cell(cell) for name, cell in zip(header, row, strict=True)})
+    return ScoringInput("csv", columns=header, records=records)
+
+
+def _cell(text: str) -> Any:
+    if text == "":
+        return None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def to_model_input(parsed: ScoringInput, input_format: str = "auto") -> Any:
+    """The value to hand to ``model.predict``: a DataFrame or row dicts for tabular input, arrays or lists else.
+
+    Raises:
+        InvalidParameterValue: ``input_format`` is unknown, or ``pandas`` is asked for and not installed.
+    """
+    if input_format not in INPUT_FORMATS:
+        raise InvalidParameterValue(f"Unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}.")
+    use_pandas = input_format == "pandas" or (input_format == "auto" and _have("pandas"))
+    if parsed.tabular:
+        if not use_pandas:
+            return [dict(r) for r in parsed.records]
+        if not _have("pandas"):
+            raise InvalidParameterValue("input_format='pandas' needs pandas; install it or use 'records'.")
+        import pandas as pd
+
+        return pd.DataFrame.from_records(parsed.records, columns=parsed.columns)
+    if use_pandas and _have("numpy"):
+        # MLflow's server turns tensor input into numpy arrays (a dict of them for named inputs).
+        import numpy as np
+
+        if isinstance(parsed.tensor, dict):
+            return {k: np.asarray(v) for k, v in parsed.tensor.items()}
+        return np.asarray(parsed.tensor)
+    return parsed.tensor
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON types: DataFrames become row dicts, arrays and Series lists, NaN ``None``.
+
+    Raises:
+        TypeError: for a value with no JSON form (the message names its type).
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    module = type(value).__module__.split(".", 1)[0]
+    if module == "pandas" and hasattr(value, "to_dict") and hasattr(value, "columns"):
+        return jsonable(value.to_dict(orient="records"))
+    if module in ("numpy", "pandas") and hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    if module == "numpy" and hasattr(value, "item"):
+        return jsonable(value.item())
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    raise TypeError(f"The model returned a {kind}, which has no JSON form.")
+
+
+def encode_predictions(predictions: Any) -> bytes:
+    """The response body MLflow's server sends: ``{"predictions": ...}`` as UTF-8 JSON."""
+    return json.dumps({"predictions": jsonable(predictions)}, allow_nan=False).encode()

@@ -1,0 +1,352 @@
+"""``registry serve``: MLflow's scoring protocol on the standard library's threaded HTTP server.
+
+::
+
+    POST /invocations   JSON (dataframe_split, dataframe_records, instances, inputs; optional params) or CSV
+    GET  /ping          200 once a model is loaded (MLflow's health check)
+    GET  /health        the same, with a JSON body
+    GET  /version       which model version is serving, and the last reload error, if any
+
+**Hot reload.** A watcher thread resolves the served ``models:/`` URI every ``poll_interval`` seconds (a cheap
+``stat`` of the registry's journal when nothing changed). When the alias or stage it names has moved to another
+version, in this process or any other, the watcher loads the new version and verifies its files against their
+recorded digests, in the background, then swaps it in with one reference assignment. A request reads that
+reference once when it starts, so requests in flight finish on the old model and the next ones use the new
+one; no request ever sees half a swap. A version that fails to load or verify is never swapped in: the old one
+keeps serving, ``/version`` reports the error, and the watcher tries again only when the URI moves elsewhere.
+
+**Errors.** A malformed request (bad JSON, missing key, rows of the wrong width, columns or types the model's
+signature refuses) gets 400 and ``{"error_code": "BAD_REQUEST", "message": ...}``; an exception raised by the
+model gets 500 and ``{"error_code": "INTERNAL_ERROR", ...}``. The server keeps running either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import attrs
+
+from registry.client import Registry
+from registry.domain.entities import ModelVersion
+from registry.domain.uris import parse_models_uri
+from registry.errors import InvalidParameterValue, RegistryError
+from registry.serving import scoring
+
+__all__ = ["DEFAULT_POLL_INTERVAL", "MAX_BODY_BYTES", "ScoringServer", "Served", "load_version"]
+
+log = logging.getLogger("registry")
+
+DEFAULT_POLL_INTERVAL = 1.0
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+Loader = Callable[[Registry, ModelVersion], Any]
+
+
+def load_version(reg: Registry, mv: ModelVersion) -> Any:
+    """Verify a version's files against their digests, then load it as a pyfunc model (the default loader).
+
+    Raises:
+        ArtifactVerificationError: the files changed since registration.
+        RegistryError: the version cannot be loaded.
+    """
+    # load_model checks every file against the version's digest before anything is unpickled
+    return reg.load_model(f"models:/{mv.name}/{mv.version}")
+
+
+@attrs.frozen
+class Served:
+    """The model being served and the version it came from (swapped as a whole, never field by field)."""
+
+    version: ModelVersion
+    model: Any
+    loaded_at: float
+
+    def describe(self) -> dict[str, Any]:
+        mv = self.version
+        return {
+            "name": mv.name,
+            "version": mv.version,
+            "digest": mv.digest,
+            "run_id": mv.run_id,
+            "current_stage": mv.current_stage.value,
+            "aliases": list(mv.aliases),
+            "loaded_at": self.loaded_at,
+        }
+
+
+class ScoringServer:
+    """Serve one ``models:/`` URI over HTTP, following the version it names.
+
+    Args:
+        registry: the registry the URI resolves against.
+        model_uri: ``models:/name@alias``, ``models:/name/<stage>``, ``/latest`` or ``/<version>`` (a fixed
+            version never moves, so it is never reloaded).
+        host: the interface to listen on (``127.0.0.1`` keeps the server local).
+        port: the TCP port; ``0`` picks a free one (read it back from :attr:`port`).
+        poll_interval: seconds between checks for a moved alias or stage.
+        loader: ``loader(registry, version) -> model`` (default :func:`load_version`, which verifies digests).
+        input_format: ``auto``, ``pandas`` or ``records`` (see :mod:`registry.serving.scoring`).
+
+    Raises:
+        InvalidParameterValue: a malformed URI or input format.
+        ResourceDoesNotExist: the URI names nothing yet.
+        RegistryError: the first version cannot be loaded (the server does not start without a model).
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        model_uri: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        loader: Loader | None = None,
+        input_format: str = "auto",
+    ) -> None:
+        if input_format not in scoring.INPUT_FORMATS:
+            raise InvalidParameterValue(
+                f"Unknown input format {input_format!r}; use one of {', '.join(scoring.INPUT_FORMATS)}."
+            )
+        self.registry = registry
+        self.model_uri = model_uri
+        self.poll_interval = poll_interval
+        self.input_format = input_format
+        self._loader = loader or load_version
+        self._fixed = parse_models_uri(model_uri).version is not None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._http_thread: threading.Thread | None = None
+        self._failed_key: tuple[str, int, str | None] | None = None
+        self.last_reload_error: str | None = None
+        self.reloads = 0
+        self.requests = 0  # approximate under concurrency (no lock on the hot path); for /version only
+        mv = registry.resolve_model_uri(model_uri)
+        # Read by every request without a lock: a single attribute holding an immutable object, replaced whole.
+        self._served = Served(mv, self._loader(registry, mv), time.time())
+        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._httpd.daemon_threads = True
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def served(self) -> Served:
+        """The model and version answering requests right now."""
+        return self._served
+
+    def start(self) -> ScoringServer:
+        """Serve in background threads (HTTP and the reload watcher); returns ``self``."""
+        self._start_watcher()
+        self._http_thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="registry-serve", daemon=True
+        )
+        self._http_thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until :meth:`shutdown` (or Ctrl-C, which the CLI turns into a clean exit)."""
+        self._start_watcher()
+        try:
+            self._httpd.serve_forever(poll_interval=0.1)
+        finally:
+            self._stop.set()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop accepting requests, stop the watcher and close the socket."""
+        self._stop.set()
+        if self._http_thread is not None:
+            self._httpd.shutdown()
+            self._http_thread.join(timeout)
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+        self._httpd.server_close()
+
+    def __enter__(self) -> ScoringServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def _start_watcher(self) -> None:
+        if self._fixed or self._watcher is not None:
+            return
+        self._watcher = threading.Thread(target=self._watch, name="registry-serve-reload", daemon=True)
+        self._watcher.start()
+
+    # -- hot reload -----------------------------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.reload_if_moved()
+            except Exception:  # the watcher must survive anything; the old model keeps serving
+                log.exception("registry serve: reload check for %s failed", self.model_uri)
+
+    def reload_if_moved(self) -> bool:
+        """Resolve the URI once; if it names another version, load, verify and swap it in.
+
+        Returns:
+            True when a new version was swapped in.
+        """
+        try:
+            mv = self.registry.resolve_model_uri(self.model_uri)
+        except RegistryError as exc:
+            # The alias was deleted or the stage emptied: keep serving what we have, and say so.
+            self.last_reload_error = f"{self.model_uri} does not resolve: {exc}"
+            return False
+        current = self._served.version
+        key = (mv.name, mv.version, mv.digest)
+        if key == (current.name, current.version, current.digest):
+            if self.last_reload_error and self._failed_key is None:
+                self.last_reload_error = None  # the URI resolves again, to the version we serve
+            return False
+        if key == self._failed_key:
+            return False
+        log.info("registry serve: %s moved to version %s; loading it", self.model_uri, mv.version)
+        try:
+            model = self._loader(self.registry, mv)
+        except Exception as exc:  # any failure to load keeps the old model: that is the point
+            self._failed_key = key
+            self.last_reload_error = f"version {mv.version} was not loaded: {type(exc).__name__}: {exc}"
+            log.warning("registry serve: %s; still serving version %s", self.last_reload_error, current.version)
+            return False
+        self._served = Served(mv, model, time.time())  # the swap: one reference assignment
+        self._failed_key = None
+        self.last_reload_error = None
+        self.reloads += 1
+        log.info("registry serve: now serving %s version %s", mv.name, mv.version)
+        return True
+
+    # -- requests -------------------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """The body of ``GET /version``."""
+        return {
+            "model_uri": self.model_uri,
+            **self._served.describe(),
+            "reloads": self.reloads,
+            "last_reload_error": self.last_reload_error,
+            "requests": self.requests,
+        }
+
+    def invoke(self, body: bytes, content_type: str | None) -> tuple[int, bytes, Served]:
+        """Score one request body; returns the HTTP status, the JSON response body and the model that answered."""
+        served = self._served  # read once: this request finishes on this model even if a swap happens now
+        self.requests += 1
+        if not scoring.is_supported(content_type):
+            # 415, as MLflow's scoring server answers (curl -d sends application/x-www-form-urlencoded)
+            message = (
+                f"Unsupported content type {scoring.media_type(content_type)!r}: send application/json or text/csv."
+            )
+            return 415, _error("BAD_REQUEST", message), served
+        try:
+            parsed = scoring.parse_request(body, content_type)
+            data = scoring.to_model_input(parsed, self.input_format)
+        except InvalidParameterValue as exc:
+            return 400, _error("BAD_REQUEST", str(exc)), served
+        try:
+            result = served.model.predict(data, params=parsed.params) if parsed.params else served.model.predict(data)
+        except InvalidParameterValue as exc:
+            # The registry's schema enforcement refused the input (missing column, incompatible type).
+            return 400, _error("BAD_REQUEST", str(exc)), served
+        except Exception as exc:
+            log.warning("registry serve: the model raised on a request", exc_info=True)
+            return 500, _error("INTERNAL_ERROR", f"The model raised {type(exc).__name__}: {exc}"), served
+        try:
+            return 200, scoring.encode_predictions(result), served
+        except (TypeError, ValueError) as exc:
+            return 500, _error("INTERNAL_ERROR", f"The model's output cannot be sent as JSON: {exc}"), served
+
+
+def _error(code: str, message: str) -> bytes:
+    return json.dumps({"error_code": code, "message": message}).encode()
+
+
+def _handler_class(server: ScoringServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+        server_version = "registry-serve"
+        timeout = 60  # an idle keep-alive connection is closed after this many seconds
+        # Headers and body leave in separate writes; with Nagle's algorithm on, the body waits for the
+        # client's delayed ACK (~40 ms) on every keep-alive request.
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("registry serve: %s - %s", self.address_string(), format % args)
+
+        def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in headers.items():
+                self.send_header(key.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._drain()  # a body on a GET would otherwise be read as the next request on this connection
+            path = self.path.split("?", 1)[0]
+            if path == "/ping":
+                self._send(200, b"\n", "text/plain")
+            elif path == "/health":
+                self._send(200, json.dumps({"status": "OK", **server.served.describe()}).encode())
+            elif path == "/version":
+                self._send(200, json.dumps(server.status()).encode())
+            else:
+                self._not_found()
+
+        def do_POST(self) -> None:
+            if self.path.split("?", 1)[0] != "/invocations":
+                self._drain()
+                self._not_found()
+                return
+            length_text = self.headers.get("Content-Length")
+            try:
+                length = int(length_text) if length_text is not None else -1
+            except ValueError:
+                length = -1
+            if length < 0:
+                self.close_connection = True
+                self._send(411, _error("BAD_REQUEST", "Send a Content-Length header with the request body."))
+                return
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                message = f"The request body has {length} bytes; the limit is {MAX_BODY_BYTES}."
+                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _error("BAD_REQUEST", message))
+                return
+            body = self.rfile.read(length)
+            status, payload, served = server.invoke(body, self.headers.get("Content-Type"))
+            self._send(status, payload, X_Model_Version=str(served.version.version))
+
+        def _drain(self) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = 0
+            if 0 < length <= MAX_BODY_BYTES:
+                self.rfile.read(length)
+
+        def _not_found(self) -> None:
+            message = f"No endpoint {self.command} {self.path}; use POST /invocations, GET /ping, /health or /version."
+            self._send(404, _error("ENDPOINT_NOT_FOUND", message))
+
+    return Handler

@@ -1,0 +1,114 @@
+"""Registry URIs: what a URI names, which store serves it, and which URI is the process's default.
+
+A registry URI is a folder path, a ``file:`` URI, ``memory://`` (a fresh in-memory registry) or
+``memory://<name>`` (one in-memory registry shared by everything in the process that names it). The default
+registry URI, which ``models:/`` URIs resolve against, is :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else
+``./mlregistry``; the :class:`~registry.Registry` opened on it is :func:`registry.defaults.default_registry`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from registry.domain.stages import StagePolicy
+from registry.domain.uris import local_path
+from registry.errors import InvalidParameterValue
+from registry.store.base import Clock, Store
+from registry.store.folder import FolderStore
+from registry.store.memory import MemoryStore
+
+__all__ = [
+    "DEFAULT_REGISTRY_FOLDER",
+    "MEMORY",
+    "explicit_registry_uri",
+    "get_registry_uri",
+    "open_store",
+    "resolve_registry_uri",
+    "set_registry_uri",
+]
+
+DEFAULT_REGISTRY_FOLDER = "mlregistry"
+"""The folder (relative to the working directory) used when neither an argument nor $REGISTRY_URI says."""
+
+MEMORY = "memory://"
+
+_named_memory: dict[str, MemoryStore] = {}
+_named_memory_lock = threading.Lock()
+
+
+def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
+    """The canonical form of a registry URI (an absolute folder path, or the memory URI as given).
+
+    Raises:
+        InvalidParameterValue: an empty or unsupported URI (servers, databases).
+    """
+    if uri is None:
+        uri = get_registry_uri()
+    text = os.fspath(uri) if isinstance(uri, str | os.PathLike) else uri
+    if not isinstance(text, str) or not text:
+        raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
+    if text.startswith(MEMORY):
+        return text
+    path = local_path(text)
+    if path is None:
+        raise InvalidParameterValue(
+            f"Unsupported registry URI {text!r}: use a folder path, a file: URI or memory://. This library "
+            "has no server; to move a registry into an MLflow server, export it.",
+            uri=text,
+        )
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def open_store(
+    uri: str,
+    *,
+    policy: StagePolicy | None,
+    default_policy: StagePolicy,
+    clock: Clock,
+    actor: str | None,
+    durable: bool,
+    lock_timeout: float,
+) -> Store:
+    """The store behind a resolved registry URI (named in-memory registries are shared within the process)."""
+    if uri == MEMORY:
+        return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+    if uri.startswith(MEMORY):
+        with _named_memory_lock:
+            store = _named_memory.get(uri)
+            if store is None:
+                store = _named_memory[uri] = MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+            elif policy is not None and policy != store.policy:
+                raise InvalidParameterValue(
+                    f"The registry {uri} uses the '{store.policy.name}' stage policy, not '{policy.name}'.",
+                    uri=uri,
+                )
+            return store
+    return FolderStore(
+        uri,
+        policy=policy,
+        default_policy=default_policy,
+        clock=clock,
+        actor=actor,
+        durable=durable,
+        lock_timeout=lock_timeout,
+    )
+
+
+_registry_uri: str | None = None
+
+
+def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Set the registry that ``models:/`` URIs and the default registry use (``None``: back to the default)."""
+    global _registry_uri
+    _registry_uri = os.fspath(uri) if uri is not None else None
+
+
+def get_registry_uri() -> str:
+    """The default registry: :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else ``./mlregistry``."""
+    return _registry_uri or os.environ.get("REGISTRY_URI") or os.path.abspath(DEFAULT_REGISTRY_FOLDER)
+
+
+def explicit_registry_uri() -> str | None:
+    """What :func:`set_registry_uri` set, or ``None`` (so a caller can restore it exactly)."""
+    return _registry_uri

@@ -1,0 +1,137 @@
+"""MLflow's scoring protocol as data: request parsing and response encoding (no sockets)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry.errors import InvalidParameterValue
+from registry.serving.scoring import (
+    ScoringInput,
+    encode_predictions,
+    jsonable,
+    parse_csv,
+    parse_json,
+    parse_request,
+    to_model_input,
+)
+
+names = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=8)
+values = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=8))
+
+
+@given(
+    st.lists(names, min_size=1, max_size=5, unique=True).flatmap(
+        lambda cols: st.tuples(
+            st.just(cols), st.lists(st.lists(values, min_size=len(cols), max_size=len(cols)), max_size=6)
+        )
+    )
+)
+def test_split_and_records_describe_the_same_rows(table: tuple[list[str], list[list[Any]]]) -> None:
+    columns, data = table
+    split = parse_json(json.dumps({"dataframe_split": {"columns": columns, "data": data}}))
+    records = [dict(zip(columns, row, strict=True)) for row in data]
+    assert split == ScoringInput("dataframe_split", columns=columns, records=records)
+    assert to_model_input(split, "records") == records
+    if records:
+        assert parse_json(json.dumps({"dataframe_records": records})).records == records
+
+
+def test_split_without_columns_numbers_them() -> None:
+    parsed = parse_json('{"dataframe_split": {"data": [[1, 2]]}}')
+    assert parsed.columns == [0, 1] and parsed.records == [{0: 1, 1: 2}]
+
+
+def test_params_and_tensors() -> None:
+    parsed = parse_json('{"instances": [[1, 2]], "params": {"k": 3}}')
+    assert (parsed.kind, parsed.tensor, parsed.params, parsed.tabular) == ("instances", [[1, 2]], {"k": 3}, False)
+    assert to_model_input(parsed, "records") == [[1, 2]]
+
+
+def test_csv_cells_are_typed() -> None:
+    parsed = parse_csv('a,b,c\n1,2.5,x\n,"q,r",3\n')
+    assert parsed.records == [{"a": 1, "b": 2.5, "c": "x"}, {"a": None, "b": "q,r", "c": 3}]
+    assert parse_request(b"a\n1\n", "text/csv; charset=utf-8").records == [{"a": 1}]
+    assert parse_request(b'{"inputs": [1]}', None).tensor == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('{"dataframe_split": {"columns": ["a", "a"], "data": []}}', "names a column twice"),
+        ('{"dataframe_split": {"columns": "a", "data": []}}', "list of column names"),
+        ('{"dataframe_split": {"columns": ["a"], "data": [1]}}', "Row 0"),
+        ('{"dataframe_split": {"columns": ["a"], "data": [[1]], "extra": 1}}', "unexpected keys"),
+        ('{"dataframe_split": {"columns": ["a"], "data": {}}}', "list of rows"),
+        ('{"dataframe_records": {"a": 1}}', "list of objects"),
+        ('{"instances": []}', "non-empty"),
+        ('{"inputs": 3}', "non-empty"),
+        ('{"inputs": [1], "extra": 2}', "it has: extra, inputs"),
+    ],
+)
+def test_malformed_requests_say_what_is_wrong(text: str, fragment: str) -> None:
+    with pytest.raises(InvalidParameterValue, match=fragment):
+        parse_json(text)
+
+
+def test_csv_header_twice() -> None:
+    with pytest.raises(InvalidParameterValue, match="twice"):
+        parse_csv("a,a\n1,2\n")
+
+
+def test_unknown_input_format() -> None:
+    with pytest.raises(InvalidParameterValue, match="Unknown input format"):
+        to_model_input(ScoringInput("csv"), "arrow")
+
+
+def test_jsonable_and_encoding() -> None:
+    assert jsonable({1: (1.5, math.nan, math.inf), "s": [True, None]}) == {"1": [1.5, None, None], "s": [True, None]}
+    assert json.loads(encode_predictions([1, 2])) == {"predictions": [1, 2]}
+    with pytest.raises(TypeError, match="no JSON form"):
+        jsonable(object())
+
+
+def test_numpy_values_become_json() -> None:
+    np = pytest.importorskip("numpy")
+    assert jsonable(np.array([[1, 2]], dtype=np.int64)) == [[1, 2]]
+    assert jsonable(np.float32(0.5)) == 0.5
+    assert jsonable([np.nan]) == [None]
+
+
+def test_pandas_frames_when_installed() -> None:
+    pd = pytest.importorskip("pandas")
+    parsed = parse_json('{"dataframe_split": {"columns": ["b", "a"], "data": [[1, 2]]}}')
+    frame = to_model_input(parsed, "pandas")
+    assert list(frame.columns) == ["b", "a"]
+    assert jsonable(pd.DataFrame({"x": [1.0]})) == [{"x": 1.0}]
+    assert jsonable(pd.Series([1, 2])) == [1, 2]
+
+
+def test_pandas_format_needs_pandas() -> None:
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(InvalidParameterValue, match="needs pandas"):
+            to_model_input(parse_csv("a\n1\n"), "pandas")
+    else:
+        pytest.skip("pandas is installed")
+
+
+def test_auto_without_pandas_gives_row_dicts_and_plain_tensors() -> None:
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        assert to_model_input(parse_csv("a\n1\n"), "auto") == [{"a": 1}]
+        assert to_model_input(parse_json('{"instances": [1]}'), "auto") == [1]
+    else:
+        pytest.skip("pandas is installed")
+
+
+def test_jsonable_is_identity_on_json() -> None:
+    doc = {"a": [1, "x", None, {"b": False}]}
+    assert jsonable(doc) == doc
