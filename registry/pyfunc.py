@@ -62,4 +62,3 @@ def load_model(
         InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader not on the allow-list.
     """
     return _impl.load_model(model_uri, registry=registry_for_uri(model_uri, registry), model_config=model_config)
-

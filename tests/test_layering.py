@@ -36,10 +36,26 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 # Pure code: no IO, no clock, no processes or sockets (the domain, the filter language, the MLmodel document,
 # signatures and their enforcement).
-PURE = ("registry.domain", "registry.search", "registry.models.mlmodel", "registry.models.signature",
-        "registry.models.enforcement")
-FORBIDDEN_IN_PURE = {"os", "io", "time", "shutil", "tempfile", "filelock", "subprocess", "socket", "http", "urllib",
-                     "pathlib"}
+PURE = (
+    "registry.domain",
+    "registry.search",
+    "registry.models.mlmodel",
+    "registry.models.signature",
+    "registry.models.enforcement",
+)
+FORBIDDEN_IN_PURE = {
+    "os",
+    "io",
+    "time",
+    "shutil",
+    "tempfile",
+    "filelock",
+    "subprocess",
+    "socket",
+    "http",
+    "urllib",
+    "pathlib",
+}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -1,8 +1,8 @@
-"""The ``registry`` command line: :func:`main` runs one command (``registry.cli.main``), one module per noun.
+"""The ``registry`` command line: :func:`main` runs one command (``registry.cli.app``), one module per noun.
 
 Commands only call the public client (never the store) and print through :mod:`registry.cli.output`.
 """
 
-from registry.cli.main import build_parser, main
+from registry.cli.app import build_parser, main
 
 __all__ = ["build_parser", "main"]

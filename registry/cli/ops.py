@@ -1,5 +1,5 @@
 """The commands that put models to work or look after the registry: ``load-predict``, ``export``,
-``history``, ``events``, ``check``, ``serve`` and ``demo`` (split from :mod:`registry.cli` to keep it small).
+``history``, ``events``, ``check``, ``serve`` and ``demo`` .
 
 They receive the CLI's context (parsed arguments, output, the registry opened on first use) and return an exit
 status; errors propagate to the CLI's one error boundary.
@@ -7,24 +7,19 @@ status; errors propagate to the CLI's one error boundary.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable
 from typing import Any
 
+from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context
 from registry.cli.output import format_time
 from registry.errors import ResourceDoesNotExist
 
-__all__ = ["EXIT_CHECK_FAILED", "add_commands"]
+__all__ = ["add_commands"]
 
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 5
 _INPUT_FORMAT_HELP = "tabular input as a pandas DataFrame or as row dicts (auto: pandas when installed)"
 
-_Context = Any
 
-
-def cmd_load_predict(ctx: _Context) -> int:
+def cmd_load_predict(ctx: Context) -> int:
     from registry.serving import scoring
 
     a = ctx.args
@@ -46,7 +41,7 @@ def cmd_load_predict(ctx: _Context) -> int:
     return EXIT_OK
 
 
-def cmd_export(ctx: _Context) -> int:
+def cmd_export(ctx: Context) -> int:
     a = ctx.args
     mv = ctx.registry().resolve_model_uri(a.uri)
     dest = ctx.registry().export_model_version(a.uri, a.dest)
@@ -68,7 +63,7 @@ def _event_row(e: Any) -> dict[str, Any]:
     }
 
 
-def cmd_history(ctx: _Context) -> int:
+def cmd_history(ctx: Context) -> int:
     a = ctx.args
     events = ctx.registry().history(a.name, a.version)
     rows = [_event_row(e) for e in events]
@@ -76,7 +71,7 @@ def cmd_history(ctx: _Context) -> int:
     return EXIT_OK
 
 
-def cmd_events(ctx: _Context) -> int:
+def cmd_events(ctx: Context) -> int:
     a = ctx.args
     reg = ctx.registry()
     if a.follow:
@@ -89,7 +84,7 @@ def cmd_events(ctx: _Context) -> int:
     return EXIT_OK
 
 
-def _print_event_line(ctx: _Context, event: Any) -> None:
+def _print_event_line(ctx: Context, event: Any) -> None:
     if ctx.out.json_mode:
         ctx.out.json(event, lines=True)
     else:
@@ -98,7 +93,7 @@ def _print_event_line(ctx: _Context, event: Any) -> None:
         ctx.out.stream.flush()
 
 
-def cmd_check(ctx: _Context) -> int:
+def cmd_check(ctx: Context) -> int:
     report = ctx.registry().check(fix=ctx.args.fix)
 
     def human() -> None:
@@ -117,7 +112,7 @@ def cmd_check(ctx: _Context) -> int:
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
-def cmd_serve(ctx: _Context) -> int:
+def cmd_serve(ctx: Context) -> int:
     from registry.serving.server import ScoringServer
 
     a = ctx.args
@@ -145,14 +140,14 @@ def cmd_serve(ctx: _Context) -> int:
     return EXIT_OK
 
 
-def cmd_demo(ctx: _Context) -> int:
+def cmd_demo(ctx: Context) -> int:
     from registry.cli.demo import run_demo
 
     run_demo(ctx.registry(create=True), out=ctx.out, name=ctx.args.name)
     return EXIT_OK
 
 
-def add_commands(top: Any, command: Callable[[Any, str, Callable[[Any], int], str], argparse.ArgumentParser]) -> None:
+def add_commands(top: Any, command: Command) -> None:
     """Add these commands to the CLI's top-level subparsers with its ``command`` helper."""
     p = command(top, "load-predict", cmd_load_predict, "load a model and predict on a JSON or CSV input file")
     p.add_argument("uri", help="models:/name@alias, models:/name/3, models:/name/Production, or a model folder")

@@ -15,7 +15,13 @@ from typing import Any, TextIO
 from registry.domain.entities import ModelVersion, RegisteredModel
 from registry.domain.state import Event
 
-__all__ = ["Output", "format_time", "model_row", "version_row"]
+__all__ = ["MODEL_COLUMNS", "VERSION_COLUMNS", "Output", "format_time", "model_row", "version_row"]
+
+
+MODEL_COLUMNS = ["name", "latest", "stages", "aliases", "updated", "description"]
+"""The columns of a table of registered models (rows from :func:`model_row`)."""
+VERSION_COLUMNS = ["version", "stage", "aliases", "created", "user", "description"]
+"""The columns of a table of model versions (rows from :func:`version_row`)."""
 
 
 def format_time(ms: int | None) -> str:

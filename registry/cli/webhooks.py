@@ -1,22 +1,20 @@
 """``registry webhooks ...`` and ``registry triggers ...``: the webhook and command-trigger commands.
 
-Kept apart from :mod:`registry.cli` so that module stays readable; they use the same context, output and error
-boundary. Secrets are never printed: a webhook shows ``has_secret`` instead.
+They use the same context, output and error boundary as every command.
+Secrets are never printed: a webhook shows ``has_secret`` instead.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from registry.cli.context import EXIT_OK, Command, Context
 from registry.cli.output import format_time
 
 __all__ = ["add_commands"]
-
-EXIT_OK = 0
 
 
 def _hook(w: Any) -> dict[str, Any]:
@@ -47,7 +45,7 @@ def _hook_row(w: Any) -> dict[str, Any]:
 _HOOK_COLUMNS = ["id", "name", "status", "events", "target", "created"]
 
 
-def _show(ctx: Any, hook: Any, message: str | None = None) -> None:
+def _show(ctx: Context, hook: Any, message: str | None = None) -> None:
     data = _hook(hook)
     if message is None:
         human = [(k, format_time(v) if k.endswith("_timestamp") else v) for k, v in data.items()]
@@ -59,38 +57,38 @@ def _show(ctx: Any, hook: Any, message: str | None = None) -> None:
 # -- webhooks ------------------------------------------------------------------------------------------------------
 
 
-def cmd_webhooks_list(ctx: Any) -> int:
+def cmd_webhooks_list(ctx: Context) -> int:
     hooks = list(ctx.registry().list_webhooks(max_results=ctx.args.max_results, page_token=ctx.args.page_token))
     ctx.out.result([_hook(w) for w in hooks], lambda: ctx.out.table([_hook_row(w) for w in hooks], _HOOK_COLUMNS))
     return EXIT_OK
 
 
-def cmd_webhooks_create(ctx: Any) -> int:
+def cmd_webhooks_create(ctx: Context) -> int:
     a = ctx.args
     w = ctx.registry().create_webhook(a.name, a.url, a.event, a.description, a.secret, a.status)
     _show(ctx, w, f"Created webhook {w.webhook_id} ('{w.name}').")
     return EXIT_OK
 
 
-def cmd_webhooks_show(ctx: Any) -> int:
+def cmd_webhooks_show(ctx: Context) -> int:
     _show(ctx, ctx.registry().get_webhook(ctx.args.id))
     return EXIT_OK
 
 
-def cmd_webhooks_update(ctx: Any) -> int:
+def cmd_webhooks_update(ctx: Context) -> int:
     a = ctx.args
     w = ctx.registry().update_webhook(a.id, a.name, a.description, a.url, a.event, a.secret, a.status)
     _show(ctx, w, f"Updated webhook {w.webhook_id}.")
     return EXIT_OK
 
 
-def cmd_webhooks_delete(ctx: Any) -> int:
+def cmd_webhooks_delete(ctx: Context) -> int:
     ctx.registry().delete_webhook(ctx.args.id)
     ctx.out.result({"deleted": ctx.args.id}, lambda: ctx.out.write(f"Deleted webhook {ctx.args.id}."))
     return EXIT_OK
 
 
-def cmd_webhooks_test(ctx: Any) -> int:
+def cmd_webhooks_test(ctx: Context) -> int:
     result = ctx.registry().test_webhook(ctx.args.id, ctx.args.event)
     data = attrs.asdict(result)
 
@@ -101,7 +99,7 @@ def cmd_webhooks_test(ctx: Any) -> int:
     return EXIT_OK if result.success else 1
 
 
-def cmd_webhooks_deliveries(ctx: Any) -> int:
+def cmd_webhooks_deliveries(ctx: Context) -> int:
     log = ctx.registry().list_webhook_deliveries(ctx.args.id)
     rows = [
         {
@@ -120,7 +118,7 @@ def cmd_webhooks_deliveries(ctx: Any) -> int:
     return EXIT_OK
 
 
-def cmd_webhooks_deliver(ctx: Any) -> int:
+def cmd_webhooks_deliver(ctx: Context) -> int:
     from registry.webhooks import deliver_pending, run_worker
 
     a = ctx.args
@@ -141,26 +139,26 @@ def cmd_webhooks_deliver(ctx: Any) -> int:
 # -- triggers ------------------------------------------------------------------------------------------------------
 
 
-def cmd_triggers_list(ctx: Any) -> int:
+def cmd_triggers_list(ctx: Context) -> int:
     triggers = ctx.registry().list_triggers()
     rows = [_hook_row(t) for t in triggers]
     ctx.out.result([_hook(t) for t in triggers], lambda: ctx.out.table(rows, _HOOK_COLUMNS, empty="(no triggers)"))
     return EXIT_OK
 
 
-def cmd_triggers_create(ctx: Any) -> int:
+def cmd_triggers_create(ctx: Context) -> int:
     a = ctx.args
     t = ctx.registry().create_trigger(a.name, a.command, a.event, a.model, a.timeout, a.description, a.status)
     _show(ctx, t, f"Created trigger {t.trigger_id} ('{t.name}').")
     return EXIT_OK
 
 
-def cmd_triggers_show(ctx: Any) -> int:
+def cmd_triggers_show(ctx: Context) -> int:
     _show(ctx, ctx.registry().get_trigger(ctx.args.id))
     return EXIT_OK
 
 
-def cmd_triggers_delete(ctx: Any) -> int:
+def cmd_triggers_delete(ctx: Context) -> int:
     ctx.registry().delete_trigger(ctx.args.id)
     ctx.out.result({"deleted": ctx.args.id}, lambda: ctx.out.write(f"Deleted trigger {ctx.args.id}."))
     return EXIT_OK
@@ -169,9 +167,7 @@ def cmd_triggers_delete(ctx: Any) -> int:
 # -- the parser ----------------------------------------------------------------------------------------------------
 
 
-def add_commands(
-    group: Callable[[str, str], Any], command: Callable[[Any, str, Callable[[Any], int], str], argparse.ArgumentParser]
-) -> None:
+def add_commands(group: Callable[[str, str], Any], command: Command) -> None:
     """Add the ``webhooks`` and ``triggers`` groups with the CLI's ``group`` and ``command`` helpers."""
     hooks = group("webhooks", "webhooks (MLflow's shape, delivered at least once): list, create, ..., deliver")
     p = command(hooks, "list", cmd_webhooks_list, "list webhooks")

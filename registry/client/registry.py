@@ -578,6 +578,7 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         for listener in list(self._listeners):
             listener(events)
 
+
 class MlflowClient(Registry):
     """:class:`Registry` under MLflow's constructor, creating registries with the permissive ``mlflow`` policy.
 

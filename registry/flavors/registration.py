@@ -97,9 +97,7 @@ def log_model(
         )
         _ensure_registered_model(reg, registered_model_name)
         # The staging folder is gone once this returns, so the version's source is its own copy in the registry.
-        return reg.create_model_version_from_files(
-            registered_model_name, str(path), tags=tags, description=description
-        )
+        return reg.create_model_version_from_files(registered_model_name, str(path), tags=tags, description=description)
 
 
 def register_model(

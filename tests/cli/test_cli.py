@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from registry import Registry
-from registry.cli.main import (
+from registry.cli import main
+from registry.cli.context import (
     EXIT_CHECK_FAILED,
     EXIT_CONFLICT,
     EXIT_ERROR,
@@ -21,7 +22,6 @@ from registry.cli.main import (
     EXIT_NOT_FOUND,
     EXIT_OK,
     exit_code_for,
-    main,
 )
 from registry.cli.demo import FraudModel
 from registry.errors import CorruptRegistry, IllegalStageTransition, RegistryLockTimeout

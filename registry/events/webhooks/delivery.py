@@ -52,6 +52,7 @@ class WebhookService(Protocol):
 
     def refresh(self) -> HookTable: ...
 
+
 __all__ = ["BackgroundWorker", "DeliveryReport", "run_pass"]
 
 log = logging.getLogger("registry")

@@ -1,0 +1,71 @@
+"""``registry alias ...``: set, delete, show (now or at a past time) and roll back aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.cli.context import EXIT_OK, Command, Context, parse_time
+from registry.errors import ResourceDoesNotExist
+
+__all__ = ["add_commands"]
+
+
+def cmd_alias_set(ctx: Context) -> int:
+    a = ctx.args
+    ctx.registry().set_registered_model_alias(a.name, a.alias, a.version)
+    mv = ctx.registry().get_model_version_by_alias(a.name, a.alias)
+    ctx.out.result(mv, lambda: ctx.out.write(f"@{a.alias} -> '{a.name}' version {mv.version}."))
+    return EXIT_OK
+
+
+def cmd_alias_delete(ctx: Context) -> int:
+    a = ctx.args
+    ctx.registry().delete_registered_model_alias(a.name, a.alias)
+    ctx.out.result({"name": a.name, "alias": a.alias}, lambda: ctx.out.write(f"Removed @{a.alias} from '{a.name}'."))
+    return EXIT_OK
+
+
+def cmd_alias_show(ctx: Context) -> int:
+    a = ctx.args
+    if a.alias is None:
+        aliases = ctx.registry().get_registered_model(a.name).aliases
+        rows = [{"alias": f"@{k}", "version": v} for k, v in sorted(aliases.items())]
+        ctx.out.result(dict(aliases), lambda: ctx.out.table(rows, ["alias", "version"], empty="(no aliases)"))
+        return EXIT_OK
+    if a.at is not None:
+        past = ctx.registry().version_at(a.name, parse_time(a.at), alias=a.alias)
+        if past is None:
+            raise ResourceDoesNotExist(f"@{a.alias} of '{a.name}' pointed at no version at {a.at}.", name=a.name)
+        ctx.out.result(past, lambda: ctx.out.write(str(past.version)))
+        return EXIT_OK
+    mv = ctx.registry().get_model_version_by_alias(a.name, a.alias)
+    ctx.out.result(mv, lambda: ctx.out.write(str(mv.version)))
+    return EXIT_OK
+
+
+def cmd_alias_rollback(ctx: Context) -> int:
+
+    a = ctx.args
+    before = ctx.registry().get_model_version_by_alias(a.name, a.alias).version
+    mv = ctx.registry().rollback_alias(a.name, a.alias)
+    ctx.out.result(mv, lambda: ctx.out.write(f"@{a.alias} of '{a.name}': version {before} -> {mv.version}."))
+    return EXIT_OK
+
+
+def add_commands(group: Any, command: Command) -> None:
+    """Add these commands to the parser (``group`` makes a command group, ``command`` a command)."""
+    aliases = group("alias", "aliases: set, delete, show, rollback")
+    p = command(aliases, "set", cmd_alias_set, "point an alias at a version (moving it if it exists)")
+    p.add_argument("name")
+    p.add_argument("alias")
+    p.add_argument("version")
+    p = command(aliases, "delete", cmd_alias_delete, "remove an alias")
+    p.add_argument("name")
+    p.add_argument("alias")
+    p = command(aliases, "show", cmd_alias_show, "print the version an alias points at (or all aliases of a model)")
+    p.add_argument("name")
+    p.add_argument("alias", nargs="?")
+    p.add_argument("--at", metavar="TIME", help="where the alias pointed at TIME (ISO 8601, or epoch milliseconds)")
+    p = command(aliases, "rollback", cmd_alias_rollback, "point an alias back at the version it pointed at before")
+    p.add_argument("name")
+    p.add_argument("alias")

@@ -1,0 +1,123 @@
+"""The ``registry`` command: the model registry from a shell.
+
+``build_parser()`` describes every command; ``main(argv)`` runs one and returns the exit status. Commands only
+call the public client (:class:`registry.Registry` and its helpers). One error boundary turns a
+:class:`~registry.errors.RegistryError` into a one-line ``error: ...`` on stderr and an exit status:
+
+====  =====================================================================
+0     success
+1     any other registry error (a corrupt file, a lock timeout, ...)
+2     invalid input (a bad name, URI, filter, argument)
+3     not found (no such model, version, alias, file)
+4     conflict (already exists, or a stage move the policy forbids)
+5     ``registry check`` found problems it did not fix
+130   interrupted (Ctrl-C)
+====  =====================================================================
+
+The registry is ``--registry PATH``, else ``$REGISTRY_URI``, else ``./mlregistry``. Commands that only read
+refuse to create a registry where there is none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from registry import __version__
+from registry.cli.aliases import add_commands as add_alias_commands
+from registry.cli.context import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Context,
+    Handler,
+    exit_code_for,
+    key_value,
+)
+from registry.cli.models import add_commands as add_model_commands
+from registry.cli.ops import add_commands as add_operation_commands
+from registry.cli.output import Output
+from registry.cli.search import add_commands as add_search_commands
+from registry.cli.versions import add_commands as add_version_commands
+from registry.cli.webhooks import add_commands as add_webhook_commands
+from registry.client import DEFAULT_REGISTRY_FOLDER
+from registry.errors import RegistryError
+
+__all__ = ["build_parser", "main"]
+
+
+def _common() -> argparse.ArgumentParser:
+    # Given to every subcommand with SUPPRESS defaults, so `--json` and `--registry` work before or after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--registry",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help=f"the registry folder (default: $REGISTRY_URI, else ./{DEFAULT_REGISTRY_FOLDER})",
+    )
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``registry`` argument parser (every command and its help)."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="registry",
+        description="An embedded, file-backed ML model registry with MLflow's semantics.",
+        epilog="Exit status: 0 ok, 1 error, 2 invalid input, 3 not found, 4 conflict, 5 check found problems.",
+    )
+    parser.add_argument("--version", action="version", version=f"registry {__version__}")
+    parser.add_argument("--registry", metavar="PATH", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", default=False, help=argparse.SUPPRESS)
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def group(name: str, help: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        p = top.add_parser(name, help=help, description=help, parents=[common])
+        return p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def command(
+        parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help: str
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help, parents=[common])
+        p.set_defaults(handler=handler)
+        return p
+
+    def tag_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tag", metavar="KEY=VALUE", type=key_value, action="append", help="a tag (repeatable)")
+        p.add_argument("--description", help="a description")
+
+    add_model_commands(group, command, tag_options)
+    add_version_commands(top, group, command, tag_options)
+    # stages and aliases
+    add_alias_commands(group, command)
+    add_search_commands(group, command)
+    add_operation_commands(top, command)
+    add_webhook_commands(group, command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``registry`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = Output(json_mode=bool(args.json))
+    ctx = Context(args, out)
+    try:
+        return int(args.handler(ctx))
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `registry events | head`: the reader left; exit quietly as Unix tools do.
+        sys.stderr.close()
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``registry versions ...`` and ``registry transition``: model versions and their stages."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from registry.cli.context import EXIT_OK, Command, Context, tags_of
+from registry.cli.output import VERSION_COLUMNS, format_time, version_row
+from registry.errors import ResourceAlreadyExists
+
+__all__ = ["add_commands"]
+
+
+def _show_version(ctx: Context, name: str, version: str) -> None:
+    mv = ctx.registry().get_model_version(name, version)
+    human = [
+        ("name", mv.name),
+        ("version", mv.version),
+        ("stage", mv.current_stage.value),
+        ("aliases", " ".join(f"@{a}" for a in mv.aliases)),
+        ("description", mv.description),
+        ("created", format_time(mv.creation_timestamp)),
+        ("updated", format_time(mv.last_updated_timestamp)),
+        ("user", mv.user_id),
+        ("source", mv.source),
+        ("run_id", mv.run_id),
+        ("run_link", mv.run_link),
+        ("stored at", mv.storage_location),
+        ("digest", mv.digest),
+        ("tags", dict(mv.tags)),
+    ]
+    ctx.out.result(mv, lambda: ctx.out.record(human))
+
+
+def cmd_versions_list(ctx: Context) -> int:
+    versions = ctx.registry().list_model_versions(ctx.args.name)
+    rows = [version_row(mv) for mv in versions]
+    ctx.out.result(versions, lambda: ctx.out.table(rows, VERSION_COLUMNS, empty="(no versions)"))
+    return EXIT_OK
+
+
+def cmd_versions_show(ctx: Context) -> int:
+    _show_version(ctx, ctx.args.name, ctx.args.version)
+    return EXIT_OK
+
+
+def cmd_versions_register(ctx: Context) -> int:
+    a = ctx.args
+    reg = ctx.registry(create=True)
+    try:
+        reg.create_registered_model(a.name)
+    except ResourceAlreadyExists:
+        pass  # registering under an existing name adds a version, as mlflow.register_model does
+    source = a.source
+    if "://" not in source and not source.startswith(("file:", "models:")) and os.path.exists(source):
+        source = os.path.abspath(source)
+    mv = reg.create_model_version(
+        a.name, source, run_id=a.run_id, tags=tags_of(a.tag), run_link=a.run_link, description=a.description
+    )
+    ctx.out.result(mv, lambda: ctx.out.write(f"Registered '{mv.name}' version {mv.version}."))
+    return EXIT_OK
+
+
+def cmd_versions_describe(ctx: Context) -> int:
+    a = ctx.args
+    mv = ctx.registry().update_model_version(a.name, a.version, a.description)
+    ctx.out.result(mv, lambda: ctx.out.write(f"Set the description of '{mv.name}' version {mv.version}."))
+    return EXIT_OK
+
+
+def cmd_versions_tag(ctx: Context) -> int:
+    a = ctx.args
+    ctx.registry().set_model_version_tag(a.name, a.version, a.key, a.value)
+    data = {"name": a.name, "version": a.version, "key": a.key, "value": a.value}
+    ctx.out.result(data, lambda: ctx.out.write(f"Tagged '{a.name}' version {a.version}."))
+    return EXIT_OK
+
+
+def cmd_versions_untag(ctx: Context) -> int:
+    a = ctx.args
+    ctx.registry().delete_model_version_tag(a.name, a.version, a.key)
+    data = {"name": a.name, "version": a.version, "key": a.key}
+    ctx.out.result(data, lambda: ctx.out.write(f"Removed tag '{a.key}' from '{a.name}' version {a.version}."))
+    return EXIT_OK
+
+
+def cmd_versions_delete(ctx: Context) -> int:
+    a = ctx.args
+    ctx.registry().delete_model_version(a.name, a.version)
+    data = {"deleted": {"name": a.name, "version": a.version}}
+    ctx.out.result(data, lambda: ctx.out.write(f"Deleted '{a.name}' version {a.version}."))
+    return EXIT_OK
+
+
+def cmd_versions_download_uri(ctx: Context) -> int:
+    a = ctx.args
+    uri = ctx.registry().get_model_version_download_uri(a.name, a.version)
+    ctx.out.result({"name": a.name, "version": a.version, "download_uri": uri}, lambda: ctx.out.write(str(uri)))
+    return EXIT_OK
+
+
+def cmd_transition(ctx: Context) -> int:
+    a = ctx.args
+    mv = ctx.registry().transition_model_version_stage(a.name, a.version, a.stage, a.archive_existing)
+    message = f"'{mv.name}' version {mv.version} is now in {mv.current_stage.value}."
+    ctx.out.result(mv, lambda: ctx.out.write(message))
+    return EXIT_OK
+
+
+def add_commands(top: Any, group: Any, command: Command, tag_options: Any) -> None:
+    """Add these commands to the parser (``group`` makes a command group, ``command`` a command)."""
+    versions = group("versions", "model versions: list, show, register, describe, tag, untag, delete, download-uri")
+    command(versions, "list", cmd_versions_list, "list a model's versions").add_argument("name")
+    p = command(versions, "show", cmd_versions_show, "show one version")
+    p.add_argument("name")
+    p.add_argument("version")
+    p = command(versions, "register", cmd_versions_register, "register a model folder (or URI) as a new version")
+    p.add_argument("name")
+    p.add_argument("source", help="a model folder (copied into the registry), a models:/ URI, or any URI")
+    p.add_argument("--run-id", help="the run that produced the model")
+    p.add_argument("--run-link", help="a link to that run")
+    tag_options(p)
+    p = command(versions, "describe", cmd_versions_describe, "set a version's description")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("description")
+    p = command(versions, "tag", cmd_versions_tag, "set a tag on a version")
+    for arg in ("name", "version", "key", "value"):
+        p.add_argument(arg)
+    p = command(versions, "untag", cmd_versions_untag, "delete a tag from a version")
+    for arg in ("name", "version", "key"):
+        p.add_argument(arg)
+    p = command(versions, "delete", cmd_versions_delete, "delete a version and its files (its number is not reused)")
+    p.add_argument("name")
+    p.add_argument("version")
+    p = command(versions, "download-uri", cmd_versions_download_uri, "print where a version's files are")
+    p.add_argument("name")
+    p.add_argument("version")
+
+    p = command(top, "transition", cmd_transition, "move a version to another stage, as the stage policy allows")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("stage", help="None, Staging, Production or Archived (any case)")
+    p.add_argument(
+        "--archive-existing", action="store_true", help="archive the versions now in that stage, in the same step"
+    )
