@@ -71,7 +71,23 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 
+_DISTRIBUTION = "mlregistry"
+"""The name this package is installed under (``pip install mlregistry``); it is imported as ``registry``."""
+
+
+def _version() -> str:
+    from importlib import metadata  # costs milliseconds: only when someone asks for the version
+
+    try:
+        return metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> typing.Any:
+    if name == "__version__":
+        version = globals()[name] = _version()
+        return version
     try:
         module_name, attribute = _LAZY[name]
     except KeyError:
@@ -86,7 +102,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",

@@ -20,3 +20,17 @@ def test_public_names_are_documented() -> None:
         value = getattr(registry, name)
         if callable(value) or isinstance(value, type):
             assert (value.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def test_version_comes_from_the_installed_distribution() -> None:
+    from importlib import metadata
+
+    assert registry.__version__ == metadata.version("mlregistry")  # the distribution name, not the import name
+
+
+def test_the_package_ships_its_type_information() -> None:
+    from pathlib import Path
+
+    assert (Path(registry.__file__).parent / "py.typed").is_file()
+    pyproject = (Path(registry.__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'registry = ["py.typed"]' in pyproject  # package data, so wheels carry it
