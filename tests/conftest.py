@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mlflow_venv import VenvUnavailable, ensure_venv
+from s3_support import MOTO_ENV, fresh_bucket_url, moto_server
 
 from registry import Registry
 
@@ -57,3 +58,24 @@ def mlflow_python() -> Path:
         return ensure_venv()
     except VenvUnavailable as exc:
         pytest.skip(f"cannot build the MLflow venv: {exc}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str | None]:
+    """The S3-compatible server the object-storage tests use: moto on 127.0.0.1 (started here), or none when
+    ``$REGISTRY_TEST_S3_URL`` names another endpoint."""
+    if os.environ.get("REGISTRY_TEST_S3_URL"):
+        yield None
+        return
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str | None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty ``s3://bucket/prefix`` for one test, with the environment pointing at its server."""
+    if s3_endpoint is not None:
+        for key, value in MOTO_ENV.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    return fresh_bucket_url(s3_endpoint)
