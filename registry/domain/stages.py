@@ -96,7 +96,7 @@ def _transition_table(value: Mapping[Any, Iterable[Any]]) -> dict[Stage, frozens
 class StagePolicy:
     """Which stage moves are allowed, and which guards apply.
 
-    Args:
+    Attributes:
         name: a label stored with the registry (``lifecycle``, ``mlflow`` or your own).
         transitions: maps each stage to the stages it may move to (names or :class:`Stage`).
         guards: conditions for entering a stage.
