@@ -102,7 +102,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
     "LIFECYCLE",

@@ -8,6 +8,8 @@
     ├── ResourceDoesNotExist (+ LookupError)          RESOURCE_DOES_NOT_EXIST
     ├── ResourceAlreadyExists                         RESOURCE_ALREADY_EXISTS
     ├── RegistryLockTimeout (+ TimeoutError)          TEMPORARILY_UNAVAILABLE
+    ├── ReadOnlyRegistry (+ PermissionError)          PERMISSION_DENIED
+    ├── RegistryIOError (+ OSError)                   IO_ERROR
     ├── CorruptRegistry                               DATA_LOSS
     └── ArtifactVerificationError                     DATA_LOSS
 
@@ -29,7 +31,9 @@ __all__ = [
     "CorruptRegistry",
     "IllegalStageTransition",
     "InvalidParameterValue",
+    "ReadOnlyRegistry",
     "RegistryError",
+    "RegistryIOError",
     "RegistryLockTimeout",
     "ResourceAlreadyExists",
     "ResourceDoesNotExist",
@@ -93,6 +97,20 @@ class RegistryLockTimeout(RegistryError, TimeoutError):
     """Another process held the registry's write lock for longer than the timeout."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class ReadOnlyRegistry(RegistryError, PermissionError):
+    """A write to a registry that is read-only: opened with ``read_only=True`` (or ``$REGISTRY_READ_ONLY``), or
+    one this process cannot write (permissions, a read-only filesystem). Nothing was changed."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+class RegistryIOError(RegistryError, OSError):
+    """The operating system refused a file operation (a full disk, a missing or unreadable file, ...); the
+    message names the path and what to do."""
+
+    error_code = "IO_ERROR"
 
 
 class CorruptRegistry(RegistryError):

@@ -101,12 +101,15 @@ def cmd_check(ctx: Context) -> int:
         for p in report.problems:
             state = "fixed" if p.fixed else "PROBLEM"
             ctx.out.write(f"{state}: {p.kind}: {p.path}: {p.detail}")
+        for p in report.leftovers:
+            state = "removed" if p.fixed else "leftover"
+            ctx.out.write(f"{state}: {p.kind}: {p.path}: {p.detail}")
         if report.rebuilt:
             ctx.out.write("Rebuilt the model documents and checkpoint from the journal.")
+        if not ctx.args.fix and (not report.ok or any(not p.fixed for p in report.leftovers)):
+            ctx.out.write("Run `registry check --fix` to repair the caches and remove leftovers.")
         if report.ok:
             ctx.out.write("OK" if not report.problems else "OK (all problems fixed)")
-        elif not ctx.args.fix:
-            ctx.out.write("Run `registry check --fix` to remove orphans and leftovers.")
 
     ctx.out.result(report.to_dict(), human)
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED

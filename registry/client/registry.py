@@ -72,9 +72,16 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         lock_timeout: seconds to wait for another process's write before raising RegistryLockTimeout.
         ids: returns a fresh id (hex digits, letters, ``-`` or ``_``) each call: the internal keys of new models and
             the ids of webhook deliveries. Inject a counter for reproducible tests.
+        read_only: open an existing registry for reading only: no lock is taken, nothing is ever written, and
+            every write raises :class:`~registry.errors.ReadOnlyRegistry`. ``None`` (the default) means
+            ``$REGISTRY_READ_ONLY`` (``1``, ``true`` or ``yes``), else ``False``. A folder this process cannot
+            write (permissions, a read-only filesystem) opens and reads the same way without it; its writes
+            raise the same error.
 
     Raises:
         InvalidParameterValue: for an unsupported URI, a folder that is not a registry, or a policy conflict.
+        ResourceDoesNotExist: ``read_only`` and there is no registry there.
+        RegistryIOError: the operating system refused to read the folder (the message says what to do).
     """
 
     _default_policy: StagePolicy = policy_named("lifecycle")
@@ -89,7 +96,12 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         user: str | None = None,
         lock_timeout: float = 30.0,
         ids: Callable[[], str] | None = None,
+        read_only: bool | None = None,
     ) -> None:
+        if read_only is None:
+            read_only = os.environ.get("REGISTRY_READ_ONLY", "").strip().lower() in ("1", "true", "yes")
+        elif not isinstance(read_only, bool):
+            raise InvalidParameterValue(f"read_only must be True, False or None, got {read_only!r}.")
         self._clock = clock or system_clock
         self._ids = ids or _random_id
         actor = user if user is not None else default_actor()
@@ -103,6 +115,7 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
             actor=actor,
             durable=durable,
             lock_timeout=lock_timeout,
+            read_only=read_only,
         )
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._store.on_commit(self._deliver)

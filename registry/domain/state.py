@@ -7,11 +7,20 @@ a damaged view on disk can always be rebuilt from the journal.
 
 Models are keyed internally by an id assigned at creation, not by name: renames do not move anything, and a
 re-created name is a new model that starts again at version 1 while the old one's history stays intact.
+
+Lazy models. A store opening a large registry installs :class:`PendingModel` entries (id, name, the ``seq`` its
+checkpoint recorded) instead of reading every model's document. The fold keeps such an entry exact without
+reading anything: the table-level events (created, renamed, deleted) keep the name index and the entry's name
+right, and every other event for it is kept on the entry, to be folded when the model is first read. Loading
+(:func:`materialize`) adopts a document only when it claims exactly a position the entry passed through (the
+checkpoint's, or just after one of the kept events) and otherwise folds the model's own events from the
+journal. So a document written later by another process can never put the state ahead of its own position:
+every state is the fold of a prefix of the journal, whichever documents it was built from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -20,7 +29,19 @@ from registry.domain.entities import ModelVersion, RegisteredModel
 from registry.domain.stages import Stage
 from registry.errors import CorruptRegistry, ResourceDoesNotExist
 
-__all__ = ["Event", "EventType", "ModelState", "RegistryState", "model_not_found", "version_not_found"]
+__all__ = [
+    "MAX_PENDING_EVENTS",
+    "Event",
+    "EventType",
+    "ModelState",
+    "ModelTable",
+    "PendingModel",
+    "RegistryState",
+    "apply_model_event",
+    "materialize",
+    "model_not_found",
+    "version_not_found",
+]
 
 
 class EventType:
@@ -71,15 +92,46 @@ class Event:
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Event:
-        return cls(
-            seq=int(record["seq"]),
-            timestamp=int(record["timestamp"]),
-            type=str(record["type"]),
-            actor=record.get("actor"),
-            model_id=record.get("model_id"),
-            name=record.get("name"),
-            data=dict(record.get("data") or {}),
-        )
+        """The event a journal record holds.
+
+        Raises:
+            CorruptRegistry: a field is missing or of the wrong type (a record can carry a valid checksum and
+                still not be one of ours: written by hand, or by another program).
+        """
+        if not isinstance(record, Mapping):
+            raise _bad_record(record, f"it is a {type(record).__name__}, not an object")
+        data = record.get("data")
+        fields: dict[str, Any] = {name: record.get(name) for name in _RECORD_FIELDS}
+        for name, kinds in _RECORD_FIELDS.items():
+            value = fields[name]
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise _bad_record(record, f"field '{name}' is {value!r}")
+        if fields["seq"] < 1:
+            raise _bad_record(record, f"field 'seq' is {fields['seq']!r}")
+        if data is not None and not isinstance(data, dict):
+            raise _bad_record(record, f"field 'data' is {data!r}")
+        return cls(data=dict(data or {}), **fields)
+
+
+_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "seq": int,
+    "timestamp": int,
+    "type": str,
+    "actor": (str, type(None)),
+    "model_id": (str, type(None)),
+    "name": (str, type(None)),
+}
+
+
+def _bad_record(record: Any, why: str) -> CorruptRegistry:
+    seq = record.get("seq") if isinstance(record, Mapping) else None
+    shown = repr(record)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    return CorruptRegistry(
+        f"A journal record is not a registry event ({why}): {shown}. The journal was edited or written by "
+        "another program; restore it from a backup.",
+        seq=seq,
+    )
 
 
 def model_not_found(name: str) -> ResourceDoesNotExist:
@@ -257,31 +309,110 @@ def _location(artifact_root: str | None, model_id: str, version: int, digest: st
     return f"{artifact_root}/{model_id}/versions/{version}"
 
 
-@attrs.frozen
-class PendingModel:
-    """A model known by id, name and the ``seq`` of its last change, whose state ``load`` builds on first use.
+MAX_PENDING_EVENTS = 256
+"""A pending model holding this many unfolded events is loaded (so a process that never reads a busy model
+does not keep its whole history in memory)."""
 
-    A store opening a large registry installs these instead of reading every model's document, so a process
-    that reads one model (an edge device resolving ``models:/fraud@champion``) never reads the others.
+
+@attrs.define(slots=True, eq=False)
+class PendingModel:
+    """A model known by id and name whose state is built on first use (see the module docstring).
+
+    ``seq`` and ``base_name`` are what the checkpoint recorded for the model, valid at journal position
+    ``position`` (the checkpoint's seq); ``events`` are the model's events the state has passed since, not yet
+    folded; ``name`` is its name at the state's position.
     """
 
     id: str
     name: str
     seq: int
-    load: Callable[[], ModelState] = attrs.field(repr=False)
+    position: int
+    base_name: str
+    events: list[Event] = attrs.field(factory=list)
+
+    def known_positions(self) -> list[tuple[int, str]]:
+        """``(seq, name)`` of the model at each point the state passed through: the checkpoint's, then just
+        after each kept event. A document claiming one of these is the model's fold at that point."""
+        points = [(self.seq, self.base_name)]
+        name = self.base_name
+        for event in self.events:
+            if event.type == EventType.REGISTERED_MODEL_RENAMED:
+                name = event.data["new_name"]
+            points.append((event.seq, name))
+        return points
+
+
+def materialize(
+    pending: PendingModel,
+    document: ModelState | None,
+    history: Callable[[], Iterable[Event]],
+    artifact_root: str | None,
+) -> ModelState:
+    """The state of a pending model at the position of the state holding it.
+
+    Args:
+        pending: the entry.
+        document: the model's document as read now (``None`` when missing or unreadable). It may have been
+            written by another process at any time, so it is used only if it claims exactly one of
+            :meth:`PendingModel.known_positions`; the kept events after that point are folded into it.
+        history: the journal's events from the start up to (at least) ``pending.position``, read only when
+            the document cannot be used.
+        artifact_root: as for :class:`RegistryState`.
+
+    Raises:
+        CorruptRegistry: the journal does not have the model the checkpoint listed.
+    """
+    start = None
+    if document is not None and document.id == pending.id:
+        for index, (seq, name) in enumerate(pending.known_positions()):
+            if document.seq == seq and document.name == name:
+                start = index
+    if start is None or document is None:
+        model = _refold(pending, history, artifact_root)
+        start = 0
+    else:
+        model = document
+    for event in pending.events[start:]:
+        _fold_model_event(model, event, artifact_root)
+    return model
+
+
+def _refold(pending: PendingModel, history: Callable[[], Iterable[Event]], artifact_root: str | None) -> ModelState:
+    """The model at ``pending.position``, folded from its own events in the journal (the truth)."""
+    scratch = RegistryState(artifact_root)
+    for event in history():
+        if event.seq > pending.position:
+            break
+        if event.model_id == pending.id:
+            scratch.seq = event.seq - 1  # only this model's events: the sequence check is the journal reader's
+            scratch.apply(event)
+    model = dict.get(scratch.models, pending.id)
+    if not isinstance(model, ModelState) or model.name != pending.base_name:
+        raise CorruptRegistry(
+            f"The checkpoint lists model {pending.id} as '{pending.base_name}' at event {pending.position}, "
+            "which the journal does not say. Run 'registry check --fix' to rebuild the checkpoint from the journal.",
+            seq=pending.position,
+        )
+    return model
 
 
 class ModelTable(dict[str, "ModelState | PendingModel"]):
     """Models by id, where an entry may be a :class:`PendingModel` until something reads it.
 
-    Every read (``[]``, ``get``, ``values``, ``items``) hands out loaded models; ``pending`` and ``raw_items``
-    look without loading.
+    Every read (``[]``, ``get``, ``values``, ``items``) hands out loaded models, built by ``loader``;
+    ``raw_items`` and ``is_pending`` look without loading.
     """
+
+    def __init__(self, loader: Callable[[PendingModel], ModelState] | None = None) -> None:
+        super().__init__()
+        self.loader = loader
 
     def __getitem__(self, model_id: str) -> ModelState:  # type: ignore[override]
         entry = dict.__getitem__(self, model_id)
         if isinstance(entry, PendingModel):
-            entry = entry.load()
+            if self.loader is None:
+                raise CorruptRegistry(f"Model {model_id} is not loaded and this state has no loader.")
+            entry = self.loader(entry)
             dict.__setitem__(self, model_id, entry)
         return entry
 
@@ -294,11 +425,14 @@ class ModelTable(dict[str, "ModelState | PendingModel"]):
     def items(self) -> list[tuple[str, ModelState]]:  # type: ignore[override]
         return [(model_id, self[model_id]) for model_id in list(dict.keys(self))]
 
+    def raw(self, model_id: str) -> ModelState | PendingModel | None:
+        return dict.get(self, model_id)
+
     def raw_items(self) -> list[tuple[str, ModelState | PendingModel]]:
         return list(dict.items(self))
 
     def is_pending(self, model_id: str) -> bool:
-        return model_id in self and isinstance(dict.__getitem__(self, model_id), PendingModel)
+        return isinstance(self.raw(model_id), PendingModel)
 
 
 class RegistryState:
@@ -307,11 +441,14 @@ class RegistryState:
     Args:
         artifact_root: the folder under which versions' own copies live (``<root>/<model id>/versions/<n>``);
             it only turns recorded digests into ``storage_location`` paths.
+        loader: builds a pending model's state when it is first read (see :func:`materialize`).
     """
 
-    def __init__(self, artifact_root: str | None = None) -> None:
+    def __init__(
+        self, artifact_root: str | None = None, loader: Callable[[PendingModel], ModelState] | None = None
+    ) -> None:
         self.artifact_root = artifact_root
-        self.models = ModelTable()
+        self.models = ModelTable(loader)
         self.ids_by_name: dict[str, str] = {}
         self.seq = 0
 
@@ -325,9 +462,10 @@ class RegistryState:
 
     def model(self, name: str) -> ModelState:
         try:
-            return self.models[self.ids_by_name[name]]
-        except KeyError:
+            model_id = self.ids_by_name[name]
+        except (KeyError, TypeError):
             raise model_not_found(name) from None
+        return self.models[model_id]
 
     def registered_model(self, name: str) -> RegisteredModel:
         return self.model(name).registered_model()
@@ -340,175 +478,303 @@ class RegistryState:
         for model in self.models.values():
             yield from model.versions.values()
 
-    # -- folding events ---------------------------------------------------------------------------------------
+    # -- building -----------------------------------------------------------------------------------------------
 
-    def add_model(self, model: ModelState | PendingModel) -> None:
-        """Install a model loaded from its document, or one to load on first use (the store's cold start)."""
+    def add_model(self, model: ModelState) -> None:
         dict.__setitem__(self.models, model.id, model)
         self.ids_by_name[model.name] = model.id
 
-    def apply(self, event: Event) -> None:
+    def add_pending(self, model_id: str, name: str, seq: int) -> None:
+        """Install a model the checkpoint at this state's position lists, to be loaded on first use."""
+        dict.__setitem__(self.models, model_id, PendingModel(model_id, name, seq, self.seq, name))
+        self.ids_by_name[name] = model_id
+
+    # -- folding events ---------------------------------------------------------------------------------------
+
+    def apply(self, event: Event, *, load: bool = False) -> None:
         """Fold one event into the state. Unknown event types (extensions' own records) are skipped.
 
-        Raises:
-            CorruptRegistry: the event refers to a model or version the state does not have, so the events
-                and the state disagree (the store then rebuilds from the whole journal).
-        """
-        handler = _HANDLERS.get(event.type)
-        if handler is not None:
-            model = self.models.get(event.model_id or "")
-            if model is not None and event.seq <= model.seq:
-                # Already folded in: a model loaded on first use may come from a document written after this
-                # process last caught up, so events it already reflects must not be applied twice.
-                self.seq = max(self.seq, event.seq)
-                return
-            if model is None and event.type != EventType.REGISTERED_MODEL_CREATED:
-                raise CorruptRegistry(
-                    f"Event {event.seq} ({event.type}) refers to model id {event.model_id}, which is unknown.",
-                    seq=event.seq,
-                )
-            try:
-                handler(self, model, event)
-            except (KeyError, ValueError, TypeError) as exc:
-                raise CorruptRegistry(
-                    f"Event {event.seq} ({event.type}) cannot be applied: {exc!r}.", seq=event.seq
-                ) from None
-        self.seq = max(self.seq, event.seq)
+        Args:
+            load: load the model the event concerns first, so the event is checked against its full state
+                now (the store's write funnel does this for the events it is about to commit).
 
-    def _on_model_created(self, _model: ModelState | None, e: Event) -> None:
-        assert e.model_id is not None and e.name is not None
+        Raises:
+            CorruptRegistry: the event cannot follow this state (its seq does not come next, it names a model
+                or version the state does not have, or a name another model holds). The state is unchanged.
+        """
+        if event.seq <= self.seq:
+            raise CorruptRegistry(
+                f"Event {event.seq} ({event.type}) cannot follow event {self.seq}: sequence numbers must increase.",
+                seq=event.seq,
+            )
+        if event.type in _MODEL_HANDLERS or event.type in _TABLE_EVENTS:
+            try:
+                self._fold(event, load)
+            except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+                raise _cannot_apply(event, exc) from None
+        self.seq = event.seq
+
+    def _fold(self, e: Event, load: bool) -> None:
+        if e.type == EventType.REGISTERED_MODEL_CREATED:
+            self._create(e)
+            return
+        entry = self.models.raw(e.model_id) if isinstance(e.model_id, str) else None
+        if entry is None:
+            raise CorruptRegistry(
+                f"Event {e.seq} ({e.type}) refers to model id {e.model_id}, which does not exist at that point.",
+                seq=e.seq,
+            )
+        if e.name != entry.name:
+            raise CorruptRegistry(
+                f"Event {e.seq} ({e.type}) names model '{e.name}', but model {entry.id} is called "
+                f"'{entry.name}' at that point.",
+                seq=e.seq,
+            )
+        if e.type == EventType.REGISTERED_MODEL_DELETED:
+            dict.__delitem__(self.models, entry.id)
+            del self.ids_by_name[entry.name]
+            return
+        new_name = None
+        if e.type == EventType.REGISTERED_MODEL_RENAMED:
+            new_name = _text(e.data, "new_name")
+            holder = self.ids_by_name.get(new_name)
+            if holder is not None and holder != entry.id:
+                raise CorruptRegistry(
+                    f"Event {e.seq} renames model '{entry.name}' to '{new_name}', which model {holder} already "
+                    "has at that point.",
+                    seq=e.seq,
+                )
+        if isinstance(entry, PendingModel) and load:
+            entry = self.models[entry.id]
+        if isinstance(entry, PendingModel):
+            entry.events.append(e)
+            if new_name is not None:
+                entry.name = new_name
+        else:
+            _fold_model_event(entry, e, self.artifact_root)
+        if new_name is not None:
+            del self.ids_by_name[e.name]
+            self.ids_by_name[new_name] = entry.id
+        if isinstance(entry, PendingModel) and len(entry.events) >= MAX_PENDING_EVENTS:
+            self.models[entry.id]
+
+    def _create(self, e: Event) -> None:
+        model_id, name = e.model_id, e.name
+        if not isinstance(model_id, str) or not model_id or not isinstance(name, str) or not name:
+            raise ValueError(f"model_id {model_id!r} and name {name!r} must be non-empty strings")
+        if self.models.raw(model_id) is not None:
+            raise CorruptRegistry(f"Event {e.seq} creates model id {model_id}, which already exists.", seq=e.seq)
+        holder = self.ids_by_name.get(name)
+        if holder is not None:
+            raise CorruptRegistry(
+                f"Event {e.seq} creates a model called '{name}', which model {holder} already has at that point.",
+                seq=e.seq,
+            )
+        tags = _tags(e.data, "tags")
+        description = _optional_text(e.data, "description")
         self.add_model(
             ModelState(
-                id=e.model_id,
-                name=e.name,
+                id=model_id,
+                name=name,
                 creation_timestamp=e.timestamp,
                 last_updated_timestamp=e.timestamp,
-                description=e.data.get("description"),
-                tags=dict(e.data.get("tags") or {}),
+                description=description,
+                tags=tags,
                 seq=e.seq,
             )
         )
 
-    def _on_model_renamed(self, m: ModelState, e: Event) -> None:
-        new_name = e.data["new_name"]
-        del self.ids_by_name[m.name]
-        self.ids_by_name[new_name] = m.id
-        m.name = new_name
-        m.last_updated_timestamp = e.timestamp
-        for number, mv in list(m.versions.items()):
-            m.versions[number] = attrs.evolve(mv, name=new_name, last_updated_timestamp=e.timestamp)
-        m.touch(e.seq)
 
-    def _on_model_updated(self, m: ModelState, e: Event) -> None:
-        m.description = e.data["description"]
-        m.last_updated_timestamp = e.timestamp
-        m.touch(e.seq)
-
-    def _on_model_deleted(self, m: ModelState, _e: Event) -> None:
-        del self.models[m.id]
-        del self.ids_by_name[m.name]
-
-    def _on_model_tag_set(self, m: ModelState, e: Event) -> None:
-        m.tags[e.data["key"]] = e.data["value"]
-        m.touch(e.seq)
-
-    def _on_model_tag_deleted(self, m: ModelState, e: Event) -> None:
-        del m.tags[e.data["key"]]
-        m.touch(e.seq)
-
-    def _on_version_created(self, m: ModelState, e: Event) -> None:
-        d = e.data
-        number = int(d["version"])
-        location = _location(self.artifact_root, m.id, number, d.get("digest"))
-        m.put_version(
-            ModelVersion(
-                name=m.name,
-                version=number,
-                creation_timestamp=e.timestamp,
-                last_updated_timestamp=e.timestamp,
-                description=d.get("description"),
-                user_id=e.actor,
-                current_stage=Stage.NONE,
-                source=d.get("source") or location,
-                run_id=d.get("run_id"),
-                tags=dict(d.get("tags") or {}),  # its own dict: the event (handed to subscribers) keeps its own
-                run_link=d.get("run_link"),
-                storage_location=location,
-                digest=d.get("digest"),
-            )
-        )
-        m.next_version = max(m.next_version, number + 1)
-        m.last_updated_timestamp = e.timestamp
-        m.touch(e.seq)
-
-    def _on_version_updated(self, m: ModelState, e: Event) -> None:
-        number = int(e.data["version"])
-        mv = m.versions[number]
-        m.put_version(attrs.evolve(mv, description=e.data["description"], last_updated_timestamp=e.timestamp))
-        m.touch(e.seq)
-
-    def _on_version_deleted(self, m: ModelState, e: Event) -> None:
-        number = int(e.data["version"])
-        m.drop_version(number)
-        for alias in [a for a, v in m.aliases.items() if v == number]:
-            del m.aliases[alias]
-        m.last_updated_timestamp = e.timestamp
-        m.touch(e.seq)
-
-    def _on_stage_transitioned(self, m: ModelState, e: Event) -> None:
-        moves = [(int(e.data["version"]), Stage(e.data["to_stage"]))]
-        moves += [(int(a["version"]), Stage.ARCHIVED) for a in e.data.get("archived", ())]
-        for number, stage in moves:
-            mv = m.versions[number]
-            m.put_version(attrs.evolve(mv, current_stage=stage, last_updated_timestamp=e.timestamp))
-        m.last_updated_timestamp = e.timestamp
-        m.touch(e.seq)
-
-    def _on_version_tag_set(self, m: ModelState, e: Event) -> None:
-        mv = m.versions[int(e.data["version"])]
-        m.put_version(attrs.evolve(mv, tags={**mv.tags, e.data["key"]: e.data["value"]}))
-        m.touch(e.seq)
-
-    def _on_version_tag_deleted(self, m: ModelState, e: Event) -> None:
-        mv = m.versions[int(e.data["version"])]
-        tags = dict(mv.tags)
-        del tags[e.data["key"]]
-        m.put_version(attrs.evolve(mv, tags=tags))
-        m.touch(e.seq)
-
-    def _on_alias_created(self, m: ModelState, e: Event) -> None:
-        alias, number = e.data["alias"], int(e.data["version"])
-        previous = m.aliases.get(alias)
-        if previous is not None and previous in m.versions:
-            old = m.versions[previous]
-            m.put_version(attrs.evolve(old, aliases=[a for a in old.aliases if a != alias]))
-        m.aliases[alias] = number
-        mv = m.versions[number]
-        m.put_version(attrs.evolve(mv, aliases=sorted({*mv.aliases, alias})))
-        m.touch(e.seq)
-
-    def _on_alias_deleted(self, m: ModelState, e: Event) -> None:
-        alias = e.data["alias"]
-        number = m.aliases.pop(alias)
-        mv = m.versions.get(number)
-        if mv is not None:
-            m.put_version(attrs.evolve(mv, aliases=[a for a in mv.aliases if a != alias]))
-        m.touch(e.seq)
+def _cannot_apply(event: Event, exc: BaseException) -> CorruptRegistry:
+    return CorruptRegistry(f"Event {event.seq} ({event.type}) cannot be applied: {exc!r}.", seq=event.seq)
 
 
-_HANDLERS: dict[str, Callable[[RegistryState, Any, Event], None]] = {
-    EventType.REGISTERED_MODEL_CREATED: RegistryState._on_model_created,
-    EventType.REGISTERED_MODEL_RENAMED: RegistryState._on_model_renamed,
-    EventType.REGISTERED_MODEL_UPDATED: RegistryState._on_model_updated,
-    EventType.REGISTERED_MODEL_DELETED: RegistryState._on_model_deleted,
-    EventType.REGISTERED_MODEL_TAG_SET: RegistryState._on_model_tag_set,
-    EventType.REGISTERED_MODEL_TAG_DELETED: RegistryState._on_model_tag_deleted,
-    EventType.MODEL_VERSION_CREATED: RegistryState._on_version_created,
-    EventType.MODEL_VERSION_UPDATED: RegistryState._on_version_updated,
-    EventType.MODEL_VERSION_DELETED: RegistryState._on_version_deleted,
-    EventType.MODEL_VERSION_STAGE_TRANSITIONED: RegistryState._on_stage_transitioned,
-    EventType.MODEL_VERSION_TAG_SET: RegistryState._on_version_tag_set,
-    EventType.MODEL_VERSION_TAG_DELETED: RegistryState._on_version_tag_deleted,
-    EventType.MODEL_VERSION_ALIAS_CREATED: RegistryState._on_alias_created,
-    EventType.MODEL_VERSION_ALIAS_DELETED: RegistryState._on_alias_deleted,
+def apply_model_event(model: ModelState, event: Event, artifact_root: str | None) -> None:
+    """Fold one event about ``model`` other than its creation or deletion into it (checks before it changes
+    anything, so a refused event leaves the model as it was)."""
+    _MODEL_HANDLERS[event.type](model, event, artifact_root)
+    model.touch(event.seq)
+
+
+def _fold_model_event(model: ModelState, event: Event, artifact_root: str | None) -> None:
+    try:
+        apply_model_event(model, event, artifact_root)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise _cannot_apply(event, exc) from None
+
+
+# -- reading event payloads: each accessor raises (TypeError/KeyError) for a missing or mistyped field -----------
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"'{key}' is {value!r}, not an integer")
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise TypeError(f"'{key}' is {value!r}, not a string")
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"'{key}' is {value!r}, not a string")
+    return value
+
+
+def _tags(data: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise TypeError(f"'{key}' is {value!r}, not a mapping of strings")
+    return dict(value)  # its own dict: the event (handed to subscribers) keeps its own
+
+
+def _existing(m: ModelState, number: int) -> ModelVersion:
+    mv = m.versions.get(number)
+    if mv is None:
+        raise KeyError(f"model '{m.name}' has no version {number}")
+    return mv
+
+
+# -- the fold of one model's events (each checks everything before it changes anything) ----------------------------
+
+
+def _on_model_renamed(m: ModelState, e: Event, _root: str | None) -> None:
+    new_name = _text(e.data, "new_name")
+    m.name = new_name
+    m.last_updated_timestamp = e.timestamp
+    for number, mv in list(m.versions.items()):
+        m.versions[number] = attrs.evolve(mv, name=new_name, last_updated_timestamp=e.timestamp)
+
+
+def _on_model_updated(m: ModelState, e: Event, _root: str | None) -> None:
+    m.description = _optional_text(e.data, "description")
+    m.last_updated_timestamp = e.timestamp
+
+
+def _on_model_tag_set(m: ModelState, e: Event, _root: str | None) -> None:
+    key, value = _text(e.data, "key"), _text(e.data, "value")
+    m.tags[key] = value
+
+
+def _on_model_tag_deleted(m: ModelState, e: Event, _root: str | None) -> None:
+    key = _text(e.data, "key")
+    if key not in m.tags:
+        raise KeyError(f"model '{m.name}' has no tag {key!r}")
+    del m.tags[key]
+
+
+def _on_version_created(m: ModelState, e: Event, root: str | None) -> None:
+    d = e.data
+    number = _int(d, "version")
+    if number < m.next_version or number in m.versions:
+        raise ValueError(f"version {number} of model '{m.name}' was already issued (next is {m.next_version})")
+    digest = _optional_text(d, "digest")
+    location = _location(root, m.id, number, digest)
+    source = _optional_text(d, "source")
+    version = ModelVersion(
+        name=m.name,
+        version=number,
+        creation_timestamp=e.timestamp,
+        last_updated_timestamp=e.timestamp,
+        description=_optional_text(d, "description"),
+        user_id=e.actor,
+        current_stage=Stage.NONE,
+        source=source or location,
+        run_id=_optional_text(d, "run_id"),
+        tags=_tags(d, "tags"),
+        run_link=_optional_text(d, "run_link"),
+        storage_location=location,
+        digest=digest,
+    )
+    m.put_version(version)
+    m.next_version = number + 1
+    m.last_updated_timestamp = e.timestamp
+
+
+def _on_version_updated(m: ModelState, e: Event, _root: str | None) -> None:
+    mv = _existing(m, _int(e.data, "version"))
+    description = _optional_text(e.data, "description")
+    m.put_version(attrs.evolve(mv, description=description, last_updated_timestamp=e.timestamp))
+
+
+def _on_version_deleted(m: ModelState, e: Event, _root: str | None) -> None:
+    number = _int(e.data, "version")
+    _existing(m, number)
+    m.drop_version(number)
+    for alias in [a for a, v in m.aliases.items() if v == number]:
+        del m.aliases[alias]
+    m.last_updated_timestamp = e.timestamp
+
+
+def _on_stage_transitioned(m: ModelState, e: Event, _root: str | None) -> None:
+    moves = [(_int(e.data, "version"), Stage(_text(e.data, "to_stage")))]
+    archived = e.data.get("archived") or []
+    if not isinstance(archived, list):
+        raise TypeError(f"'archived' is {archived!r}, not a list")
+    moves += [(_int(a, "version"), Stage.ARCHIVED) for a in archived]
+    current = [(_existing(m, number), stage) for number, stage in moves]
+    for mv, stage in current:
+        m.put_version(attrs.evolve(mv, current_stage=stage, last_updated_timestamp=e.timestamp))
+    m.last_updated_timestamp = e.timestamp
+
+
+def _on_version_tag_set(m: ModelState, e: Event, _root: str | None) -> None:
+    mv = _existing(m, _int(e.data, "version"))
+    key, value = _text(e.data, "key"), _text(e.data, "value")
+    m.put_version(attrs.evolve(mv, tags={**mv.tags, key: value}))
+
+
+def _on_version_tag_deleted(m: ModelState, e: Event, _root: str | None) -> None:
+    mv = _existing(m, _int(e.data, "version"))
+    key = _text(e.data, "key")
+    if key not in mv.tags:
+        raise KeyError(f"version {mv.version} of model '{m.name}' has no tag {key!r}")
+    tags = dict(mv.tags)
+    del tags[key]
+    m.put_version(attrs.evolve(mv, tags=tags))
+
+
+def _on_alias_created(m: ModelState, e: Event, _root: str | None) -> None:
+    alias = _text(e.data, "alias")
+    mv = _existing(m, _int(e.data, "version"))
+    previous = m.aliases.get(alias)
+    if previous is not None and previous in m.versions:
+        old = m.versions[previous]
+        m.put_version(attrs.evolve(old, aliases=[a for a in old.aliases if a != alias]))
+        mv = m.versions[mv.version]
+    m.aliases[alias] = mv.version
+    m.put_version(attrs.evolve(mv, aliases=sorted({*mv.aliases, alias})))
+
+
+def _on_alias_deleted(m: ModelState, e: Event, _root: str | None) -> None:
+    alias = _text(e.data, "alias")
+    if alias not in m.aliases:
+        raise KeyError(f"model '{m.name}' has no alias {alias!r}")
+    number = m.aliases.pop(alias)
+    mv = m.versions.get(number)
+    if mv is not None:
+        m.put_version(attrs.evolve(mv, aliases=[a for a in mv.aliases if a != alias]))
+
+
+_TABLE_EVENTS = frozenset({EventType.REGISTERED_MODEL_CREATED, EventType.REGISTERED_MODEL_DELETED})
+
+_MODEL_HANDLERS: dict[str, Callable[[ModelState, Event, str | None], None]] = {
+    EventType.REGISTERED_MODEL_RENAMED: _on_model_renamed,
+    EventType.REGISTERED_MODEL_UPDATED: _on_model_updated,
+    EventType.REGISTERED_MODEL_TAG_SET: _on_model_tag_set,
+    EventType.REGISTERED_MODEL_TAG_DELETED: _on_model_tag_deleted,
+    EventType.MODEL_VERSION_CREATED: _on_version_created,
+    EventType.MODEL_VERSION_UPDATED: _on_version_updated,
+    EventType.MODEL_VERSION_DELETED: _on_version_deleted,
+    EventType.MODEL_VERSION_STAGE_TRANSITIONED: _on_stage_transitioned,
+    EventType.MODEL_VERSION_TAG_SET: _on_version_tag_set,
+    EventType.MODEL_VERSION_TAG_DELETED: _on_version_tag_deleted,
+    EventType.MODEL_VERSION_ALIAS_CREATED: _on_alias_created,
+    EventType.MODEL_VERSION_ALIAS_DELETED: _on_alias_deleted,
 }

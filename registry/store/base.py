@@ -19,6 +19,7 @@ import getpass
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,8 +28,9 @@ from typing import Any
 from registry.domain.commands import Change
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, EventType, RegistryState
+from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError
 from registry.store.artifacts import StagedArtifacts, stage_directory
-from registry.store.files import fsync_dir
+from registry.store.files import fsync_dir, os_errors
 
 __all__ = ["Clock", "Store", "default_actor", "system_clock"]
 
@@ -61,15 +63,19 @@ class Store(abc.ABC):
         clock: the time source for event timestamps.
         actor: the user recorded on changes.
         durable: fsync each commit (``False`` is for test fixtures and scratch registries).
+        read_only: refuse every write with :class:`~registry.errors.ReadOnlyRegistry`.
     """
 
     location: str
 
-    def __init__(self, *, policy: StagePolicy, clock: Clock, actor: str | None, durable: bool) -> None:
+    def __init__(
+        self, *, policy: StagePolicy, clock: Clock, actor: str | None, durable: bool, read_only: bool = False
+    ) -> None:
         self.policy = policy
         self.clock = clock
         self.actor = actor
         self.durable = durable
+        self.read_only = read_only
         self._guard = threading.RLock()
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._state = RegistryState(self.artifact_root)
@@ -97,6 +103,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _persist(self, events: list[Event]) -> None:
         """Make ``events`` durable: this is the commit."""
+
+    @abc.abstractmethod
+    def _reset_state(self) -> None:
+        """Forget the in-memory state (a write changed it, then failed to commit): rebuild it from what is
+        committed before the next read."""
+
+    def _ensure_writable(self, doing: str) -> None:  # noqa: B027 - a hook: a memory store can always write
+        """Raise :class:`~registry.errors.ReadOnlyRegistry` if this process cannot write the registry."""
+
+    def check_writable(self, doing: str) -> None:
+        if self.read_only:
+            raise ReadOnlyRegistry(
+                f"Cannot {doing}: the registry at {self.location} was opened read-only (read_only=True or "
+                "REGISTRY_READ_ONLY=1). Open it without read_only to change it.",
+                path=self.location,
+            )
+        self._ensure_writable(doing)
+
+    def _writing(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        """Any OSError in the block becomes the registry error for a failed write (ReadOnlyRegistry, ...)."""
+        return os_errors(self.location, doing, writing=True)
 
     @abc.abstractmethod
     def read_events(self, since: int = 0, limit: int | None = None) -> list[Event]:
@@ -150,8 +177,13 @@ class Store(abc.ABC):
 
         Returns:
             The committed events (empty when ``decide`` returned no changes).
+
+        Raises:
+            ReadOnlyRegistry: the registry is read-only (nothing was decided or changed).
+            RegistryError: ``decide``'s refusal, or an event the state cannot apply (then nothing is committed).
         """
-        with self._guard, self._process_lock():
+        self.check_writable("change the registry")
+        with self._guard, self._writing("commit a change"), self._process_lock():
             self._catch_up(writing=True)
             changes = decide(self._state)
             if not changes:
@@ -169,15 +201,30 @@ class Store(abc.ABC):
                 )
                 for offset, change in enumerate(changes, start=1)
             ]
-            if publish is not None:
-                publish(changes)
-            self._persist(events)
+            # The events are folded into the caught-up state *before* they are appended, each model they concern
+            # fully loaded: an event that state cannot apply is refused here, so no journal this library wrote
+            # holds an event that a replay cannot apply (test_store_consistency.py proves it).
+            try:
+                for event in events:
+                    self._state.apply(event, load=True)
+            except CorruptRegistry as exc:
+                self._reset_state()
+                raise RegistryError(
+                    f"The change was not committed: it does not fit the registry as it is ({exc.message}). This "
+                    "is a bug in the command that made it; nothing was written.",
+                    seq=events[0].seq,
+                ) from None
+            try:
+                if publish is not None:
+                    publish(changes)
+                self._persist(events)
+            except BaseException:
+                self._reset_state()  # the state holds events that never committed
+                raise
             log.debug("registry: committed %s", ", ".join(f"{e.seq}:{e.type}" for e in events))
-            for event in events:
-                self._state.apply(event)
             try:
                 self._after_commit(events)
-            except OSError:
+            except (OSError, RegistryError):
                 log.warning("registry: tidying after commit %d failed", events[-1].seq, exc_info=True)
         for listener in list(self._listeners):
             listener(events)
@@ -187,8 +234,18 @@ class Store(abc.ABC):
 
     def stage_artifacts(self, source_dir: str) -> StagedArtifacts:
         """Copy ``source_dir`` into the staging area (outside the lock: copies can be large)."""
-        os.makedirs(self.staging_root, exist_ok=True)
+        self.check_writable("register a model version's files")
+        with self._writing("stage a model version's files"):
+            os.makedirs(self.staging_root, exist_ok=True)
         return stage_directory(source_dir, self.staging_root, durable=self.durable)
+
+    def staging_directory(self, prefix: str) -> str:
+        """A new empty folder in the staging area, for a caller that builds files to register from there (so a
+        crash leaves them where ``check`` finds them). The caller removes it."""
+        self.check_writable("stage files")
+        with self._writing("stage files"):
+            os.makedirs(self.staging_root, exist_ok=True)
+            return tempfile.mkdtemp(prefix=prefix, dir=self.staging_root)
 
     def publish_artifacts(self, staged: StagedArtifacts, model_id: str, version: int) -> str:
         """Move a staged copy to its final place as ``version`` of model ``model_id`` (under the lock)."""

@@ -1,19 +1,32 @@
-"""``Registry.check``: verify every version's files and find what a crash or a hand edit left behind.
+"""``Registry.check``: verify the caches against the journal and every version's files, and find what a crash
+or a hand edit left behind.
 
-What it looks for:
+Problems (``report.problems``; ``report.ok`` is False while one is left unfixed):
 
-* **corrupt versions**: a version whose files no longer match the sha256 manifest recorded at registration
-  (missing, added or changed files). These are reported, never "fixed": the registry cannot know the right
-  bytes. Re-register the model, or delete the version.
-* **orphan folders** under ``models/``: a model folder whose model no longer exists, or a version folder no live
-  version owns (a crash between publishing a version's files and committing its event leaves one, by design:
-  files are published before the event that references them).
-* **leftovers** under ``tmp/``: staged copies whose registration never committed.
+* **journal_damaged**: the journal cannot be replayed (a damaged record before the last, or a record that is
+  not an event this registry can apply). Never "fixed": restore the folder from a backup.
+* **checkpoint_mismatch**: ``view.json`` names a journal position the journal does not have (the journal was
+  truncated or replaced by an older copy), or its models differ from the journal's fold there.
+* **document_mismatch**: a model document differs from the journal's fold at the event it claims, or claims an
+  event that is not one of its model's (a hand edit: a forged tag, a raised ``seq``).
+* **view_mismatch**: this handle's own view differs from the fold of the journal at its position.
+* **corrupt_version**: a version's files no longer match the sha256 manifest recorded at registration. Never
+  "fixed": the registry cannot know the right bytes. Re-register the model, or delete the version.
 
-With ``fix=True`` the orphans and leftovers are removed and the folder store's checkpoint (the model documents
-and ``view.json``) is rebuilt from the journal. The scan runs under the registry's write lock, so a version
-being published by another process at that moment is never mistaken for an orphan; staged copies younger than
-``tmp_grace`` seconds are left alone, because staging happens outside the lock (a writer may be copying).
+Leftovers (``report.leftovers``): garbage a crash leaves by design, which never makes ``ok`` False:
+
+* **orphan_model_folder** / **orphan_version_folder** under ``models/``: a folder no live model or version owns
+  (files are published before the event that references them, so a crash between the two leaves one).
+* **staging_leftover** under ``tmp/``: a staged copy whose registration never committed. Copies younger than
+  ``tmp_grace`` seconds are left alone even by ``fix``: staging happens outside the lock, a writer may be
+  copying right now.
+* **stray_temp_file**: a ``*.tmp`` file an atomic replace left in the folder, ``journal/`` or ``models/<id>/``.
+
+With ``fix=True`` the folder store's documents and checkpoint are rebuilt from the journal (which also accepts a
+journal shorter than its checkpoint, once the loss is known), and leftovers are removed. The folder scan runs
+under the registry's write lock, so a version being published at that moment is never mistaken for an orphan;
+a read-only registry is checked without the lock (and an orphan is reported only if it is still one after a
+second look), and ``fix=True`` raises :class:`~registry.errors.ReadOnlyRegistry` there.
 """
 
 from __future__ import annotations
@@ -27,9 +40,11 @@ import attrs
 
 from registry.domain.entities import ModelVersion
 from registry.domain.state import RegistryState
-from registry.errors import ArtifactVerificationError
+from registry.errors import ArtifactVerificationError, ReadOnlyRegistry, RegistryError
 from registry.store.artifacts import verify_artifacts
+from registry.store.audit import audit_folder
 from registry.store.base import Store
+from registry.store.files import os_errors
 from registry.store.folder import FolderStore
 
 __all__ = ["CheckProblem", "CheckReport", "check_registry", "verify_version"]
@@ -39,8 +54,8 @@ TMP_GRACE_SECONDS = 3600.0
 
 @attrs.frozen
 class CheckProblem:
-    """One finding: ``kind`` is ``corrupt_version``, ``orphan_model_folder``, ``orphan_version_folder`` or
-    ``staging_leftover``; ``path`` the folder concerned; ``fixed`` whether ``fix=True`` removed it."""
+    """One finding: ``kind`` as in the module docstring; ``path`` the file or folder concerned; ``fixed``
+    whether ``fix=True`` repaired or removed it."""
 
     kind: str
     path: str
@@ -55,15 +70,17 @@ class CheckProblem:
 
 @attrs.frozen
 class CheckReport:
-    """The result of :func:`check_registry`: how many versions' files were verified, and what was found."""
+    """The result of :func:`check_registry`: how many versions' files were verified, the problems found, and
+    the leftovers (garbage, never a failure)."""
 
     versions_checked: int
     problems: list[CheckProblem] = attrs.field(factory=list)
     rebuilt: bool = False
+    leftovers: list[CheckProblem] = attrs.field(factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when nothing is left to worry about (every problem found was fixed)."""
+        """True when the registry is sound: every problem found was fixed (leftovers do not count)."""
         return all(p.fixed for p in self.problems)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +89,7 @@ class CheckReport:
             "versions_checked": self.versions_checked,
             "rebuilt": self.rebuilt,
             "problems": [p.to_dict() for p in self.problems],
+            "leftovers": [p.to_dict() for p in self.leftovers],
         }
 
 
@@ -87,56 +105,89 @@ def verify_version(mv: ModelVersion) -> None:
 
 
 def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GRACE_SECONDS) -> CheckReport:
-    """Verify the registry behind ``store`` (see the module docstring). Called as ``Registry.check(fix=...)``."""
+    """Check the registry behind ``store`` (see the module docstring). Called as ``Registry.check(fix=...)``.
+
+    Raises:
+        ReadOnlyRegistry: ``fix=True`` on a registry that is read-only.
+    """
+    if not isinstance(fix, bool):
+        raise RegistryError(f"fix must be True or False, got {fix!r}.")
+    if fix:
+        store.check_writable("fix the registry")
     problems: list[CheckProblem] = []
+    fold: RegistryState | None = None
+    rebuilt = False
+    if isinstance(store, FolderStore):
+        findings, fold = audit_folder(store)
+        problems += [CheckProblem(f.kind, f.path, f.detail, name=f.name) for f in findings]
+        if fix and fold is not None:
+            store.repair()
+            rebuilt = True
+            problems = [attrs.evolve(p, fixed=True) for p in problems]
+        if fold is None:
+            return CheckReport(versions_checked=0, problems=problems)
+    leftovers = _scan(store, fix=fix, tmp_grace=tmp_grace)
+    # Versions' files, as the registry serves them (or as the journal has them, if the view refuses to serve).
+    state = fold if isinstance(store, FolderStore) and store.describe_damage() is not None else None
     checked = 0
-    with store.reading() as state:
-        versions = [mv for name in sorted(state.names()) for mv in state.model_versions(name)]
-    for mv in versions:
-        if mv.storage_location is None or mv.digest is None:
-            continue
-        checked += 1
-        try:
-            verify_artifacts(mv.storage_location, mv.digest)
-        except ArtifactVerificationError as exc:
-            problems.append(CheckProblem("corrupt_version", mv.storage_location, str(exc), mv.name, mv.version))
+    with os_errors(store.location, "verify the versions' files", writing=False):
+        if state is None:
+            with store.reading() as live:
+                versions = list(live.all_model_versions())
+        else:
+            versions = list(state.all_model_versions())
+        for mv in sorted(versions, key=lambda v: (v.name, v.version)):
+            if mv.storage_location is None or mv.digest is None:
+                continue
+            checked += 1
+            try:
+                verify_artifacts(mv.storage_location, mv.digest)
+            except ArtifactVerificationError as exc:
+                problems.append(CheckProblem("corrupt_version", mv.storage_location, str(exc), mv.name, mv.version))
+    return CheckReport(versions_checked=checked, problems=problems, rebuilt=rebuilt, leftovers=leftovers)
+
+
+def _scan(store: Store, *, fix: bool, tmp_grace: float) -> list[CheckProblem]:
     found: list[CheckProblem] = []
+    writable = not store.read_only
+    if writable:
+        try:
+            store.check_writable("check the registry's folders under its lock")
+        except ReadOnlyRegistry:
+            writable = False
 
     def scan(state: RegistryState) -> list[Any]:
         # Runs inside the write funnel, under the lock and on fresh state: no version can be published
         # between this scan and the removals, so a folder judged orphan really is one. It commits nothing.
-        found.extend(_scan_folders(state, store.artifact_root, store.staging_root, tmp_grace, fix))
-        if fix and isinstance(store, FolderStore):
-            # The checkpoint rewrites only documents it believes stale; dropping view.json (a cache, never the
-            # truth) makes the rebuild below rewrite every model document from the journal.
-            try:
-                os.remove(os.path.join(store.root, "view.json"))
-            except FileNotFoundError:
-                pass
+        found.extend(_scan_folders(state, store, tmp_grace, fix, locked=True))
         return []
 
-    store.write(scan)
-    problems.extend(found)
-    rebuilt = False
-    if fix and isinstance(store, FolderStore):
-        store.rebuild()  # replays the journal and writes a fresh checkpoint when no writer holds the lock
-        rebuilt = True
-    return CheckReport(versions_checked=checked, problems=problems, rebuilt=rebuilt)
+    if writable:
+        store.write(scan)
+        return found
+    # Read-only: no lock. A writer elsewhere may publish a version's files just before committing its event,
+    # so a folder is reported as an orphan only if it still is one after catching up again.
+    with os_errors(store.location, "check the registry's folders", writing=False):
+        with store.reading() as state:
+            first = _scan_folders(state, store, tmp_grace, fix=False, locked=False)
+        with store.reading() as state:
+            second = {p.path for p in _scan_folders(state, store, tmp_grace, fix=False, locked=False)}
+    return [p for p in first if p.path in second]
 
 
-def _scan_folders(
-    state: RegistryState, artifact_root: str, staging_root: str, tmp_grace: float, fix: bool
-) -> list[CheckProblem]:
+def _scan_folders(state: RegistryState, store: Store, tmp_grace: float, fix: bool, locked: bool) -> list[CheckProblem]:
+    artifact_root, staging_root = store.artifact_root, store.staging_root
     problems = []
     if os.path.isdir(artifact_root):
         for model_id in sorted(os.listdir(artifact_root)):
             folder = os.path.join(artifact_root, model_id)
             if not os.path.isdir(folder):
                 continue
-            model = state.models.get(model_id)
-            if model is None:
+            problems += _stray_temp_files(folder, fix and locked)
+            if model_id not in state.models:
                 problems.append(_found("orphan_model_folder", folder, "no registered model owns this folder", fix))
                 continue
+            model = state.models[model_id]
             versions_dir = os.path.join(folder, "versions")
             if not os.path.isdir(versions_dir):
                 continue
@@ -155,8 +206,24 @@ def _scan_folders(
             except FileNotFoundError:
                 continue  # a writer published or discarded it just now
             detail = f"staged {age:.0f} s ago and never registered"
+            if age < tmp_grace:
+                detail += f" (younger than {tmp_grace:.0f} s: a writer may still be copying it, so it is kept)"
             problems.append(_found("staging_leftover", path, detail, fix and age >= tmp_grace))
+    if isinstance(store, FolderStore):
+        for folder in (store.root, os.path.dirname(store.journal_path)):
+            problems += _stray_temp_files(folder, fix and locked)
     return problems
+
+
+def _stray_temp_files(folder: str, fix: bool) -> list[CheckProblem]:
+    # Atomic replaces write '.<random>.tmp' next to their target, under the lock; one seen under the lock is
+    # what a crash left.
+    found = []
+    for entry in sorted(os.listdir(folder)):
+        path = os.path.join(folder, entry)
+        if entry.endswith(".tmp") and os.path.isfile(path):
+            found.append(_found("stray_temp_file", path, "a temporary file an interrupted write left", fix))
+    return found
 
 
 def _found(kind: str, path: str, detail: str, fix: bool, name: str | None = None) -> CheckProblem:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
-from registry.errors import CorruptRegistry
+from registry.errors import CorruptRegistry, InvalidParameterValue, ReadOnlyRegistry, RegistryError, RegistryIOError
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "fsync_dir", "read_json"]
+__all__ = ["atomic_write_bytes", "atomic_write_json", "fsync_dir", "os_error", "os_errors", "read_json"]
+
+_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS}
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 log = logging.getLogger("registry")
 
@@ -75,3 +81,46 @@ def read_json(path: str) -> Any:
             f"{path} is not valid JSON ({exc}); run 'registry check --fix' to rebuild it from the journal.",
             path=path,
         ) from None
+
+
+def os_error(exc: OSError, *, path: str, doing: str, writing: bool) -> RegistryError:
+    """The registry error for an OS error met while ``doing`` something to the registry at ``path``.
+
+    A write refused for permissions or a read-only filesystem is :class:`ReadOnlyRegistry`; a name too long for
+    the filesystem is bad input; anything else is :class:`RegistryIOError`. Each message names the path (and
+    the file, when the OS said which) and what to do.
+    """
+    where = exc.filename if isinstance(exc.filename, str) and exc.filename else path
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if writing and exc.errno in _CANNOT_WRITE:
+        fs = "is on a read-only filesystem" if exc.errno == errno.EROFS else "cannot be written by this user"
+        return ReadOnlyRegistry(
+            f"Cannot {doing}: the registry at {path} {fs} ({reason}: {where}). Open it as a user who can write "
+            "to it or on a writable copy; to only read it, open it with read_only=True (or REGISTRY_READ_ONLY=1).",
+            path=path,
+        )
+    if exc.errno == errno.ENAMETOOLONG:
+        return InvalidParameterValue(
+            f"Cannot {doing}: the path {where[:80]}... is too long for the filesystem ({len(where)} characters). "
+            "Choose a shorter registry path.",
+            path=path,
+        )
+    if exc.errno in _DISK_FULL:
+        return RegistryIOError(
+            f"Cannot {doing}: the disk holding {path} is full ({reason}). Free some space and retry; a write that "
+            "failed this way was not committed.",
+            path=path,
+        )
+    advice = "Check that the folder exists and this user may read it" + (" and write to it" if writing else "")
+    return RegistryIOError(f"Cannot {doing} ({reason}: {where}). {advice}, then retry.", path=path)
+
+
+@contextlib.contextmanager
+def os_errors(path: str, doing: str, *, writing: bool) -> Iterator[None]:
+    """Turn any :class:`OSError` raised in the block into the registry error :func:`os_error` gives."""
+    try:
+        yield
+    except RegistryError:
+        raise  # some registry errors are OSErrors too (RegistryLockTimeout is a TimeoutError)
+    except OSError as exc:
+        raise os_error(exc, path=path, doing=doing, writing=writing) from exc

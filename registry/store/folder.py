@@ -5,15 +5,21 @@ Layout::
     <root>/registry.json            format version, stage policy, creation time
     <root>/journal/journal.log      append-only, checksummed events: the source of truth and the commit point
     <root>/view.json                checkpoint: the journal position the model documents reflect
-    <root>/models/<id>/model.json   materialized state of one model as of the checkpoint
+    <root>/models/<id>/model.json   materialized state of one model as of some checkpoint
     <root>/models/<id>/versions/<n> the immutable files of version n, with MANIFEST.sha256
     <root>/tmp/                     staging, on the same filesystem so publishing is a rename
     <root>/.lock                    the writers' lock
 
 A write costs one append and one fsync of the journal. Model documents are a cache for fast cold starts: they
-are rewritten at checkpoints (every ``CHECKPOINT_EVERY`` events, on ``close``, after a rebuild), not on every
+are rewritten at checkpoints (every ``CHECKPOINT_EVERY`` events, on ``close``, after a repair), not on every
 write, because rewriting a model with 10,000 versions on each tag change would cost far more than the fsync.
-A process opening the folder loads the documents the checkpoint names and replays the journal after it.
+
+A process opening the folder reads ``view.json`` (never the documents), checks that the journal really has
+the record the checkpoint names, and folds the journal after it; a model's document is read when something
+first reads the model, and believed only at a position this process has passed through
+(:func:`registry.state.materialize`). So a document another process rewrote since can never show this
+process a state ahead of its own position. Opening and reading write nothing and take no lock, so a folder
+that is only read works on a read-only filesystem or as a user who cannot write.
 
 Directory keys are ids assigned at creation, never model names: user text never becomes a path.
 """
@@ -21,19 +27,26 @@ Directory keys are ids assigned at creation, never model names: user text never 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
+from collections.abc import Iterator
+from typing import Any
 
 from registry.domain.stages import StagePolicy
-from registry.domain.state import Event, EventType, ModelState, PendingModel, RegistryState
-from registry.errors import CorruptRegistry, InvalidParameterValue, RegistryLockTimeout
+from registry.domain.state import Event, ModelState, PendingModel, RegistryState, materialize
+from registry.errors import (
+    CorruptRegistry,
+    InvalidParameterValue,
+    RegistryError,
+    RegistryLockTimeout,
+    ResourceDoesNotExist,
+)
 from registry.store.base import Clock, Store
-from registry.store.files import atomic_write_json, fsync_dir, read_json
+from registry.store.files import atomic_write_json, fsync_dir, os_errors, read_json
 from registry.store.journal import Journal
 from registry.store.locking import LockTimeout, ProcessLock
 
-__all__ = ["CHECKPOINT_EVERY", "FORMAT_VERSION", "FolderStore"]
+__all__ = ["CHECKPOINT_EVERY", "FORMAT_VERSION", "Checkpoint", "FolderStore"]
 
 log = logging.getLogger("registry")
 
@@ -42,6 +55,40 @@ CHECKPOINT_EVERY = 1000
 
 _SETTINGS = "registry.json"
 _VIEW = "view.json"
+_REGISTRY_ENTRIES = {".lock", "journal", "models", "tmp"}
+
+
+class Checkpoint:
+    """``view.json`` as read: the journal position (``seq``, byte ``offset``, and ``start``, where the record
+    of ``seq`` begins) and each model's ``(seq, name)`` there."""
+
+    def __init__(self, seq: int, offset: int, start: int, models: dict[str, tuple[int, str]]) -> None:
+        self.seq, self.offset, self.start, self.models = seq, offset, start, models
+
+    @classmethod
+    def read(cls, path: str) -> Checkpoint | None:
+        """The checkpoint at ``path``; ``None`` if there is none or it is not one this version wrote.
+
+        Raises:
+            CorruptRegistry: it is not valid JSON.
+        """
+        try:
+            view = read_json(path)
+        except FileNotFoundError:
+            return None
+        try:
+            seq, offset, start = view["seq"], view["offset"], view["start"]
+            models = {str(k): (v[0], v[1]) for k, v in view["models"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            log.warning("registry: ignoring the malformed checkpoint %s", path)
+            return None
+        numbers = [seq, offset, start, *(s for s, _ in models.values())]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers) or not all(
+            isinstance(name, str) for _, name in models.values()
+        ):
+            log.warning("registry: ignoring the malformed checkpoint %s", path)
+            return None
+        return cls(seq, offset, start, models)
 
 
 class FolderStore(Store):
@@ -52,6 +99,7 @@ class FolderStore(Store):
         policy: a stage policy the folder must use; ``None`` accepts the folder's own.
         default_policy: the policy a new folder is created with when ``policy`` is ``None``.
         lock_timeout: seconds to wait for another process's write before raising RegistryLockTimeout.
+        read_only: refuse every write (:class:`~registry.errors.ReadOnlyRegistry`) and never create the folder.
     """
 
     def __init__(
@@ -64,27 +112,33 @@ class FolderStore(Store):
         actor: str | None,
         durable: bool = True,
         lock_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         self.root = os.path.abspath(os.path.expanduser(root))
         self.location = self.root
         self.lock_timeout = lock_timeout
+        self.read_only = read_only
         self._journal = Journal(os.path.join(self.root, "journal", "journal.log"))
         self._journal_key: tuple[int, int, int] | None = None
         self._settings_key: tuple[int, int] | None = None
         self._offset = 0
+        self._last_start = 0
         self._torn_tail = False
         self._checkpoint_seq = 0
+        self._damage: CorruptRegistry | None = None
+        self._needs_reload = False
         self.durable = durable  # needed by _create, before Store.__init__ runs
         self._lock = ProcessLock(os.path.join(self.root, ".lock"))
-        stored = self._open_or_create(policy or default_policy, clock)
-        if policy is not None and policy != stored:
-            raise InvalidParameterValue(
-                f"The registry at {self.root} uses the '{stored.name}' stage policy, not '{policy.name}'. Open it "
-                "without a policy to use its own, or change it with set_stage_policy().",
-                path=self.root,
-            )
-        super().__init__(policy=stored, clock=clock, actor=actor, durable=durable)
-        self._load()
+        with os_errors(self.root, f"open the registry at {self.root}", writing=False):
+            stored = self._open_or_create(policy or default_policy, clock)
+            if policy is not None and policy != stored:
+                raise InvalidParameterValue(
+                    f"The registry at {self.root} uses the '{stored.name}' stage policy, not '{policy.name}'. "
+                    "Open it without a policy to use its own, or change it with set_stage_policy().",
+                    path=self.root,
+                )
+            super().__init__(policy=stored, clock=clock, actor=actor, durable=durable, read_only=read_only)
+            self._load()
 
     # -- layout -------------------------------------------------------------------------------------------------
 
@@ -99,6 +153,17 @@ class FolderStore(Store):
     def _path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
 
+    @property
+    def journal_path(self) -> str:
+        return self._journal.path
+
+    @property
+    def view_path(self) -> str:
+        return self._path(_VIEW)
+
+    def document_path(self, model_id: str) -> str:
+        return self._path("models", model_id, "model.json")
+
     # -- opening ------------------------------------------------------------------------------------------------
 
     def _open_or_create(self, policy: StagePolicy, clock: Clock) -> StagePolicy:
@@ -106,21 +171,23 @@ class FolderStore(Store):
             raise InvalidParameterValue(f"Registry location {self.root} is a file, not a folder.", path=self.root)
         settings_path = self._path(_SETTINGS)
         if not os.path.exists(settings_path):
-            if os.path.isdir(self.root) and set(os.listdir(self.root)) - {
-                ".lock",
-                "journal",
-                "models",
-                "tmp",
-            }:
+            if self.read_only:
+                raise ResourceDoesNotExist(
+                    f"There is no registry at {self.root} (no {_SETTINGS}), and a registry opened read-only is "
+                    "never created. Check the path, or open it without read_only to create it.",
+                    path=self.root,
+                )
+            if os.path.isdir(self.root) and set(os.listdir(self.root)) - _REGISTRY_ENTRIES:
                 raise InvalidParameterValue(
                     f"{self.root} is a non-empty folder that is not a registry (it has no {_SETTINGS}). Point "
                     "the registry at an empty or new folder.",
                     path=self.root,
                 )
-            os.makedirs(self.root, exist_ok=True)
-            with self._process_lock():
-                if not os.path.exists(settings_path):  # another process may have created it meanwhile
-                    self._create(policy, clock())
+            with os_errors(self.root, f"create a registry at {self.root}", writing=True):
+                os.makedirs(self.root, exist_ok=True)
+                with self._process_lock():
+                    if not os.path.exists(settings_path):  # another process may have created it meanwhile
+                        self._create(policy, clock())
         return self._read_settings()
 
     def _create(self, policy: StagePolicy, created: int) -> None:
@@ -153,11 +220,17 @@ class FolderStore(Store):
                 path=path,
             )
         self._settings_key = (st.st_size, st.st_mtime_ns)
-        return StagePolicy.from_dict(settings["stage_policy"])
+        try:
+            return StagePolicy.from_dict(settings["stage_policy"])
+        except RegistryError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptRegistry(f"{path} holds a malformed stage policy ({exc!r}).", path=path) from None
 
     def save_policy(self, policy: StagePolicy) -> None:
         """Store a new stage policy in the folder (under the lock), for every process to enforce."""
-        with self._guard, self._process_lock():
+        self.check_writable("change the stage policy")
+        with self._guard, self._writing("change the stage policy"), self._process_lock():
             path = self._path(_SETTINGS)
             settings = read_json(path)
             settings["stage_policy"] = policy.to_dict()
@@ -167,97 +240,121 @@ class FolderStore(Store):
     # -- loading and catching up ----------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        """Cold start: the checkpoint's documents plus the journal after it, or a full replay if needed."""
+        """Cold start: the checkpoint and the journal after it, or the whole journal. Writes nothing."""
+        self._damage = None
+        checkpoint = None
         try:
-            self._load_from_checkpoint()
+            checkpoint = Checkpoint.read(self.view_path)
         except CorruptRegistry as exc:
-            log.warning("registry: rebuilding %s from its journal (%s)", self.root, exc)
-            self.rebuild()
-
-    def _load_from_checkpoint(self) -> None:
-        view_path = self._path(_VIEW)
-        if not os.path.exists(view_path):
-            self.rebuild()
-            return
-        view = read_json(view_path)
-        try:
-            offset, checkpoint_seq = int(view["offset"]), int(view["seq"])
-            entries = {str(k): (int(v[0]), str(v[1])) for k, v in view["models"].items()}
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            raise CorruptRegistry(f"{view_path} is malformed.", path=view_path) from None
-        if offset > self._journal.size():
-            raise CorruptRegistry(f"{view_path} points past the end of the journal.", path=view_path)
-        records, end, _torn = self._journal.read(offset)
-        tail = [Event.from_dict(r) for r in records]
-        deleted_in_tail = {e.model_id for e in tail if e.type == EventType.REGISTERED_MODEL_DELETED}
-        state = RegistryState(self.artifact_root)
-        state.seq = checkpoint_seq
-        for model_id, (seq, name) in entries.items():
-            if model_id in deleted_in_tail:
-                continue  # deleted after the checkpoint (its document may be gone): its events are skipped below
-            # Nothing is read yet: a model's document is loaded when something first reads the model.
-            state.add_model(PendingModel(model_id, name, seq, functools.partial(self._load_model, model_id, seq)))
-        for event in tail:
-            if event.model_id in deleted_in_tail and event.model_id not in state.models:
-                if event.type == EventType.REGISTERED_MODEL_CREATED:
-                    state.apply(event)  # created and deleted after the checkpoint: replay its whole life
-                else:
-                    state.seq = max(state.seq, event.seq)
-            else:
-                state.apply(event)
-        self._install(state, end, checkpoint_seq)
-
-    def _load_model(self, model_id: str, seq: int) -> ModelState:
-        """Load one model's document for a state being read (its checkpoint said the model was at ``seq``)."""
-        doc_path = self._path("models", model_id, "model.json")
-        try:
-            model = ModelState.from_doc(read_json(doc_path), self.artifact_root)
-            if model.id != model_id or model.seq < seq:
-                raise CorruptRegistry(f"{doc_path} is older than the checkpoint.", path=doc_path)
-            return model
-        except (OSError, CorruptRegistry, KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("registry: rebuilding model %s of %s from the journal (%s)", model_id, self.root, exc)
-        # The journal holds the truth: fold this model's events, up to where the state being read has got.
-        upto = self._state.seq if model_id in self._state.models else seq
-        replay = RegistryState(self.artifact_root)
-        records, _end, _torn = self._journal.read(0)
-        for record in records:
-            if record.get("model_id") == model_id and record["seq"] <= upto:
-                replay.apply(Event.from_dict(record))
-        if model_id not in replay.models:
-            raise CorruptRegistry(
-                f"The checkpoint of {self.root} lists model {model_id}, which its journal does not have. Run "
-                "'registry check --fix' to rebuild the checkpoint.",
+            log.warning("registry: replaying the whole journal of %s (%s)", self.root, exc)
+        if checkpoint is not None:
+            problem = self.checkpoint_problem(checkpoint)
+            if problem is None:
+                state = self._new_state()
+                state.seq = checkpoint.seq
+                for model_id, (seq, name) in checkpoint.models.items():
+                    # Nothing is read yet: a model's document is read when something first reads the model.
+                    state.add_pending(model_id, name, seq)
+                self._install(state, checkpoint.offset, checkpoint.start, checkpoint.seq)
+                self._fold_tail()
+                return
+            # The checkpoint names a journal position the journal does not have: events it reflects are gone
+            # from the journal (truncated, or replaced by an older copy). Never serve the shorter journal as if
+            # nothing happened: every read and write says so until 'check --fix' accepts the journal as it is.
+            self._damage = CorruptRegistry(
+                f"{problem} Events may be lost. Restore journal/journal.log from a backup, or run 'registry check "
+                "--fix' to accept the journal as it is and rebuild the view from it.",
                 path=self.root,
             )
-        return replay.models[model_id]
+        self._replay_all()
 
-    def rebuild(self) -> None:
-        """Rebuild the state from the whole journal (and rewrite the documents if the lock is free)."""
-        state = RegistryState(self.artifact_root)
-        records, end, _torn = self._journal.read(0)
-        for record in records:
-            state.apply(Event.from_dict(record))
-        self._install(state, end, checkpoint_seq=-1)
+    def _replay_all(self) -> None:
+        state = self._new_state()
+        self._install(state, 0, 0, checkpoint_seq=0)
+        self._fold_tail()
+
+    def checkpoint_problem(self, checkpoint: Checkpoint) -> str | None:
+        """Why ``checkpoint`` does not describe a position of this journal, or ``None`` when it does."""
+        where = f"The checkpoint of {self.root} (view.json) is at event {checkpoint.seq}, byte {checkpoint.offset}"
+        size = self._journal.size()
+        if checkpoint.offset > size:
+            return f"{where}, but the journal has only {size} bytes."
+        if checkpoint.seq == 0:
+            return None if checkpoint.offset == 0 else f"{where}, which is not a record boundary."
+        chunk = self._journal.read_chunk(checkpoint.start, checkpoint.offset)
+        if (
+            chunk.end != checkpoint.offset
+            or len(chunk.records) != 1
+            or chunk.last_start != checkpoint.start
+            or chunk.records[0].get("seq") != checkpoint.seq
+        ):
+            return f"{where}, but the journal has no record of event {checkpoint.seq} there."
+        return None
+
+    def _new_state(self) -> RegistryState:
+        return RegistryState(self.artifact_root, loader=self._materialize)
+
+    def _materialize(self, pending: PendingModel) -> ModelState:
+        """Load a pending model at its state's position (see :func:`registry.state.materialize`)."""
+        with os_errors(self.root, f"read model {pending.name!r} of the registry at {self.root}", writing=False):
+            return materialize(pending, self.read_document(pending.id), self._history, self.artifact_root)
+
+    def read_document(self, model_id: str) -> ModelState | None:
+        """The model's document as it is on disk now, or ``None`` if it is missing or unreadable."""
+        path = self.document_path(model_id)
         try:
-            with self._process_lock(timeout=0):
-                self._catch_up(writing=True)
-                self.checkpoint()
-        except RegistryLockTimeout:
-            pass  # a writer is busy; it or a later one will checkpoint
+            return ModelState.from_doc(read_json(path), self.artifact_root)
+        except FileNotFoundError:
+            return None
+        except (OSError, CorruptRegistry, KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("registry: not using the model document %s (%s)", path, exc)
+            return None
 
-    def _install(self, state: RegistryState, offset: int, checkpoint_seq: int) -> None:
+    def _history(self) -> Iterator[Event]:
+        records, _end, _torn = self._journal.read(0)
+        for record in records:
+            yield Event.from_dict(record)
+
+    def _install(self, state: RegistryState, offset: int, last_start: int, checkpoint_seq: int) -> None:
         with self._guard:
             self._state = state
             self._offset = offset
+            self._last_start = last_start
             self._checkpoint_seq = checkpoint_seq
             self._journal_key = None
+
+    def _fold_tail(self) -> None:
+        """Fold the records after ``self._offset`` into the state."""
+        chunk = self._journal.read_chunk(self._offset)
+        try:
+            for record in chunk.records:
+                self._state.apply(Event.from_dict(record))
+        except CorruptRegistry:
+            # Part of the chunk may be folded: drop the state, so the next look starts over (and meets the
+            # same error, rather than a state between two positions).
+            self._state = self._new_state()
+            self._offset = self._last_start = 0
+            self._journal_key = None
+            raise
+        if chunk.records:
+            self._last_start = chunk.last_start
+        self._offset = chunk.end
+        self._torn_tail = chunk.torn
 
     def _stat_journal(self) -> tuple[int, int, int]:
         st = os.stat(self._journal.path)
         return (st.st_size, st.st_mtime_ns, st.st_ino)
 
     def _catch_up(self, *, writing: bool) -> None:
+        with os_errors(self.root, f"read the registry at {self.root}", writing=False):
+            self._catch_up_now(writing=writing)
+
+    def _catch_up_now(self, *, writing: bool) -> None:
+        if self._needs_reload:
+            self._needs_reload = False
+            self._load()
+        if self._damage is not None:
+            raise self._damage
         # The cheap path of every read: one stat. Another process's commit changes size and mtime.
         try:
             key = self._stat_journal()
@@ -268,26 +365,36 @@ class FolderStore(Store):
         if key != self._journal_key:
             if self._journal_key is not None and (key[2] != self._journal_key[2] or key[0] < self._offset):
                 self._load()  # the journal was replaced (restored from a backup): start over
+                if self._damage is not None:
+                    raise self._damage
                 key = self._stat_journal()
-            records, end, torn = self._journal.read(self._offset)
-            for record in records:
-                event = Event.from_dict(record)
-                if event.seq > self._state.seq:
-                    self._state.apply(event)
-            self._offset = end
-            self._torn_tail = torn
+            self._fold_tail()
             self._journal_key = key
-        if writing and self._torn_tail:
+        if writing:
+            self._writer_catch_up()
+
+    def _writer_catch_up(self) -> None:
+        if self._torn_tail:
             # Only a crashed append leaves a torn tail, and only the lock holder may cut it off.
             self._journal.truncate(self._offset)
             self._torn_tail = False
             self._journal_key = self._stat_journal()
-        if writing:
-            st = os.stat(self._path(_SETTINGS))
-            if (st.st_size, st.st_mtime_ns) != self._settings_key:
-                self.policy = self._read_settings()
+        st = os.stat(self._path(_SETTINGS))
+        if (st.st_size, st.st_mtime_ns) != self._settings_key:
+            self.policy = self._read_settings()
+
+    def _reset_state(self) -> None:
+        # After a write that failed between changing the state and committing: start over on the next look
+        # (lazily, so a failure here cannot leave a half-built state behind).
+        self._needs_reload = True
+        self._journal_key = None
 
     # -- writing ------------------------------------------------------------------------------------------------
+
+    def _ensure_writable(self, doing: str) -> None:
+        # Opening the lock file for writing is the cheapest proof that this process may write here (once).
+        with os_errors(self.root, doing, writing=True):
+            self._lock.open()
 
     @contextlib.contextmanager
     def _process_lock(self, timeout: float | None = None):  # type: ignore[no-untyped-def]
@@ -308,7 +415,7 @@ class FolderStore(Store):
             log.debug("registry: lock released on %s", self.root)
 
     def _persist(self, events: list[Event]) -> None:
-        self._offset = self._journal.append([e.to_dict() for e in events], durable=self.durable)
+        self._offset, self._last_start = self._journal.append([e.to_dict() for e in events], durable=self.durable)
         self._journal_key = self._stat_journal()
 
     def _after_commit(self, events: list[Event]) -> None:
@@ -317,31 +424,53 @@ class FolderStore(Store):
             self.checkpoint()
 
     def checkpoint(self) -> None:
-        """Write the documents of models changed since the last checkpoint, then the checkpoint (under lock)."""
-        view_path = self._path(_VIEW)
-        try:
-            written = {str(k): int(v[0]) for k, v in read_json(view_path)["models"].items()}
-        except (OSError, CorruptRegistry, KeyError, TypeError, ValueError, AttributeError, IndexError):
-            written = {}
+        """Write the documents of models changed since the last checkpoint, then the checkpoint.
+
+        Must run under the lock, caught up with the whole journal (so no document is ever written ahead of the
+        journal). Pending models with events since their document are loaded first; the rest stand.
+        """
+        self.check_writable("write a checkpoint")
+        previous = Checkpoint.read(self.view_path) if os.path.exists(self.view_path) else None
+        written = {k: v[0] for k, v in previous.models.items()} if previous is not None else {}
         models = {}
-        for model_id, model in self._state.models.raw_items():
-            # A model never loaded here is unchanged since the checkpoint it came from: its document stands.
-            if not isinstance(model, PendingModel) and written.get(model_id) != model.seq:
+        for model_id, entry in self._state.models.raw_items():
+            if isinstance(entry, PendingModel) and entry.events:
+                entry = self._state.models[model_id]
+            if isinstance(entry, ModelState) and written.get(model_id) != entry.seq:
                 folder = self._path("models", model_id)
                 os.makedirs(folder, exist_ok=True)
-                atomic_write_json(os.path.join(folder, "model.json"), model.to_doc(), durable=self.durable)
-            models[model_id] = [model.seq, model.name]
-        view = {"seq": self._state.seq, "offset": self._offset, "models": models}
-        atomic_write_json(view_path, view, durable=self.durable)
+                atomic_write_json(os.path.join(folder, "model.json"), entry.to_doc(), durable=self.durable)
+            models[model_id] = [entry.seq, entry.name]
+        view = {"seq": self._state.seq, "offset": self._offset, "start": self._last_start, "models": models}
+        atomic_write_json(self.view_path, view, durable=self.durable)
         self._checkpoint_seq = self._state.seq
         log.debug("registry: checkpoint at seq %d (%d models)", self._state.seq, len(models))
 
+    def repair(self) -> None:
+        """Rebuild the state from the whole journal and rewrite every document and the checkpoint (under the
+        lock): what ``check --fix`` does. It also accepts a journal shorter than its old checkpoint."""
+        self.check_writable("repair the registry")
+        with self._guard, self._writing("repair the registry"), self._process_lock():
+            state = self._new_state()
+            self._install(state, 0, 0, checkpoint_seq=-1)
+            self._damage = None
+            self._fold_tail()
+            self._journal_key = self._stat_journal()
+            self._writer_catch_up()
+            try:
+                os.remove(self.view_path)  # every document is rewritten, not only those the old one says changed
+            except FileNotFoundError:
+                pass
+            self.checkpoint()
+
     def read_events(self, since: int = 0, limit: int | None = None) -> list[Event]:
         events = []
-        records, _end, _torn = self._journal.read(0)
+        with os_errors(self.root, "read the journal", writing=False):
+            records, _end, _torn = self._journal.read(0)
         for record in records:
-            if record["seq"] > since:
-                events.append(Event.from_dict(record))
+            event = Event.from_dict(record)
+            if event.seq > since:
+                events.append(event)
                 if limit is not None and len(events) >= limit:
                     break
         return events
@@ -354,19 +483,30 @@ class FolderStore(Store):
         was appended since (``read_events`` reads the whole journal). An offset past the end (the journal was
         replaced by a shorter one) starts again from the beginning; the ``seq`` filter keeps results exact.
         """
-        if offset > self._journal.size():
-            offset = 0
-        records, end, _torn = self._journal.read(offset)
-        return [Event.from_dict(r) for r in records if r["seq"] > since], end
+        with os_errors(self.root, "read the journal", writing=False):
+            if offset > self._journal.size():
+                offset = 0
+            records, end, _torn = self._journal.read(offset)
+        events = [Event.from_dict(r) for r in records]
+        return [e for e in events if e.seq > since], end
 
     def close(self) -> None:
         """Checkpoint if this process has seen changes since the last one and the lock is free."""
         with self._guard:
-            if self._state.seq > self._checkpoint_seq:
+            if not self.read_only and self._damage is None and self._state.seq > self._checkpoint_seq:
                 try:
                     with self._process_lock(timeout=0):
                         self._catch_up(writing=True)
                         self.checkpoint()
-                except (RegistryLockTimeout, OSError):
-                    pass
+                except (RegistryError, OSError) as exc:
+                    log.debug("registry: no checkpoint on closing %s (%s)", self.root, exc)
             self._lock.close()
+
+    def describe_damage(self) -> CorruptRegistry | None:
+        """Why this store refuses to serve (its checkpoint names a position the journal lacks), if it does."""
+        return self._damage
+
+    def journal_records(self) -> tuple[list[dict[str, Any]], int, bool]:
+        """Every complete record of the journal, the offset after them and whether a torn line follows."""
+        with os_errors(self.root, "read the journal", writing=False):
+            return self._journal.read(0)

@@ -16,11 +16,11 @@ import logging
 import os
 import zlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from registry.errors import CorruptRegistry
 
-__all__ = ["Journal", "encode_record"]
+__all__ = ["Journal", "JournalChunk", "encode_record"]
 
 log = logging.getLogger("registry")
 
@@ -42,6 +42,16 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return record if isinstance(record, dict) else None
+
+
+class JournalChunk(NamedTuple):
+    """What :meth:`Journal.read_chunk` found: the complete records, the offset just past the last one, whether a
+    damaged or unfinished line follows it, and the offset where the last record starts (``offset`` if none)."""
+
+    records: list[dict[str, Any]]
+    end: int
+    torn: bool
+    last_start: int
 
 
 class Journal:
@@ -66,18 +76,24 @@ class Journal:
         Raises:
             CorruptRegistry: a damaged record with complete records after it.
         """
+        chunk = self.read_chunk(offset)
+        return chunk.records, chunk.end, chunk.torn
+
+    def read_chunk(self, offset: int = 0, end: int | None = None) -> JournalChunk:
+        """As :meth:`read`, also telling where the last record starts; ``end`` stops reading at that offset."""
         try:
             with open(self.path, "rb") as f:
                 f.seek(offset)
-                data = f.read()
+                data = f.read() if end is None else f.read(max(end - offset, 0))
         except FileNotFoundError:
-            return [], offset, False
+            return JournalChunk([], offset, False, offset)
         records: list[dict[str, Any]] = []
         position = 0
+        last_start = 0
         while position < len(data):
             newline = data.find(b"\n", position)
             if newline < 0:
-                return records, offset + position, True  # unfinished append
+                return JournalChunk(records, offset + position, True, offset + last_start)  # unfinished append
             record = _decode_line(data[position:newline])
             if record is None:
                 if newline + 1 < len(data):
@@ -88,10 +104,11 @@ class Journal:
                         path=self.path,
                         offset=offset + position,
                     )
-                return records, offset + position, True  # torn last line
+                return JournalChunk(records, offset + position, True, offset + last_start)  # torn last line
             records.append(record)
+            last_start = position
             position = newline + 1
-        return records, offset + position, False
+        return JournalChunk(records, offset + position, False, offset + last_start)
 
     def truncate(self, end: int) -> None:
         """Cut off a torn tail found at ``end`` (only a writer holding the lock may call this)."""
@@ -101,9 +118,14 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
 
-    def append(self, records: Iterable[dict[str, Any]], *, durable: bool) -> int:
-        """Append ``records`` in one write (one fsync when ``durable``); returns the new end offset."""
-        payload = b"".join(encode_record(r) for r in records)
+    def append(self, records: Iterable[dict[str, Any]], *, durable: bool) -> tuple[int, int]:
+        """Append ``records`` in one write (one fsync when ``durable``).
+
+        Returns:
+            ``(end, last_start)``: the new end offset, and the offset where the last record appended starts.
+        """
+        lines = [encode_record(r) for r in records]
+        payload = b"".join(lines)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             written = 0
@@ -111,6 +133,7 @@ class Journal:
                 written += os.write(fd, payload[written:])
             if durable:
                 os.fsync(fd)
-            return os.fstat(fd).st_size
+            end = os.fstat(fd).st_size
+            return end, end - len(lines[-1]) if lines else end
         finally:
             os.close(fd)

@@ -45,6 +45,13 @@ class ProcessLock:
         self._depth = 0
         self._fallback = _portable_lock(path) if fcntl is None else None
 
+    def open(self) -> None:
+        """Open the lock file for writing without locking it (raises the OSError when this user cannot)."""
+        if self._fallback is None:
+            self._descriptor()
+        else:  # pragma: no cover - not POSIX
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644))
+
     def _descriptor(self) -> int:
         if self._fd is None or self._pid != os.getpid():
             # After a fork the inherited descriptor shares the parent's lock state: open our own.

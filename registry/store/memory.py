@@ -15,7 +15,7 @@ import weakref
 from typing import Any
 
 from registry.domain.stages import StagePolicy
-from registry.domain.state import Event
+from registry.domain.state import Event, RegistryState
 from registry.store.artifacts import StagedArtifacts
 from registry.store.base import Clock, Store
 
@@ -25,7 +25,7 @@ __all__ = ["MemoryStore"]
 class MemoryStore(Store):
     """A store no other process can see. ``location`` is ``memory://``."""
 
-    def __init__(self, *, policy: StagePolicy, clock: Clock, actor: str | None) -> None:
+    def __init__(self, *, policy: StagePolicy, clock: Clock, actor: str | None, read_only: bool = False) -> None:
         self.location = "memory://"
         # The scratch folder is made on the first copy of a version's files, not here: a registry that never
         # copies files (most test fixtures) then costs no filesystem calls at all, which on some filesystems
@@ -35,7 +35,7 @@ class MemoryStore(Store):
         self._scratch_made = False
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._scratch, True)
         self._events: list[Event] = []
-        super().__init__(policy=policy, clock=clock, actor=actor, durable=False)
+        super().__init__(policy=policy, clock=clock, actor=actor, durable=False, read_only=read_only)
 
     def _ensure_scratch(self) -> None:
         with self._guard:
@@ -44,8 +44,14 @@ class MemoryStore(Store):
                 self._scratch_made = True
 
     def stage_artifacts(self, source_dir: str) -> StagedArtifacts:
+        self.check_writable("register a model version's files")
         self._ensure_scratch()
         return super().stage_artifacts(source_dir)
+
+    def staging_directory(self, prefix: str) -> str:
+        self.check_writable("stage files")
+        self._ensure_scratch()
+        return super().staging_directory(prefix)
 
     @property
     def artifact_root(self) -> str:
@@ -63,6 +69,12 @@ class MemoryStore(Store):
 
     def _persist(self, events: list[Event]) -> None:
         self._events.extend(events)
+
+    def _reset_state(self) -> None:
+        state = RegistryState(self.artifact_root)
+        for event in self._events:
+            state.apply(event)
+        self._state = state
 
     def read_events(self, since: int = 0, limit: int | None = None) -> list[Event]:
         with self._guard:

@@ -48,6 +48,15 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
     text = os.fspath(uri) if isinstance(uri, str | os.PathLike) else uri
     if not isinstance(text, str) or not text:
         raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
+    if "\x00" in text:
+        raise InvalidParameterValue(f"Registry URI {text!r} contains a NUL character, which no path can hold.")
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        raise InvalidParameterValue(
+            f"Registry URI {text!r} cannot be encoded as a file name on this system (it holds a lone surrogate "
+            "or a character the filesystem encoding lacks).",
+        ) from None
     if text.startswith(MEMORY):
         return text
     path = local_path(text)
@@ -69,11 +78,22 @@ def open_store(
     actor: str | None,
     durable: bool,
     lock_timeout: float,
+    read_only: bool = False,
 ) -> Store:
-    """The store behind a resolved registry URI (named in-memory registries are shared within the process)."""
+    """The store behind a resolved registry URI (named in-memory registries are shared within the process).
+
+    ``read_only`` applies to folders and to a fresh ``memory://``; a named in-memory registry is shared by
+    every handle in the process, so one handle cannot make it read-only (that raises).
+    """
     if uri == MEMORY:
-        return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor)
+        return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor, read_only=read_only)
     if uri.startswith(MEMORY):
+        if read_only:
+            raise InvalidParameterValue(
+                f"{uri} is shared by every Registry in this process that names it, so it cannot be opened "
+                "read-only by one of them. Use a folder, or memory:// for a private read-only scratch registry.",
+                uri=uri,
+            )
         with _named_memory_lock:
             store = _named_memory.get(uri)
             if store is None:
@@ -92,6 +112,7 @@ def open_store(
         actor=actor,
         durable=durable,
         lock_timeout=lock_timeout,
+        read_only=read_only,
     )
 
 

@@ -288,10 +288,16 @@ def test_check(run: Run, fraud: Registry, folder: str) -> None:
     orphan = os.path.join(folder, "models", "not-a-model")
     os.makedirs(orphan)
     code, out, _ = run("check")
-    assert code == EXIT_CHECK_FAILED and "orphan_model_folder" in out and "--fix" in out
+    assert code == EXIT_OK and "leftover: orphan_model_folder" in out and "--fix" in out  # garbage, not a failure
     report = json.loads(run("check", "--fix", "--json")[1])
     assert report["ok"] and report["rebuilt"] and not os.path.exists(orphan)
     assert run("check")[0] == EXIT_OK
+    [doc] = [os.path.join(folder, "models", d, "model.json") for d in os.listdir(os.path.join(folder, "models"))][:1]
+    forged = json.loads(Path(doc).read_text())
+    forged["description"] = "forged"
+    Path(doc).write_text(json.dumps(forged))
+    code, out, _ = run("check")
+    assert code == EXIT_CHECK_FAILED and "PROBLEM: document_mismatch" in out and "description" in out
 
 
 def test_demo_command(run: Run, folder: str) -> None:

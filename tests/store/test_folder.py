@@ -105,8 +105,11 @@ def test_rebuild_when_view_is_missing_or_corrupt(tmp_path: Path) -> None:
     (root / "view.json").write_text("{not json")
     assert snapshot(Registry(str(root))) == expected
     (root / "view.json").unlink()
-    assert snapshot(Registry(str(root))) == expected
-    assert (root / "view.json").exists()  # the rebuild wrote a fresh checkpoint
+    reopened = Registry(str(root))
+    assert snapshot(reopened) == expected
+    assert not (root / "view.json").exists()  # opening and reading write nothing
+    reopened.close()
+    assert (root / "view.json").exists()  # closing wrote a fresh checkpoint
 
 
 def test_rebuild_when_a_document_is_damaged_or_stale(tmp_path: Path) -> None:
@@ -149,7 +152,7 @@ def test_periodic_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     for i in range(11):
         reg.set_registered_model_tag("m", "k", str(i))
     view = json.loads((root / "view.json").read_text())
-    assert view["seq"] == 10  # checkpoints at 5 and 10 (the rebuild of the empty registry was at 0)
+    assert view["seq"] == 10  # checkpoints at 5 and 10
     assert snapshot(Registry(str(root))) == snapshot(reg)
 
 
@@ -211,7 +214,7 @@ def test_journal_replaced_by_backup_is_reloaded(tmp_path: Path) -> None:
     reg.create_registered_model("n")
     reader = Registry(str(root))
     assert len(reader.list_registered_models()) == 2
-    (root / "view.json").unlink()
+    (root / "view.json").unlink(missing_ok=True)
     tmp = journal_path(root).with_suffix(".restore")
     tmp.write_bytes(backup)
     os.replace(tmp, journal_path(root))
