@@ -43,7 +43,7 @@ def registry_for(registry: Registry | None) -> Registry:
 def registry_for_uri(model_uri: str | os.PathLike[str], registry: Registry | None) -> Registry | None:
     """``registry``, or the default registry when a ``models:/`` URI needs one. A path needs none: loading a
     folder must not create ``./mlregistry``."""
-    if registry is None and is_models_uri(os.fspath(model_uri)):
+    if registry is None and isinstance(model_uri, str) and is_models_uri(model_uri):
         return default_registry()
     return registry
 

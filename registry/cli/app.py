@@ -6,7 +6,7 @@ call the public client (:class:`registry.Registry` and its helpers). One error b
 
 ====  =====================================================================
 0     success
-1     any other registry error (a corrupt file, a lock timeout, ...)
+1     any other error (a corrupt file, a lock timeout, a read-only registry, a file the OS refused, ...)
 2     invalid input (a bad name, URI, filter, argument)
 3     not found (no such model, version, alias, file)
 4     conflict (already exists, or a stage move the policy forbids)
@@ -21,12 +21,14 @@ refuse to create a registry where there is none.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from registry import __version__
 from registry.cli.aliases import add_commands as add_alias_commands
 from registry.cli.context import (
+    EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
     Context,
@@ -104,7 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=bool(args.json))
     ctx = Context(args, out)
     try:
-        return int(args.handler(ctx))
+        try:
+            return int(args.handler(ctx))
+        finally:
+            ctx.close()  # inside the boundary: closing (a checkpoint) may fail too
     except RegistryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exit_code_for(exc)
@@ -115,8 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `registry events | head`: the reader left; exit quietly as Unix tools do.
         sys.stderr.close()
         return EXIT_OK
-    finally:
-        ctx.close()
+    except OSError as exc:  # a file named on the command line (an export target, a model folder), not the registry
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}. Check the path and its permissions, then retry.", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # the one boundary: never a traceback, but say plainly that this is a bug
+        if os.environ.get("REGISTRY_DEBUG"):
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}. This is a bug in registry; please report it "
+            "(set REGISTRY_DEBUG=1 to see the traceback).",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

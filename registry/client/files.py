@@ -13,6 +13,7 @@ from registry.errors import InvalidParameterValue, ResourceAlreadyExists
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion
     from registry.flavors.registration import Registrar
+    from registry.store.base import Store
 
 __all__ = ["ModelFilesMixin"]
 
@@ -21,6 +22,8 @@ class ModelFilesMixin:
     if TYPE_CHECKING:  # what the client provides
 
         def resolve_model_uri(self, uri: str) -> ModelVersion: ...
+
+        _store: Store
 
     def log_model(self, python_model: Any = None, **kwargs: Any) -> ModelVersion:
         """Save a model and register it as a new version in one call, creating the registered model if needed.
@@ -31,7 +34,7 @@ class ModelFilesMixin:
         """
         from registry.flavors.registration import log_model
 
-        return log_model(cast("Registrar", self), python_model, **kwargs)
+        return log_model(cast("Registrar", self), python_model, staging=self._store.staging_directory, **kwargs)
 
     def register_model(self, model_uri: str | os.PathLike[str], name: str, **kwargs: Any) -> ModelVersion:
         """Register a model directory (path or ``file:`` URI) or a ``models:/`` version under ``name``."""

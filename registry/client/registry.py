@@ -21,11 +21,20 @@ from registry.domain.entities import ModelVersion, RegisteredModel
 from registry.domain.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.domain.state import Event, RegistryState
 from registry.domain.uris import is_models_uri, local_path, parse_models_uri
-from registry.domain.validation import validate_alias, validate_model_name, validate_version
+from registry.domain.validation import (
+    validate_alias,
+    validate_description,
+    validate_model_name,
+    validate_run_id,
+    validate_run_link,
+    validate_tags,
+    validate_version,
+)
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from registry.events.bus import EventBus
 from registry.events.log import EventLog
 from registry.store.base import Clock, Store, default_actor, system_clock
+from registry.store.files import path_text
 from registry.store.folder import FolderStore
 from registry.store.uris import (
     DEFAULT_REGISTRY_FOLDER,
@@ -310,7 +319,7 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         return self._create_version(
             _name(name),
             source,
-            files=os.fspath(files),
+            files=path_text(files, "files"),
             run_id=run_id,
             tags=tags,
             run_link=run_link,
@@ -338,6 +347,10 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         run_link: str | None,
         description: str | None,
     ) -> ModelVersion:
+        # Everything the command will check that does not need the state is checked now, before any file is
+        # copied: a refusal after staging would leave the copy behind until check --fix.
+        run_id, run_link = validate_run_id(run_id), validate_run_link(run_link)
+        tags, description = validate_tags(tags), validate_description(description)
         with self._store.reading() as state:
             state.model(name)  # fail fast, before copying files for a model that does not exist
         staged = self._store.stage_artifacts(files) if files is not None else None
@@ -535,6 +548,8 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         Raises:
             ResourceDoesNotExist: no such model or alias.
         """
+        if not isinstance(alias, str):
+            validate_alias(alias)
         with self._store.reading() as state:
             model = state.model(_name(name))
             if alias not in model.aliases:

@@ -19,6 +19,8 @@ from registry.domain.validation import (
     validate_alias,
     validate_description,
     validate_model_name,
+    validate_run_id,
+    validate_run_link,
     validate_tag_key,
     validate_tag_value,
     validate_tags,
@@ -121,6 +123,8 @@ def create_model_version(
             f"Model version source must be a non-empty string (a folder, a file: URI or a URI), got {source!r}.",
             source=source,
         )
+    run_id = validate_run_id(run_id)
+    run_link = validate_run_link(run_link)
     tags = validate_tags(tags)
     description = validate_description(description)
     model, number = next_version(state, name)
@@ -242,5 +246,12 @@ def latest_versions(state: RegistryState, name: str, stages: Iterable[Any] | Non
     model = state.model(name)
     if isinstance(stages, str):
         stages = [stages]  # one stage given bare, not in a list: mean it, rather than its letters
+    elif stages is not None and (
+        isinstance(stages, bytes | bytearray | Mapping | Stage) or not isinstance(stages, Iterable)
+    ):
+        raise InvalidParameterValue(
+            f"stages must be a list of stage names (or None for all), got {type(stages).__name__} {stages!r}.",
+            stages=stages,
+        )
     wanted = list(Stage) if not stages else [Stage.parse(s) for s in stages]
     return [mv for s in dict.fromkeys(wanted) if (mv := model.latest(s)) is not None]

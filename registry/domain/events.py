@@ -9,7 +9,7 @@ accessors for its payload, and :class:`EventFilter`, the ``events=`` / ``model=`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -343,7 +343,7 @@ class EventFilter:
         types: set[str] | None = None
         entities: set[str] | None = None
         if events is not None:
-            wanted = [events] if isinstance(events, str) else list(events)
+            wanted = [events] if isinstance(events, str) else _listed(events, "events")
             if not wanted:
                 raise InvalidParameterValue("events must name at least one event type (or be None for all).")
             known = set(known_event_types())
@@ -365,7 +365,7 @@ class EventFilter:
                 types.add(name)
         models: set[str] | None = None
         if model is not None:
-            names = [model] if isinstance(model, str) else list(model)
+            names = [model] if isinstance(model, str) else _listed(model, "model")
             for name in names:
                 if not isinstance(name, str) or not name:
                     raise InvalidParameterValue(f"model must be a model name or a list of names, got {model!r}.")
@@ -391,3 +391,10 @@ class EventFilter:
 
 
 # -- the in-process bus ---------------------------------------------------------------------------------------------
+
+
+def _listed(value: Any, what: str) -> list[Any]:
+    """``value`` as a list, if it is a list, tuple, set or other iterable (not a mapping or bytes)."""
+    if isinstance(value, bytes | bytearray | Mapping) or not isinstance(value, Iterable):
+        raise InvalidParameterValue(f"{what} must be a string or a list of strings, got {type(value).__name__}.")
+    return list(value)

@@ -17,6 +17,7 @@ from typing import Any
 from registry.domain.entities import ModelVersion
 from registry.domain.stages import Stage
 from registry.domain.state import Event, EventType, RegistryState
+from registry.domain.validation import validate_alias, validate_model_name
 from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["describe_event", "model_history", "rollback_target", "state_at", "version_at"]
@@ -32,6 +33,7 @@ def model_history(events: Sequence[Event], name: str, version: int | None = None
     Raises:
         ResourceDoesNotExist: no model of that name ever existed.
     """
+    name = validate_model_name(name)
     live: dict[str, str] = {}
     last_id: str | None = None
     for e in events:
@@ -87,6 +89,9 @@ def version_at(
     """
     if (alias is None) == (stage is None):
         raise InvalidParameterValue("Pass exactly one of alias= or stage=.")
+    name = validate_model_name(name)
+    if alias is not None:
+        alias = validate_alias(alias)
     model = state_at(events, at).model(name)
     if alias is not None:
         number = model.aliases.get(alias)

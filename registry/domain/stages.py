@@ -180,7 +180,7 @@ def policy_named(policy: str | StagePolicy) -> StagePolicy:
         return policy
     try:
         return _BUILT_IN[policy]
-    except KeyError:
+    except (KeyError, TypeError):
         raise InvalidParameterValue(
             f"Unknown stage policy {policy!r}: use 'lifecycle', 'mlflow' or a StagePolicy instance."
         ) from None

@@ -20,6 +20,8 @@ __all__ = [
     "validate_alias",
     "validate_description",
     "validate_model_name",
+    "validate_run_id",
+    "validate_run_link",
     "validate_tag_key",
     "validate_tag_value",
     "validate_tags",
@@ -83,7 +85,16 @@ def validate_tag_value(key: str, value: Any) -> str:
     """A tag value: converted to ``str`` as MLflow does; at most 100,000 characters."""
     if value is None:
         raise InvalidParameterValue(f"Tag '{key}' has no value: pass a string (it may be empty).", key=key)
-    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = str(value)
+        except Exception as exc:  # a value's own __str__ can raise anything; say which tag, not its traceback
+            raise InvalidParameterValue(
+                f"Value of tag '{key}' cannot be converted to a string ({type(exc).__name__}: {exc}). Pass a str.",
+                key=key,
+            ) from None
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidParameterValue(
             f"Value of tag '{key}' is {len(text)} characters long; the limit is {MAX_TAG_VALUE_LENGTH}.",
@@ -154,4 +165,22 @@ def validate_description(description: Any) -> str | None:
         return description
     raise InvalidParameterValue(
         f"Description must be a string or None, got {type(description).__name__}.", description=description
+    )
+
+
+def validate_run_id(run_id: Any) -> str | None:
+    """A run id: a string or ``None`` (MLflow's run ids are strings; a number is refused, not stringified)."""
+    if run_id is None or isinstance(run_id, str):
+        return run_id
+    raise InvalidParameterValue(
+        f"run_id must be a string or None, got {type(run_id).__name__} {run_id!r}.", run_id=run_id
+    )
+
+
+def validate_run_link(run_link: Any) -> str | None:
+    """A run link: a string (a URL) or ``None``."""
+    if run_link is None or isinstance(run_link, str):
+        return run_link
+    raise InvalidParameterValue(
+        f"run_link must be a string or None, got {type(run_link).__name__} {run_link!r}.", run_link=run_link
     )

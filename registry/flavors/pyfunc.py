@@ -24,6 +24,7 @@ from registry.models.enforcement import enforce_params, enforce_schema
 from registry.models.mlmodel import PYFUNC_FLAVOR, MLmodel
 from registry.models.resolve import local_path_of, resolve_local_model, resolve_model_version
 from registry.models.signature import ModelSignature
+from registry.store.files import os_errors, path_text
 
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion
@@ -130,11 +131,13 @@ def load_model(
         ResourceDoesNotExist: no such model, version, alias or directory.
         InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader not on the allow-list.
     """
-    text = os.fspath(model_uri)
-    if local_path_of(text) is None:  # models:/
-        mv = resolve_model_version(text, registry)
-        return _load_dir(resolve_local_model(f"models:/{mv.name}/{mv.version}", registry=registry), model_config, mv)
-    return _load_dir(resolve_local_model(text, registry=registry), model_config, None)
+    text = path_text(model_uri, "Model URI")
+    with os_errors(text, f"load the model {text!r}", writing=False):
+        if local_path_of(text) is None:  # models:/
+            mv = resolve_model_version(text, registry)
+            version_dir = resolve_local_model(f"models:/{mv.name}/{mv.version}", registry=registry)
+            return _load_dir(version_dir, model_config, mv)
+        return _load_dir(resolve_local_model(text, registry=registry), model_config, None)
 
 
 def _save(path: str | os.PathLike[str], write: Any) -> MLmodel:

@@ -9,14 +9,16 @@ staging folder is removed afterwards. ``register_model`` registers an existing m
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists
 from registry.models import model_dir
 from registry.models.resolve import local_path_of
+from registry.store.files import path_text
 
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion, RegisteredModel
@@ -75,14 +77,20 @@ def log_model(
     serialization_format: str = "cloudpickle",
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
+    staging: Callable[[str], str] | None = None,
 ) -> ModelVersion:
-    """Save a model and create a version of ``registered_model_name`` from it (see ``Registry.log_model``)."""
+    """Save a model and create a version of ``registered_model_name`` from it (see ``Registry.log_model``).
+
+    ``staging(prefix)`` makes the folder the model is saved in first (the client passes its store's, inside the
+    registry's ``tmp/``, so a crash leaves it where ``check`` finds it); the folder is removed afterwards.
+    """
     from registry.flavors import pyfunc
 
     if not isinstance(registered_model_name, str) or not registered_model_name:
         raise InvalidParameterValue("log_model needs registered_model_name= (the name to register under).")
-    with tempfile.TemporaryDirectory(prefix="registry-log-model-") as staging:
-        path = Path(staging) / "model"
+    folder = staging("log-model-") if staging is not None else tempfile.mkdtemp(prefix="registry-log-model-")
+    try:
+        path = Path(folder) / "model"
         pyfunc.save_model(
             path,
             python_model,
@@ -98,6 +106,8 @@ def log_model(
         _ensure_registered_model(reg, registered_model_name)
         # The staging folder is gone once this returns, so the version's source is its own copy in the registry.
         return reg.create_model_version_from_files(registered_model_name, str(path), tags=tags, description=description)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def register_model(
@@ -120,7 +130,7 @@ def register_model(
         InvalidParameterValue: a ``runs:/`` URI (pass the model directory instead) or another unsupported URI.
         ResourceDoesNotExist: the directory has no ``MLmodel`` file, or the ``models:/`` URI names nothing.
     """
-    text = os.fspath(model_uri)
+    text = path_text(model_uri, "Model URI")
     path = local_path_of(text)  # raises for runs:/ and remote schemes, with what to pass instead
     if path is not None:
         model_dir.read_mlmodel(path)  # refuse a folder that is not a model before creating anything

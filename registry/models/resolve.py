@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from registry.domain.uris import is_models_uri, local_path
 from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 from registry.store.artifacts import verify_artifacts
+from registry.store.files import path_text
 
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion
@@ -43,7 +44,7 @@ def local_path_of(uri: str | os.PathLike[str]) -> Path | None:
     Raises:
         InvalidParameterValue: for ``runs:/`` and for remote schemes (``s3:``, ``http:``, ...).
     """
-    text = os.fspath(uri)
+    text = path_text(uri, "Model URI")
     if is_models_uri(text):
         return None
     if text.startswith("runs:"):

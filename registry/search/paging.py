@@ -94,7 +94,7 @@ def decode_token(token: Any, fingerprint: str, ordering: Ordering) -> tuple[Any,
     try:
         raw = base64.urlsafe_b64decode(token.encode("ascii"))
         payload = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, UnicodeError, ValueError):
+    except (binascii.Error, UnicodeError, ValueError, RecursionError):
         raise invalid("could not base64-decode it") from None
     if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION or "after" not in payload:
         raise invalid("it is not a page token of this registry")

@@ -13,7 +13,22 @@ from typing import Any
 
 from registry.errors import CorruptRegistry, InvalidParameterValue, ReadOnlyRegistry, RegistryError, RegistryIOError
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "fsync_dir", "os_error", "os_errors", "read_json"]
+__all__ = [
+    "MAX_NAME_BYTES",
+    "MAX_PATH_BYTES",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "fsync_dir",
+    "os_error",
+    "os_errors",
+    "path_text",
+    "read_json",
+]
+
+MAX_PATH_BYTES = 4095
+"""The longest path accepted (Linux's PATH_MAX less its NUL); longer ones no call could open anyway."""
+MAX_NAME_BYTES = 255
+"""The longest single path component accepted (NAME_MAX of the usual filesystems)."""
 
 _CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -124,3 +139,34 @@ def os_errors(path: str, doing: str, *, writing: bool) -> Iterator[None]:
         raise  # some registry errors are OSErrors too (RegistryLockTimeout is a TimeoutError)
     except OSError as exc:
         raise os_error(exc, path=path, doing=doing, writing=writing) from exc
+
+
+def path_text(value: Any, what: str) -> str:
+    """``value`` (a ``str`` or ``os.PathLike``) as text that can name a file, or a clear error saying why not.
+
+    Raises:
+        InvalidParameterValue: not text, a NUL character, a lone surrogate (no file name can hold one), a
+            component longer than 255 bytes or a path longer than 4,095 bytes.
+    """
+    try:
+        text = os.fspath(value)
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise InvalidParameterValue(f"{what} must be a path or URI string, got {type(value).__name__} {value!r}.")
+    if "\x00" in text:
+        raise InvalidParameterValue(f"{what} {text[:80]!r} contains a NUL character, which no path can hold.")
+    try:
+        encoded = os.fsencode(text)
+    except UnicodeError:
+        raise InvalidParameterValue(
+            f"{what} {text[:80]!r} cannot be a file name on this system (it holds a lone surrogate or a character "
+            "the filesystem encoding lacks)."
+        ) from None
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if len(encoded) > MAX_PATH_BYTES or longest > MAX_NAME_BYTES:
+        raise InvalidParameterValue(
+            f"{what} {text[:60]!r}... is too long for a path ({len(encoded)} bytes; a path may have "
+            f"{MAX_PATH_BYTES}, each of its parts {MAX_NAME_BYTES}). Choose a shorter one."
+        )
+    return text

@@ -15,6 +15,7 @@ from registry.domain.stages import StagePolicy
 from registry.domain.uris import local_path
 from registry.errors import InvalidParameterValue
 from registry.store.base import Clock, Store
+from registry.store.files import path_text
 from registry.store.folder import FolderStore
 from registry.store.memory import MemoryStore
 
@@ -48,15 +49,7 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
     text = os.fspath(uri) if isinstance(uri, str | os.PathLike) else uri
     if not isinstance(text, str) or not text:
         raise InvalidParameterValue(f"Registry URI must be a non-empty path or URI, got {uri!r}.")
-    if "\x00" in text:
-        raise InvalidParameterValue(f"Registry URI {text!r} contains a NUL character, which no path can hold.")
-    try:
-        os.fsencode(text)
-    except UnicodeError:
-        raise InvalidParameterValue(
-            f"Registry URI {text!r} cannot be encoded as a file name on this system (it holds a lone surrogate "
-            "or a character the filesystem encoding lacks).",
-        ) from None
+    text = path_text(text, "Registry URI")
     if text.startswith(MEMORY):
         return text
     path = local_path(text)

@@ -1,0 +1,404 @@
+"""Several handles on one registry folder, as several processes would hold them, against a plain reference.
+
+Three ``Registry`` objects share one folder; each has its own state, loads model documents lazily from the
+checkpoint it opened, and is closed (which checkpoints), dropped without closing (as a killed process is),
+reopened, or made to checkpoint at any step, while the others write. Every mutating operation is a rule (rename
+and delete included), each predicted by the reference model: a handle must accept exactly what the reference
+accepts and refuse the rest with the right error. Reads through a handle catch it up and must equal the
+reference.
+
+After every step, without moving any handle (so the lazy states that other handles' checkpoints can go stale
+under are kept): each handle's name index equals the reference's names at that handle's own position (its
+view is the fold of a prefix of the journal), a freshly opened handle equals the reference, and so does the
+fold of the whole journal (no caches at all).
+
+CI runs the ``ci`` profile (enough to find issue 10's scenarios in seconds: reverting the fix fails it within
+a few examples); ``REGISTRY_LONG=1`` runs the ``long`` profile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+from unittest import mock
+
+import attrs
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from registry import (
+    InvalidParameterValue,
+    Registry,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
+from registry.domain.state import Event, RegistryState
+from registry.store import files as files_module
+from registry.store.journal import Journal
+
+HANDLES = 3
+names = st.sampled_from(["a", "b", "c"])
+handles = st.integers(0, HANDLES - 1)
+versions = st.integers(1, 4)
+keys = st.sampled_from(["k1", "k2"])
+values = st.sampled_from(["1", "2"])
+aliases = st.sampled_from(["x", "y"])
+stages = st.sampled_from(["None", "Staging", "Production", "Archived"])
+descriptions = st.sampled_from([None, "one", "two"])
+then_close = st.booleans()
+
+
+@attrs.define
+class RefVersion:
+    stage: str = "None"
+    tags: dict[str, str] = attrs.field(factory=dict)
+    description: str | None = None
+
+
+@attrs.define
+class RefModel:
+    description: str | None = None
+    tags: dict[str, str] = attrs.field(factory=dict)
+    versions: dict[int, RefVersion] = attrs.field(factory=dict)
+    aliases: dict[str, int] = attrs.field(factory=dict)
+    next: int = 1
+
+
+def picture_of(reg: Registry) -> dict[str, Any]:
+    """Everything a reader sees through ``reg``, by name."""
+    out = {}
+    for m in reg.list_registered_models():
+        vs = {
+            v.version: (v.current_stage.value, v.tags, v.description, sorted(v.aliases), v.name)
+            for v in reg.list_model_versions(m.name)
+        }
+        out[m.name] = (m.description, m.tags, m.aliases, vs)
+    return out
+
+
+def picture_of_state(state: RegistryState) -> dict[str, Any]:
+    out = {}
+    for name in state.names():
+        m = state.model(name)
+        rm = m.registered_model()
+        vs = {
+            v.version: (v.current_stage.value, v.tags, v.description, sorted(v.aliases), v.name)
+            for v in state.model_versions(name)
+        }
+        out[name] = (rm.description, rm.tags, rm.aliases, vs)
+    return out
+
+
+class MultiHandleMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = tempfile.mkdtemp(prefix="registry-multi-")
+        self.uri = os.path.join(self.folder, "r")
+        self.handles: list[Registry | None] = [self._open()] + [None] * (HANDLES - 1)  # the others open later
+        self.ref: dict[str, RefModel] = {}
+        self.names_at: dict[int, list[str]] = {0: []}  # the reference's names after each journal position
+        self.seq = 0
+
+    def teardown(self) -> None:
+        for reg in self.handles:
+            if reg is not None:
+                reg.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _open(self) -> Registry:
+        return Registry(self.uri, durable=False, policy="mlflow" if not os.path.exists(self.uri) else None)
+
+    def handle(self, h: int) -> Registry:
+        reg = self.handles[h]
+        if reg is None:  # a closed or dropped handle is reopened (from the checkpoint) when next used
+            reg = self.handles[h] = self._open()
+        return reg
+
+    def committed(self, reg: Registry) -> None:
+        """Record the reference's names at the position the write just committed (at most one event)."""
+        seq = reg._store._state.seq  # type: ignore[attr-defined]
+        assert seq in (self.seq, self.seq + 1), (seq, self.seq)
+        self.seq = seq
+        self.names_at[seq] = sorted(self.ref)
+
+    def write(self, h: int, close: bool, expected: type[Exception] | None, call: Any) -> bool:
+        """Run ``call(reg)`` through handle ``h``; it must raise ``expected`` (or succeed when None)."""
+        reg = self.handle(h)
+        if expected is None:
+            call(reg)
+        else:
+            try:
+                call(reg)
+            except expected:
+                pass
+            else:
+                raise AssertionError(f"handle {h} accepted what the reference refuses with {expected.__name__}")
+        self.committed(reg)
+        if close:
+            reg.close()
+            self.handles[h] = None
+        return expected is None
+
+    def model(self, name: str) -> RefModel | None:
+        return self.ref.get(name)
+
+    def missing(self, name: str, version: int | None = None) -> type[Exception] | None:
+        m = self.ref.get(name)
+        if m is None or (version is not None and version not in m.versions):
+            return ResourceDoesNotExist
+        return None
+
+    # -- registered models ----------------------------------------------------------------------------------------
+
+    @rule(h=handles, name=names, description=descriptions, close=then_close)
+    def create_model(self, h: int, name: str, description: str | None, close: bool) -> None:
+        expected = ResourceAlreadyExists if name in self.ref else None
+        if expected is None:
+            self.ref[name] = RefModel(description=description)
+        self.write(h, close, expected, lambda r: r.create_registered_model(name, description=description))
+
+    @rule(h=handles, name=names, new_name=names, close=then_close)
+    def rename_model(self, h: int, name: str, new_name: str, close: bool) -> None:
+        expected = self.missing(name) or (ResourceAlreadyExists if new_name in self.ref and new_name != name else None)
+        if expected is None:
+            self.ref[new_name] = self.ref.pop(name)
+        self.write(h, close, expected, lambda r: r.rename_registered_model(name, new_name))
+
+    @rule(h=handles, name=names, close=then_close)
+    def delete_model(self, h: int, name: str, close: bool) -> None:
+        expected = self.missing(name)
+        if expected is None:
+            del self.ref[name]
+        self.write(h, close, expected, lambda r: r.delete_registered_model(name))
+
+    @rule(h=handles, name=names, description=descriptions, close=then_close)
+    def update_model(self, h: int, name: str, description: str | None, close: bool) -> None:
+        expected = self.missing(name)
+        if expected is None:
+            self.ref[name].description = description
+        self.write(h, close, expected, lambda r: r.update_registered_model(name, description))
+
+    @rule(h=handles, name=names, key=keys, value=values, close=then_close)
+    def set_model_tag(self, h: int, name: str, key: str, value: str, close: bool) -> None:
+        expected = self.missing(name)
+        if expected is None:
+            self.ref[name].tags[key] = value
+        self.write(h, close, expected, lambda r: r.set_registered_model_tag(name, key, value))
+
+    @rule(h=handles, name=names, key=keys, close=then_close)
+    def delete_model_tag(self, h: int, name: str, key: str, close: bool) -> None:
+        expected = self.missing(name)
+        if expected is None:
+            self.ref[name].tags.pop(key, None)
+        self.write(h, close, expected, lambda r: r.delete_registered_model_tag(name, key))
+
+    # -- versions -------------------------------------------------------------------------------------------------
+
+    @rule(h=handles, name=names, close=then_close)
+    def create_version(self, h: int, name: str, close: bool) -> None:
+        expected = self.missing(name)
+        number = None
+        if expected is None:
+            m = self.ref[name]
+            number, m.next = m.next, m.next + 1
+            m.versions[number] = RefVersion()
+
+        def call(r: Registry) -> None:
+            mv = r.create_model_version(name, source="s3://bucket/model")
+            assert mv.version == number
+
+        self.write(h, close, expected, call)
+
+    @rule(h=handles, name=names, version=versions, description=descriptions, close=then_close)
+    def update_version(self, h: int, name: str, version: int, description: str | None, close: bool) -> None:
+        expected = self.missing(name, version)
+        if expected is None:
+            self.ref[name].versions[version].description = description
+        self.write(h, close, expected, lambda r: r.update_model_version(name, version, description))
+
+    @rule(h=handles, name=names, version=versions, close=then_close)
+    def delete_version(self, h: int, name: str, version: int, close: bool) -> None:
+        expected = self.missing(name, version)
+        if expected is None:
+            m = self.ref[name]
+            del m.versions[version]
+            m.aliases = {a: v for a, v in m.aliases.items() if v != version}
+        self.write(h, close, expected, lambda r: r.delete_model_version(name, version))
+
+    @rule(h=handles, name=names, version=versions, stage=stages, archive=st.booleans(), close=then_close)
+    def transition(self, h: int, name: str, version: int, stage: str, archive: bool, close: bool) -> None:
+        expected = self.missing(name, version)
+        if expected is None and archive and stage not in ("Staging", "Production"):
+            expected = InvalidParameterValue
+        if expected is None:
+            m = self.ref[name]
+            if archive:
+                for number, v in m.versions.items():
+                    if v.stage == stage and number != version:
+                        v.stage = "Archived"
+            m.versions[version].stage = stage
+        self.write(
+            h,
+            close,
+            expected,
+            lambda r: r.transition_model_version_stage(name, version, stage, archive_existing_versions=archive),
+        )
+
+    @rule(h=handles, name=names, version=versions, key=keys, value=values, close=then_close)
+    def set_version_tag(self, h: int, name: str, version: int, key: str, value: str, close: bool) -> None:
+        expected = self.missing(name, version)
+        if expected is None:
+            self.ref[name].versions[version].tags[key] = value
+        self.write(h, close, expected, lambda r: r.set_model_version_tag(name, version, key, value))
+
+    @rule(h=handles, name=names, version=versions, key=keys, close=then_close)
+    def delete_version_tag(self, h: int, name: str, version: int, key: str, close: bool) -> None:
+        expected = self.missing(name, version)
+        if expected is None:
+            self.ref[name].versions[version].tags.pop(key, None)
+        self.write(h, close, expected, lambda r: r.delete_model_version_tag(name, version, key))
+
+    @rule(h=handles, name=names, alias=aliases, version=versions, close=then_close)
+    def set_alias(self, h: int, name: str, alias: str, version: int, close: bool) -> None:
+        expected = self.missing(name, version)
+        if expected is None:
+            self.ref[name].aliases[alias] = version
+        self.write(h, close, expected, lambda r: r.set_registered_model_alias(name, alias, version))
+
+    @rule(h=handles, name=names, alias=aliases, close=then_close)
+    def delete_alias(self, h: int, name: str, alias: str, close: bool) -> None:
+        expected = self.missing(name)
+        if expected is None:
+            self.ref[name].aliases.pop(alias, None)
+        self.write(h, close, expected, lambda r: r.delete_registered_model_alias(name, alias))
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    @rule(h=handles, name=names)
+    def read_model(self, h: int, name: str) -> None:
+        """Read one model through one handle (the others stay lazy)."""
+        reg = self.handle(h)
+        m = self.ref.get(name)
+        if m is None:
+            try:
+                reg.get_registered_model(name)
+            except ResourceDoesNotExist:
+                return
+            raise AssertionError(f"handle {h} sees model {name!r}, which the reference does not have")
+        rm = reg.get_registered_model(name)
+        assert (rm.name, rm.description, rm.tags, rm.aliases) == (name, m.description, m.tags, m.aliases)
+        got = {v.version: (v.current_stage.value, v.tags, v.description) for v in reg.list_model_versions(name)}
+        assert got == {n: (v.stage, v.tags, v.description) for n, v in m.versions.items()}
+        for alias, number in m.aliases.items():
+            assert reg.get_model_version_by_alias(name, alias).version == number
+        found = reg.search_model_versions(f"name = '{name}'")
+        assert sorted(v.version for v in found) == sorted(m.versions)
+
+    @rule(h=handles)
+    def read_everything(self, h: int) -> None:
+        assert picture_of(self.handle(h)) == self.reference_picture()
+
+    # -- handles --------------------------------------------------------------------------------------------------
+
+    @rule(h=handles)
+    def close_handle(self, h: int) -> None:
+        """close() checkpoints; the handle is reopened from that checkpoint when next used."""
+        if self.handles[h] is not None:
+            self.handles[h].close()  # type: ignore[union-attr]
+            self.handles[h] = None
+
+    @rule(h=handles)
+    def reopen_handle(self, h: int) -> None:
+        """Drop the handle without closing it (as a killed process) and open a new one now."""
+        self.handles[h] = self._open()
+
+    @rule(h=handles)
+    def force_checkpoint(self, h: int) -> None:
+        store = self.handle(h)._store  # type: ignore[attr-defined]
+        with store._guard, store._process_lock():
+            store._catch_up(writing=True)
+            store.checkpoint()
+
+    @rule(h=handles)
+    def crash_during_checkpoint(self, h: int) -> None:
+        """A checkpoint that writes the model documents and dies before view.json (then the process is gone)."""
+        store = self.handle(h)._store  # type: ignore[attr-defined]
+        real = files_module.atomic_write_json
+
+        def crash_on_view(path: str, value: object, *, durable: bool = True) -> None:
+            if os.path.basename(path) == "view.json":
+                raise KeyboardInterrupt("killed")
+            real(path, value, durable=durable)
+
+        with mock.patch("registry.store.folder.atomic_write_json", crash_on_view):
+            try:
+                with store._guard, store._process_lock():
+                    store._catch_up(writing=True)
+                    store.checkpoint()
+            except KeyboardInterrupt:
+                pass
+        self.handles[h] = None
+
+    @rule(h=handles, fix=st.booleans())
+    def check(self, h: int, fix: bool) -> None:
+        report = self.handle(h).check(fix=fix)
+        assert report.ok, report.problems
+        assert report.rebuilt == fix
+
+    # -- invariants -----------------------------------------------------------------------------------------------
+
+    def reference_picture(self) -> dict[str, Any]:
+        out = {}
+        for name, m in self.ref.items():
+            vs = {
+                n: (v.stage, v.tags, v.description, sorted(a for a, t in m.aliases.items() if t == n), name)
+                for n, v in m.versions.items()
+            }
+            out[name] = (m.description, m.tags, m.aliases, vs)
+        return out
+
+    @invariant()
+    def each_handle_is_at_a_prefix(self) -> None:
+        """Without catching up or loading anything: the handle's names are the reference's at its position."""
+        for reg in self.handles:
+            if reg is None:
+                continue
+            state = reg._store._state  # type: ignore[attr-defined]
+            assert sorted(state.names()) == self.names_at[state.seq]
+            assert len(state.ids_by_name) == len(state.models)
+            for name, model_id in state.ids_by_name.items():
+                assert state.models.raw(model_id).name == name
+
+    @invariant()
+    def a_fresh_handle_agrees(self) -> None:
+        assert picture_of(Registry(self.uri, read_only=True)) == self.reference_picture()
+
+    @invariant()
+    def a_full_replay_agrees(self) -> None:
+        records, _end, torn = Journal(os.path.join(self.uri, "journal", "journal.log")).read(0)
+        assert not torn
+        state = RegistryState(os.path.join(self.uri, "models"))
+        for record in records:
+            state.apply(Event.from_dict(record))
+        assert state.seq == self.seq
+        assert picture_of_state(state) == self.reference_picture()
+
+
+settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("REGISTRY_MACHINE_EXAMPLES", "80")),
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=3000, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+MultiHandleRegistry = MultiHandleMachine.TestCase
+MultiHandleRegistry.settings = settings.get_profile("long" if os.environ.get("REGISTRY_LONG") else "ci")
