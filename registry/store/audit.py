@@ -83,10 +83,7 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
     live: dict[str, Any] | None = None
     live_names: dict[str, str] = {}
     live_seq = -1
-    damage = store.describe_damage()
-    if damage is not None:
-        findings.append(AuditFinding("checkpoint_mismatch", store.view_path, damage.message))
-    else:
+    if store.describe_damage() is None:  # a store that refuses to serve has no view to compare
         try:
             with store.reading() as state:
                 live_seq = state.seq
@@ -116,7 +113,7 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
         for model_id in model_ids:
             detail = f"it claims event {seq}, but the journal ends at event {fold.seq}"
             findings.append(AuditFinding("document_mismatch", store.document_path(model_id), detail))
-    if checkpoint is not None and damage is None:
+    if checkpoint is not None:
         problem = store.checkpoint_problem(checkpoint)
         if problem is not None:
             findings.append(AuditFinding("checkpoint_mismatch", store.view_path, problem))

@@ -126,9 +126,10 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
             problems = [attrs.evolve(p, fixed=True) for p in problems]
         if fold is None:
             return CheckReport(versions_checked=0, problems=problems)
-    leftovers = _scan(store, fix=fix, tmp_grace=tmp_grace)
+    damaged = isinstance(store, FolderStore) and store.describe_damage() is not None
+    leftovers = [] if damaged else _scan(store, fix=fix, tmp_grace=tmp_grace)
     # Versions' files, as the registry serves them (or as the journal has them, if the view refuses to serve).
-    state = fold if isinstance(store, FolderStore) and store.describe_damage() is not None else None
+    state = fold if damaged else None
     checked = 0
     with os_errors(store.location, "verify the versions' files", writing=False):
         if state is None:

@@ -126,6 +126,7 @@ class FolderStore(Store):
         self._torn_tail = False
         self._checkpoint_seq = 0
         self._damage: CorruptRegistry | None = None
+        self._damage_key: tuple[int, int, int] | None = None
         self._needs_reload = False
         self.durable = durable  # needed by _create, before Store.__init__ runs
         self._lock = ProcessLock(os.path.join(self.root, ".lock"))
@@ -242,36 +243,49 @@ class FolderStore(Store):
     def _load(self) -> None:
         """Cold start: the checkpoint and the journal after it, or the whole journal. Writes nothing."""
         self._damage = None
+        try:
+            self._load_now()
+        except CorruptRegistry as exc:
+            self._refuse(exc)
+
+    def _load_now(self) -> None:
         checkpoint = None
         try:
             checkpoint = Checkpoint.read(self.view_path)
         except CorruptRegistry as exc:
             log.warning("registry: replaying the whole journal of %s (%s)", self.root, exc)
-        if checkpoint is not None:
-            problem = self.checkpoint_problem(checkpoint)
-            if problem is None:
-                state = self._new_state()
-                state.seq = checkpoint.seq
-                for model_id, (seq, name) in checkpoint.models.items():
-                    # Nothing is read yet: a model's document is read when something first reads the model.
-                    state.add_pending(model_id, name, seq)
-                self._install(state, checkpoint.offset, checkpoint.start, checkpoint.seq)
-                self._fold_tail()
-                return
+        if checkpoint is None:
+            self._install(self._new_state(), 0, 0, checkpoint_seq=0)
+            self._fold_tail()
+            return
+        problem = self.checkpoint_problem(checkpoint)
+        if problem is not None:
             # The checkpoint names a journal position the journal does not have: events it reflects are gone
             # from the journal (truncated, or replaced by an older copy). Never serve the shorter journal as if
             # nothing happened: every read and write says so until 'check --fix' accepts the journal as it is.
-            self._damage = CorruptRegistry(
+            raise CorruptRegistry(
                 f"{problem} Events may be lost. Restore journal/journal.log from a backup, or run 'registry check "
                 "--fix' to accept the journal as it is and rebuild the view from it.",
                 path=self.root,
             )
-        self._replay_all()
-
-    def _replay_all(self) -> None:
         state = self._new_state()
-        self._install(state, 0, 0, checkpoint_seq=0)
+        state.seq = checkpoint.seq
+        for model_id, (seq, name) in checkpoint.models.items():
+            # Nothing is read yet: a model's document is read when something first reads the model.
+            state.add_pending(model_id, name, seq)
+        self._install(state, checkpoint.offset, checkpoint.start, checkpoint.seq)
         self._fold_tail()
+
+    def _refuse(self, exc: CorruptRegistry) -> None:
+        """Serve nothing rather than a state between two positions: every read and write raises ``exc`` until
+        the journal changes (restored from a backup) or ``check --fix`` repairs what can be repaired."""
+        log.warning("registry: %s cannot be served: %s", self.root, exc)
+        self._damage = exc
+        self._install(self._new_state(), 0, 0, checkpoint_seq=0)
+        try:
+            self._damage_key = self._stat_journal()
+        except OSError:
+            self._damage_key = None
 
     def checkpoint_problem(self, checkpoint: Checkpoint) -> str | None:
         """Why ``checkpoint`` does not describe a position of this journal, or ``None`` when it does."""
@@ -324,18 +338,10 @@ class FolderStore(Store):
             self._journal_key = None
 
     def _fold_tail(self) -> None:
-        """Fold the records after ``self._offset`` into the state."""
+        """Fold the records after ``self._offset`` into the state (on an error the caller drops the state)."""
         chunk = self._journal.read_chunk(self._offset)
-        try:
-            for record in chunk.records:
-                self._state.apply(Event.from_dict(record))
-        except CorruptRegistry:
-            # Part of the chunk may be folded: drop the state, so the next look starts over (and meets the
-            # same error, rather than a state between two positions).
-            self._state = self._new_state()
-            self._offset = self._last_start = 0
-            self._journal_key = None
-            raise
+        for record in chunk.records:
+            self._state.apply(Event.from_dict(record))
         if chunk.records:
             self._last_start = chunk.last_start
         self._offset = chunk.end
@@ -354,7 +360,15 @@ class FolderStore(Store):
             self._needs_reload = False
             self._load()
         if self._damage is not None:
-            raise self._damage
+            try:
+                unchanged = self._stat_journal() == self._damage_key
+            except OSError:
+                unchanged = self._damage_key is None
+            if unchanged:
+                raise self._damage
+            self._load()  # the journal changed (restored from a backup?): look again
+            if self._damage is not None:
+                raise self._damage
         # The cheap path of every read: one stat. Another process's commit changes size and mtime.
         try:
             key = self._stat_journal()
@@ -368,7 +382,11 @@ class FolderStore(Store):
                 if self._damage is not None:
                     raise self._damage
                 key = self._stat_journal()
-            self._fold_tail()
+            try:
+                self._fold_tail()
+            except CorruptRegistry as exc:
+                self._refuse(exc)  # part of the chunk may be folded: never serve a state between positions
+                raise
             self._journal_key = key
         if writing:
             self._writer_catch_up()

@@ -73,8 +73,12 @@ def test_damage_in_the_middle_is_reported(tmp_path: Path) -> None:
     lines[1] = lines[1].replace(b"s3://x/0", b"s3://y/0")
     journal_path(root).write_bytes(b"".join(lines))
     (root / "view.json").unlink(missing_ok=True)
+    reg = Registry(str(root))  # opens (so that check can report), but serves nothing
     with pytest.raises(CorruptRegistry, match="damaged record at byte"):
-        Registry(str(root))
+        reg.list_registered_models()
+    with pytest.raises(CorruptRegistry, match="damaged record at byte"):
+        reg.create_registered_model("x")
+    assert [p.kind for p in reg.check().problems] == ["journal_damaged"]
 
 
 def test_checkpoint_documents_and_cold_start(tmp_path: Path) -> None:
