@@ -1,0 +1,19 @@
+"""The SIGKILL torture (tests/torture.py) in its quick form: writers doing every operation, rename included,
+killed at random. ``python tests/torture.py --rounds 300`` is the long form."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from torture import run
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")]
+
+
+def test_killed_writers_lose_nothing_and_every_view_equals_the_replay() -> None:
+    figures = run(int(os.environ.get("REGISTRY_TORTURE_ROUNDS", "8")), seed=20240611)
+    assert figures.ok(), figures.table() + "\n" + "\n".join(figures.notes)
+    assert figures.kills == 2 * figures.rounds
+    assert figures.acknowledged > 20 * figures.rounds  # the writers did real work between the kills
