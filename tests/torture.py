@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from registry import Registry
-from registry.state import Event, RegistryState
+from registry.domain.state import Event, RegistryState
 from registry.store.journal import Journal
 
 WRITER = textwrap.dedent(

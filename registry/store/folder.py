@@ -17,7 +17,7 @@ write, because rewriting a model with 10,000 versions on each tag change would c
 A process opening the folder reads ``view.json`` (never the documents), checks that the journal really has
 the record the checkpoint names, and folds the journal after it; a model's document is read when something
 first reads the model, and believed only at a position this process has passed through
-(:func:`registry.state.materialize`). So a document another process rewrote since can never show this
+(:func:`registry.domain.state.materialize`). So a document another process rewrote since can never show this
 process a state ahead of its own position. Opening and reading write nothing and take no lock, so a folder
 that is only read works on a read-only filesystem or as a user who cannot write.
 
@@ -309,7 +309,7 @@ class FolderStore(Store):
         return RegistryState(self.artifact_root, loader=self._materialize)
 
     def _materialize(self, pending: PendingModel) -> ModelState:
-        """Load a pending model at its state's position (see :func:`registry.state.materialize`)."""
+        """Load a pending model at its state's position (see :func:`registry.domain.state.materialize`)."""
         with os_errors(self.root, f"read model {pending.name!r} of the registry at {self.root}", writing=False):
             return materialize(pending, self.read_document(pending.id), self._history, self.artifact_root)
 
