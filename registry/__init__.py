@@ -19,7 +19,7 @@ if typing.TYPE_CHECKING:
         set_registry_uri,
     )
     from registry.defaults import default_registry, register_model
-    from registry.domain.entities import ModelVersion, ModelVersionStatus, RegisteredModel
+    from registry.domain.entities import ModelVersion, ModelVersionFile, ModelVersionStatus, RegisteredModel
     from registry.domain.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
     from registry.domain.state import Event, EventType
     from registry.errors import (
@@ -56,6 +56,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "MLmodel": ("registry.models.mlmodel", "MLmodel"),
     "ModelSignature": ("registry.models.signature", "ModelSignature"),
     "ModelVersion": ("registry.domain.entities", "ModelVersion"),
+    "ModelVersionFile": ("registry.domain.entities", "ModelVersionFile"),
     "ModelVersionStatus": ("registry.domain.entities", "ModelVersionStatus"),
     "PagedList": ("registry.search", "PagedList"),
     "pyfunc": ("registry.pyfunc", None),
@@ -120,6 +121,7 @@ __all__ = [
     "MlflowClient",
     "ModelSignature",
     "ModelVersion",
+    "ModelVersionFile",
     "ModelVersionStatus",
     "PagedList",
     "ReadOnlyRegistry",

@@ -40,6 +40,7 @@ from registry.cli.models import add_commands as add_model_commands
 from registry.cli.ops import add_commands as add_operation_commands
 from registry.cli.output import Output
 from registry.cli.search import add_commands as add_search_commands
+from registry.cli.ui import add_commands as add_ui_commands
 from registry.cli.versions import add_commands as add_version_commands
 from registry.cli.webhooks import add_commands as add_webhook_commands
 from registry.client import DEFAULT_REGISTRY_FOLDER
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_commands(group, command)
     add_operation_commands(top, command)
     add_webhook_commands(group, command)
+    add_ui_commands(top, command)
     return parser
 
 

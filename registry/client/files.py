@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists
 
 if TYPE_CHECKING:
-    from registry.domain.entities import ModelVersion
+    from registry.domain.entities import ModelVersion, ModelVersionFile
     from registry.flavors.registration import Registrar
     from registry.store.base import Store
 
@@ -24,6 +24,8 @@ class ModelFilesMixin:
         def resolve_model_uri(self, uri: str) -> ModelVersion: ...
 
         _store: Store
+
+        def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
 
     def log_model(self, python_model: Any = None, **kwargs: Any) -> ModelVersion:
         """Save a model and register it as a new version in one call, creating the registered model if needed.
@@ -76,3 +78,30 @@ class ModelFilesMixin:
         verify_version(mv)
         shutil.copytree(mv.storage_location, target, dirs_exist_ok=True)
         return target
+
+    def list_model_version_files(self, name: str, version: int | str) -> list[ModelVersionFile]:
+        """The files of a version's own copy in the registry, sorted by path, each with the sha256 its manifest
+        recorded at registration and its size now. Empty for a version whose source was recorded as given.
+
+        The manifest itself is checked against the version's digest; the files are not read (``registry check``
+        and every load verify them).
+
+        Raises:
+            ResourceDoesNotExist: no such model or version.
+            ArtifactVerificationError: the manifest is missing or differs from the one registered.
+        """
+        from registry.domain.entities import ModelVersionFile
+        from registry.store.artifacts import read_manifest
+
+        mv = self.get_model_version(name, version)
+        if mv.storage_location is None or mv.digest is None:
+            return []
+        manifest = read_manifest(mv.storage_location, mv.digest)
+        files = []
+        for rel, sha256 in sorted(manifest.items()):
+            try:
+                size: int | None = os.stat(os.path.join(mv.storage_location, *rel.split("/"))).st_size
+            except OSError:
+                size = None
+            files.append(ModelVersionFile(path=rel, sha256=sha256, size=size))
+        return files

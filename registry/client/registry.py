@@ -590,6 +590,17 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
                 )
             return latest
 
+    # -- the journal's position -------------------------------------------------------------------------------------
+
+    def last_event_seq(self) -> int:
+        """The ``seq`` of the last event committed by any process (0 for a new registry).
+
+        Pass it to :meth:`events` or :meth:`follow` as ``since`` to read only what happens after this moment, with
+        nothing missed in between (what a page that shows the registry and then follows it needs).
+        """
+        with self._store.reading() as state:
+            return state.seq
+
     # -- maintenance -----------------------------------------------------------------------------------------------
 
     def check(self, fix: bool = False) -> Any:

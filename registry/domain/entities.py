@@ -12,7 +12,7 @@ import attrs
 
 from registry.domain.stages import Stage
 
-__all__ = ["ModelVersion", "ModelVersionStatus", "RegisteredModel"]
+__all__ = ["ModelVersion", "ModelVersionFile", "ModelVersionStatus", "RegisteredModel"]
 
 
 class ModelVersionStatus:
@@ -73,6 +73,23 @@ class ModelVersion:
         data["tags"] = dict(self.tags)
         data["aliases"] = list(self.aliases)
         return data
+
+
+@attrs.frozen(slots=True)
+class ModelVersionFile:
+    """One file of a version's own copy in the registry, as its manifest records it.
+
+    ``path`` is relative to the version's folder (POSIX separators), ``sha256`` the digest recorded at
+    registration, and ``size`` the file's size in bytes now (``None`` when the file is missing).
+    """
+
+    path: str
+    sha256: str
+    size: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"path": self.path, "sha256": self.sha256, "size": self.size}
 
 
 @attrs.frozen(slots=True)

@@ -18,7 +18,14 @@ import attrs
 from registry.errors import ArtifactVerificationError, InvalidParameterValue
 from registry.store.files import fsync_dir
 
-__all__ = ["MANIFEST_NAME", "StagedArtifacts", "build_manifest", "stage_directory", "verify_artifacts"]
+__all__ = [
+    "MANIFEST_NAME",
+    "StagedArtifacts",
+    "build_manifest",
+    "read_manifest",
+    "stage_directory",
+    "verify_artifacts",
+]
 
 MANIFEST_NAME = "MANIFEST.sha256"
 
@@ -100,12 +107,13 @@ def _fsync_tree(root: str) -> None:
         fsync_dir(folder)
 
 
-def verify_artifacts(path: str, digest: str) -> None:
-    """Check that the files under ``path`` are exactly those recorded under ``digest``.
+def read_manifest(path: str, digest: str) -> dict[str, str]:
+    """The manifest of the files under ``path`` (posix path -> sha256), after checking it against ``digest``.
+
+    Only the manifest is read and checked, not the files it lists (:func:`verify_artifacts` reads those too).
 
     Raises:
-        ArtifactVerificationError: the manifest is missing or does not match ``digest``, or a file is missing,
-            added or changed. The message names the file.
+        ArtifactVerificationError: the manifest is missing, malformed or does not match ``digest``.
     """
     manifest_path = os.path.join(path, MANIFEST_NAME)
     try:
@@ -128,6 +136,17 @@ def verify_artifacts(path: str, digest: str) -> None:
         if not rel or rel.startswith("/") or ".." in rel.split("/"):
             raise ArtifactVerificationError(f"Malformed manifest line {line!r} in {manifest_path}.", path=path)
         expected[rel] = hexdigest
+    return expected
+
+
+def verify_artifacts(path: str, digest: str) -> None:
+    """Check that the files under ``path`` are exactly those recorded under ``digest``.
+
+    Raises:
+        ArtifactVerificationError: the manifest is missing or does not match ``digest``, or a file is missing,
+            added or changed. The message names the file.
+    """
+    expected = read_manifest(path, digest)
     present = _walk_files(path)
     for rel in present:
         if rel not in expected:
