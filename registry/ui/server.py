@@ -214,7 +214,7 @@ class UIServer:
             self.guard.check_host(request.headers.get("Host"))
             if request.method == "POST":
                 return self._post(request)
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):  # the handler leaves out a HEAD answer's body
                 return self._get(request)
             return self._error_page(405, f"{request.method} is not supported here; use GET or POST.")
         except Refusal as refusal:
@@ -459,7 +459,7 @@ def _handler_class(server: UIServer) -> type[BaseHTTPRequestHandler]:
             request = self._request()
             if request is None:
                 return
-            if request.path == "/events":
+            if request.path == "/events" and self.command == "GET":
                 self._events(request)
                 return
             self._answer(server.handle(request))
