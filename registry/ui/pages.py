@@ -103,7 +103,7 @@ def models_page(reg: Registry, ctx: RenderContext, query: Mapping[str, list[str]
     help_text = tag(
         "p",
         "MLflow's filter language: ",
-        [[tag("code", ex), " "] for ex in _FILTER_EXAMPLES],
+        [[tag("a", tag("code", ex), href=url("models", filter=ex), class_="example"), " "] for ex in _FILTER_EXAMPLES],
         id="filter-help",
         class_="help",
     )

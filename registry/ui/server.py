@@ -432,6 +432,12 @@ def _handler_class(server: UIServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("registry ui: %s - %s", self.address_string(), format % args)
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionError, TimeoutError) as exc:  # the browser left mid-answer: nothing to tell it
+                log.debug("registry ui: %s left: %s", self.address_string(), exc)
+
         def _request(self, body: bytes = b"") -> Request | None:
             split = urlsplit(self.path)
             try:
