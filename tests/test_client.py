@@ -603,3 +603,50 @@ def test_model_names_never_become_paths(tmp_path) -> None:  # type: ignore[no-un
         ["..", "...", "~", "$HOME", "nul", "é✓", "a\\b", ".hidden", "con"]
     )
     assert again.get_registered_model("..").tags == {"k v": 'line\nbreak "quote" \x1b'}
+
+
+# -- a version's files and the journal's position ------------------------------------------------------------------
+
+
+def test_list_model_version_files(reg: Registry, model_dir: Callable[..., str]) -> None:
+    import hashlib
+
+    reg.create_registered_model("fraud")
+    mv = reg.create_model_version("fraud", model_dir("weights-1"))
+    files = reg.list_model_version_files("fraud", mv.version)
+    assert [f.path for f in files] == ["MLmodel", "data/extra.txt", "model.bin"]
+    model_bin = files[2]
+    assert model_bin.size == len("weights-1")
+    assert model_bin.sha256 == hashlib.sha256(b"weights-1").hexdigest()
+    assert model_bin.to_dict() == {"path": "model.bin", "sha256": model_bin.sha256, "size": 9}
+    # a version whose source was recorded as given has no files in the registry
+    remote = reg.create_model_version("fraud", "s3://bucket/fraud/2")
+    assert reg.list_model_version_files("fraud", remote.version) == []
+    with pytest.raises(ResourceDoesNotExist):
+        reg.list_model_version_files("fraud", 9)
+
+
+def test_list_model_version_files_checks_the_manifest(reg: Registry, model_dir: Callable[..., str]) -> None:
+    reg.create_registered_model("fraud")
+    mv = reg.create_model_version("fraud", model_dir())
+    assert mv.storage_location is not None
+    os.remove(os.path.join(mv.storage_location, "model.bin"))
+    missing = {f.path: f.size for f in reg.list_model_version_files("fraud", mv.version)}
+    assert missing["model.bin"] is None  # listed as registered, shown as missing
+    with open(os.path.join(mv.storage_location, "MANIFEST.sha256"), "a") as f:
+        f.write("0" * 64 + "  sneaked-in.bin\n")
+    with pytest.raises(ArtifactVerificationError, match="manifest"):
+        reg.list_model_version_files("fraud", mv.version)
+
+
+def test_last_event_seq_sees_every_process(reg: Registry, tmp_path: os.PathLike[str]) -> None:
+    assert reg.last_event_seq() == 0
+    reg.create_registered_model("fraud")
+    reg.set_registered_model_tag("fraud", "a", "b")
+    assert reg.last_event_seq() == 2
+    assert [e.seq for e in reg.events(reg.last_event_seq() - 1)] == [2]
+    if not reg.uri.startswith("memory://"):
+        other = Registry(reg.uri)
+        other.set_registered_model_tag("fraud", "c", "d")
+        other.close()
+        assert reg.last_event_seq() == 3
