@@ -455,3 +455,32 @@ def test_events_stream_what_other_processes_commit(ui_registry: Registry, ui_ser
 def test_bad_event_positions_are_400(client: Client) -> None:
     assert no_traceback(client.get("/events?since=abc")).status == 400
     assert client.get("/events?since=-1").status == 400
+
+
+def test_a_reconnecting_stream_resumes_after_its_last_event_id(ui_registry: Registry, ui_server: UIServer) -> None:
+    seq = ui_registry.last_event_seq()
+    with socket.create_connection(("127.0.0.1", ui_server.port), timeout=10) as s:
+        request = (
+            f"GET /events?since=0 HTTP/1.1\r\nHost: 127.0.0.1:{ui_server.port}\r\nLast-Event-ID: {seq - 1}\r\n\r\n"
+        )
+        s.sendall(request.encode())
+        buffer = b""
+        while b"\ndata: " not in buffer:
+            buffer += s.recv(65536)
+        time.sleep(0.3)  # anything else would arrive within a few polls
+        s.setblocking(False)
+        try:
+            buffer += s.recv(65536)
+        except BlockingIOError:
+            pass
+    events = [json.loads(line[6:]) for line in buffer.decode().splitlines() if line.startswith("data: ")]
+    assert [e["seq"] for e in events] == [seq]
+
+
+def test_live_refreshes_leave_the_notice_for_the_page_the_user_sees(client: Client) -> None:
+    token = client.token()
+    reply = client.post(SET_TAG, {"key": "k", "value": "v"}, token=token)
+    assert reply.status == 303
+    refresh = client.get(reply.location, **{"X-Registry-Refresh": "1"})
+    assert "Set tag k=v" not in refresh.text()
+    assert "Set tag k=v on 'fraud-detector'." in client.get(reply.location).text()
