@@ -302,7 +302,7 @@ class UIServer:
         except RegistryError as exc:
             # Show the refusal on the page the form came from, with the status that says what it was.
             split = urlsplit(next_target)
-            again = Request("GET", unquote(split.path), parse_qs(split.query), request.headers)
+            again = Request("GET", split.path, parse_qs(split.query), request.headers)  # still percent-encoded
             return self.render(again, session, [Notice("error", str(exc))], status=status_for(exc))
         self._push_notice(session, Notice("ok", message))
         return Response(303, headers=(("Location", next_target),))

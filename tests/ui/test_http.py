@@ -121,6 +121,16 @@ def test_names_with_url_characters_round_trip(ui_registry: Registry, client: Cli
     assert page.status == 200 and "odd name" in page.text()
 
 
+def test_a_refusal_on_a_model_with_url_characters_comes_back_to_its_page(ui_registry: Registry, client: Client) -> None:
+    name = "odd %41 name?"
+    ui_registry.create_registered_model(name)
+    page = "/models/" + quote(name, safe="")
+    token = client.token(page)
+    reply = client.post(page + "/actions/set-alias", {"alias": "v1", "version": "1", "next": page}, token=token)
+    assert reply.status == 400  # an alias may not look like a version number; and the model has no version 1
+    assert "<h1>odd %41 name?</h1>" in reply.body and "notice-error" in reply.body
+
+
 def test_unknown_model_version_and_path_are_404(client: Client) -> None:
     for path in ("/models/nope", "/models/fraud-detector/versions/99", "/nowhere", "/models/x/y/z/w/v"):
         reply = no_traceback(client.get(path))
