@@ -21,8 +21,9 @@
     toastTimer = setTimeout(function () { el.classList.remove("show"); }, 3500);
   }
 
-  // A form the user has typed into must not be replaced under them.
+  // A form the user has typed into (or opened) must not be replaced under them.
   function isDirty(root) {
+    if (root.querySelector("details[open]")) return true;
     var fields = root.querySelectorAll("input, textarea, select");
     for (var i = 0; i < fields.length; i++) {
       var f = fields[i];
