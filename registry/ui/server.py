@@ -43,6 +43,7 @@ from registry.domain.validation import validate_version
 from registry.errors import (
     IllegalStageTransition,
     InvalidParameterValue,
+    ReadOnlyRegistry,
     RegistryError,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
@@ -79,6 +80,8 @@ def status_for(error: RegistryError) -> int:
     """The HTTP status for a registry error."""
     if isinstance(error, ResourceDoesNotExist):
         return 404
+    if isinstance(error, ReadOnlyRegistry):
+        return 403
     if isinstance(error, IllegalStageTransition | ResourceAlreadyExists):
         return 409
     if isinstance(error, InvalidParameterValue):

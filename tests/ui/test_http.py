@@ -303,6 +303,16 @@ def test_invalid_action_input_is_400_on_the_page(client: Client) -> None:
         assert words in reply.text(), (path, reply.text()[:300])
 
 
+def test_a_read_only_registry_can_be_browsed_but_not_changed(ui_registry: Registry) -> None:
+    with Registry(ui_registry.uri, read_only=True) as looking, UIServer(looking, port=0) as server:
+        client = Client(server.port)
+        assert client.get("/models/fraud-detector/versions/2").status == 200
+        token = client.token()
+        reply = no_traceback(client.post(SET_TAG, {"key": "x", "next": "/models/fraud-detector"}, token=token))
+        assert reply.status == 403 and "read-only" in reply.text() and "notice-error" in reply.body
+    assert "x" not in ui_registry.get_registered_model("fraud-detector").tags
+
+
 def test_actions_on_missing_things_are_404(client: Client) -> None:
     token = client.token()
     assert client.post("/models/nope/actions/set-tag", {"key": "a"}, token=token).status == 404
