@@ -25,6 +25,7 @@ __all__ = [
     "cell",
     "model_page",
     "models_page",
+    "query_value",
     "tag_list",
     "tags_card",
     "timeline",
@@ -48,7 +49,8 @@ _FILTER_EXAMPLES = (
 )
 
 
-def _one(query: Mapping[str, list[str]], key: str) -> str | None:
+def query_value(query: Mapping[str, list[str]], key: str) -> str | None:
+    """The first value of a query-string field, or None."""
     values = query.get(key)
     return values[0] if values else None
 
@@ -58,9 +60,9 @@ def _one(query: Mapping[str, list[str]], key: str) -> str | None:
 
 def models_page(reg: Registry, ctx: RenderContext, query: Mapping[str, list[str]]) -> Page:
     """``/models``: the searchable list. A malformed filter is shown under the search box (status 400)."""
-    filter_string = (_one(query, "filter") or "").strip()
-    order = _one(query, "order") or "name ASC"
-    token = _one(query, "page_token") or None
+    filter_string = (query_value(query, "filter") or "").strip()
+    order = query_value(query, "order") or "name ASC"
+    token = query_value(query, "page_token") or None
     error = None
     models: list[RegisteredModel] = []
     next_token = None

@@ -13,7 +13,7 @@ from registry.errors import InvalidParameterValue
 from registry.ui.html import Markup, tag, url, void
 from registry.ui.layout import Page, RenderContext, chip, human_size, section, short_digest, stage_badge, time_el
 from registry.ui.markdown import render_markdown, safe_link
-from registry.ui.pages import cell, tags_card, timeline, version_select
+from registry.ui.pages import cell, query_value, tags_card, timeline, version_select
 from registry.ui.views import InputExample, SpecRow, VersionDetails, param_rows, signature_rows, version_details
 
 __all__ = ["compare_page", "version_page"]
@@ -279,14 +279,9 @@ def _keyed_rows(left: Mapping[str, str], right: Mapping[str, str], code: bool = 
     return rows
 
 
-def _one(query: Mapping[str, list[str]], key: str) -> str | None:
-    values = query.get(key)
-    return values[0] if values else None
-
-
 def compare_page(reg: Registry, ctx: RenderContext, name: str, query: Mapping[str, list[str]]) -> Page:
     """``/models/<name>/compare?a=1&b=2``: two versions side by side (tags, signature, description, files)."""
-    a_text, b_text = _one(query, "a"), _one(query, "b")
+    a_text, b_text = query_value(query, "a"), query_value(query, "b")
     if not a_text or not b_text:
         raise InvalidParameterValue("Choose two versions to compare: /models/<name>/compare?a=1&b=2.")
     a = reg.get_model_version(name, validate_version(a_text))
