@@ -7,6 +7,7 @@
     │   └── IllegalStageTransition                    INVALID_STATE
     ├── ResourceDoesNotExist (+ LookupError)          RESOURCE_DOES_NOT_EXIST
     ├── ResourceAlreadyExists                         RESOURCE_ALREADY_EXISTS
+    │   └── ImportConflict                            RESOURCE_ALREADY_EXISTS
     ├── RegistryLockTimeout (+ TimeoutError)          TEMPORARILY_UNAVAILABLE
     ├── ReadOnlyRegistry (+ PermissionError)          PERMISSION_DENIED
     ├── RegistryIOError (+ OSError)                   IO_ERROR
@@ -30,6 +31,7 @@ __all__ = [
     "ArtifactVerificationError",
     "CorruptRegistry",
     "IllegalStageTransition",
+    "ImportConflict",
     "InvalidParameterValue",
     "ReadOnlyRegistry",
     "RegistryError",
@@ -91,6 +93,11 @@ class ResourceAlreadyExists(RegistryError):
     """Creating (or renaming onto) something that already exists."""
 
     error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class ImportConflict(ResourceAlreadyExists):
+    """An import (a bundle, an MLflow registry) would overwrite what the registry holds differently; nothing
+    was imported. ``conflicts`` lists each one (a version number taken by other content, a tag, an alias)."""
 
 
 class RegistryLockTimeout(RegistryError, TimeoutError):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from registry.client.files import ModelFilesMixin
+from registry.client.imports import ImportsMixin
 from registry.client.journal import JournalMixin
 from registry.client.webhooks import WebhooksMixin
 from registry.domain import commands
@@ -64,7 +65,7 @@ def _random_id() -> str:
     return uuid.uuid4().hex
 
 
-class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
+class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
     """A model registry in a folder (or in memory), with MLflow's registry API.
 
     Args:
@@ -306,15 +307,19 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         tags: Mapping[str, Any] | None = None,
         run_link: str | None = None,
         description: str | None = None,
+        version: int | None = None,
     ) -> ModelVersion:
         """Create the next version of ``name`` from the model folder ``files``, copied into the registry.
 
         Unlike :meth:`create_model_version`, the recorded ``source`` need not be the folder (``None``: the
         version's own copy in the registry), which is what :meth:`log_model` needs: its staging folder is gone
-        once it returns.
+        once it returns. ``version`` gives the new version a chosen number instead of the counter's next one
+        (what importing from another registry needs); it must be one the model has never allocated, and the
+        counter moves past it, so numbers stay unique and are never reused.
 
         Raises:
             ResourceDoesNotExist: the registered model does not exist.
+            ResourceAlreadyExists: ``version`` was already allocated (even if that version was deleted).
         """
         return self._create_version(
             _name(name),
@@ -324,6 +329,7 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
             tags=tags,
             run_link=run_link,
             description=description,
+            version=version,
         )
 
     def _files_of_source(self, source: Any) -> str | None:
@@ -346,13 +352,14 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
         tags: Mapping[str, Any] | None,
         run_link: str | None,
         description: str | None,
+        version: int | None = None,
     ) -> ModelVersion:
         # Everything the command will check that does not need the state is checked now, before any file is
         # copied: a refusal after staging would leave the copy behind until check --fix.
         run_id, run_link = validate_run_id(run_id), validate_run_link(run_link)
         tags, description = validate_tags(tags), validate_description(description)
         with self._store.reading() as state:
-            state.model(name)  # fail fast, before copying files for a model that does not exist
+            commands.next_version(state, name, version)  # fail fast, before copying files for a model that does not exist
         staged = self._store.stage_artifacts(files) if files is not None else None
         digest = staged.digest if staged is not None else None
 
@@ -366,6 +373,7 @@ class Registry(JournalMixin, ModelFilesMixin, WebhooksMixin):
                 run_link=run_link,
                 description=description,
                 digest=digest,
+                version=version,
             )
 
         def publish(changes: list[commands.Change]) -> None:

@@ -99,10 +99,25 @@ def delete_registered_model_tag(state: RegistryState, name: str, key: Any) -> li
     return [Change(E.REGISTERED_MODEL_TAG_DELETED, model.id, name, {"key": key})]
 
 
-def next_version(state: RegistryState, name: str) -> tuple[ModelState, int]:
-    """The model a new version goes to and the number it gets (from the never-reused counter)."""
+def next_version(state: RegistryState, name: str, number: Any = None) -> tuple[ModelState, int]:
+    """The model a new version goes to and the number it gets: the never-reused counter's next one, or
+    ``number`` when given, which must be one the model has never allocated (at or past its counter).
+
+    Raises:
+        ResourceAlreadyExists: ``number`` is taken, or was taken by a version since deleted.
+    """
     model = state.model(name)
-    return model, model.next_version
+    if number is None:
+        return model, model.next_version
+    chosen = validate_version(number)
+    if chosen < model.next_version:
+        raise ResourceAlreadyExists(
+            f"Model '{name}' has already allocated version {chosen} (its next number is {model.next_version}; "
+            "numbers are never reused, even after a delete).",
+            name=name,
+            version=chosen,
+        )
+    return model, chosen
 
 
 def create_model_version(
@@ -115,7 +130,9 @@ def create_model_version(
     run_link: str | None,
     description: str | None,
     digest: str | None,
+    version: Any = None,
 ) -> list[Change]:
+    """A new version, numbered by the model's counter, or ``version`` when given (see :func:`next_version`)."""
     if source is None and digest is not None:
         pass  # the version's own copy is its source (log_model): recorded as None, read as the copy's path
     elif not isinstance(source, str) or not source:
@@ -127,7 +144,7 @@ def create_model_version(
     run_link = validate_run_link(run_link)
     tags = validate_tags(tags)
     description = validate_description(description)
-    model, number = next_version(state, name)
+    model, number = next_version(state, name, version)
     data = {
         "version": number,
         "source": source,

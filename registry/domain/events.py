@@ -30,6 +30,7 @@ __all__ = [
     "ModelVersionUpdated",
     "RegisteredModelCreated",
     "RegisteredModelDeleted",
+    "RegisteredModelImported",
     "RegisteredModelRenamed",
     "RegisteredModelTagDeleted",
     "RegisteredModelTagSet",
@@ -127,6 +128,27 @@ class RegisteredModelDeleted(RegistryEvent):
     def versions(self) -> list[int]:
         """The versions that were deleted with the model."""
         return [int(v) for v in self.data.get("versions", ())]
+
+
+class RegisteredModelImported(RegistryEvent):
+    """A model brought in from a bundle or an MLflow registry, in one record (see registry.domain.imports)."""
+
+    __slots__ = ()
+
+    @property
+    def created(self) -> bool:
+        """Whether the import created the model (else it added to one that existed)."""
+        return bool(self.data.get("created"))
+
+    @property
+    def versions(self) -> list[int]:
+        """The versions the import created."""
+        return [int(v["version"]) for v in self.data.get("versions", ())]
+
+    @property
+    def origin(self) -> str | None:
+        """Where the model came from (a bundle's file, an MLflow URI)."""
+        return self.data.get("origin")
 
 
 class RegisteredModelTagSet(RegistryEvent):
@@ -260,6 +282,7 @@ _CLASSES: dict[str, type[RegistryEvent]] = {
     EventType.REGISTERED_MODEL_RENAMED: RegisteredModelRenamed,
     EventType.REGISTERED_MODEL_UPDATED: RegisteredModelUpdated,
     EventType.REGISTERED_MODEL_DELETED: RegisteredModelDeleted,
+    EventType.REGISTERED_MODEL_IMPORTED: RegisteredModelImported,
     EventType.REGISTERED_MODEL_TAG_SET: RegisteredModelTagSet,
     EventType.REGISTERED_MODEL_TAG_DELETED: RegisteredModelTagDeleted,
     EventType.MODEL_VERSION_CREATED: ModelVersionCreated,

@@ -39,7 +39,9 @@ def model_history(events: Sequence[Event], name: str, version: int | None = None
     for e in events:
         if e.model_id is None:
             continue
-        if e.type == EventType.REGISTERED_MODEL_CREATED:
+        if e.type == EventType.REGISTERED_MODEL_CREATED or (
+            e.type == EventType.REGISTERED_MODEL_IMPORTED and e.data.get("created")
+        ):
             live[e.name or ""] = e.model_id
         elif e.type == EventType.REGISTERED_MODEL_RENAMED:
             live.pop(e.data.get("old_name", ""), None)
@@ -129,6 +131,9 @@ def _concerns(e: Event, version: int) -> bool:
         return True
     if e.type == EventType.REGISTERED_MODEL_DELETED:
         return version in data.get("versions", [])
+    if e.type == EventType.REGISTERED_MODEL_IMPORTED:
+        touched = [v.get("version") for v in (*data.get("versions", ()), *data.get("updates", ()))]
+        return version in touched or version in (data.get("aliases") or {}).values()
     return any(a.get("version") == version for a in data.get("archived", []) if isinstance(a, dict))
 
 
@@ -169,6 +174,11 @@ def describe_event(e: Event) -> str:
         return f"alias @{d.get('alias')} -> version {v}{moved}"
     if t == EventType.MODEL_VERSION_ALIAS_DELETED:
         return f"alias @{d.get('alias')} removed (was version {v})"
+    if t == EventType.REGISTERED_MODEL_IMPORTED:
+        new = ", ".join(str(x.get("version")) for x in d.get("versions", ())) or "none"
+        what = "model imported" if d.get("created") else "import"
+        origin = f" from {_short(d.get('origin'))}" if d.get("origin") else ""
+        return f"{what}{origin}: new versions {new}"
     return f"{t} {json.dumps(d, sort_keys=True, default=str)}"
 
 

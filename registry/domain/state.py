@@ -61,6 +61,8 @@ class EventType:
     MODEL_VERSION_TAG_DELETED = "model_version_tag.deleted"
     MODEL_VERSION_ALIAS_CREATED = "model_version_alias.created"
     MODEL_VERSION_ALIAS_DELETED = "model_version_alias.deleted"
+    # One record per model brought in from elsewhere (a bundle, an MLflow registry): see registry.domain.imports
+    REGISTERED_MODEL_IMPORTED = "registered_model.imported"
 
 
 @attrs.frozen
@@ -518,6 +520,9 @@ class RegistryState:
         if e.type == EventType.REGISTERED_MODEL_CREATED:
             self._create(e)
             return
+        if e.type == EventType.REGISTERED_MODEL_IMPORTED and e.data.get("created") is True:
+            self._create_imported(e)
+            return
         entry = self.models.raw(e.model_id) if isinstance(e.model_id, str) else None
         if entry is None:
             raise CorruptRegistry(
@@ -558,7 +563,7 @@ class RegistryState:
         if isinstance(entry, PendingModel) and len(entry.events) >= MAX_PENDING_EVENTS:
             self.models[entry.id]
 
-    def _create(self, e: Event) -> None:
+    def _check_new_model(self, e: Event) -> tuple[str, str]:
         model_id, name = e.model_id, e.name
         if not isinstance(model_id, str) or not model_id or not isinstance(name, str) or not name:
             raise ValueError(f"model_id {model_id!r} and name {name!r} must be non-empty strings")
@@ -570,6 +575,24 @@ class RegistryState:
                 f"Event {e.seq} creates a model called '{name}', which model {holder} already has at that point.",
                 seq=e.seq,
             )
+        return model_id, name
+
+    def _create_imported(self, e: Event) -> None:
+        model_id, name = self._check_new_model(e)
+        created = e.data.get("creation_timestamp")
+        updated = e.data.get("last_updated_timestamp")
+        model = ModelState(
+            id=model_id,
+            name=name,
+            creation_timestamp=created if isinstance(created, int) else e.timestamp,
+            last_updated_timestamp=updated if isinstance(updated, int) else e.timestamp,
+            seq=e.seq,
+        )
+        _fold_model_event(model, e, self.artifact_root)  # on the new model first: a refusal adds nothing
+        self.add_model(model)
+
+    def _create(self, e: Event) -> None:
+        model_id, name = self._check_new_model(e)
         tags = _tags(e.data, "tags")
         description = _optional_text(e.data, "description")
         self.add_model(
@@ -762,6 +785,82 @@ def _on_alias_deleted(m: ModelState, e: Event, _root: str | None) -> None:
         m.put_version(attrs.evolve(mv, aliases=[a for a in mv.aliases if a != alias]))
 
 
+def _on_model_imported(m: ModelState, e: Event, root: str | None) -> None:
+    """A model brought in from elsewhere (see registry.domain.imports): everything is checked and built first,
+    then applied, so a refused record changes nothing."""
+    d = e.data
+    created = d.get("created") is True
+    description = _optional_text(d, "description")
+    tags = _tags(d, "tags")
+    staged: dict[int, ModelVersion] = {}
+    next_version = m.next_version
+    versions = d.get("versions") or []
+    if not isinstance(versions, list):
+        raise TypeError(f"'versions' is {versions!r}, not a list")
+    for v in versions:
+        number = _int(v, "version")
+        if number < next_version or number in m.versions or number in staged:
+            raise ValueError(f"version {number} of model '{m.name}' was already issued (next is {next_version})")
+        digest = _optional_text(v, "digest")
+        location = _location(root, m.id, number, digest)
+        created_at, updated_at = v.get("creation_timestamp"), v.get("last_updated_timestamp")
+        staged[number] = ModelVersion(
+            name=m.name,
+            version=number,
+            creation_timestamp=created_at if isinstance(created_at, int) else e.timestamp,
+            last_updated_timestamp=updated_at if isinstance(updated_at, int) else e.timestamp,
+            description=_optional_text(v, "description"),
+            user_id=_optional_text(v, "user_id") or e.actor,
+            current_stage=Stage(_optional_text(v, "stage") or Stage.NONE.value),
+            source=_optional_text(v, "source") or location,
+            run_id=_optional_text(v, "run_id"),
+            tags=_tags(v, "tags"),
+            run_link=_optional_text(v, "run_link"),
+            storage_location=location,
+            digest=digest,
+        )
+        next_version = number + 1
+    updates = d.get("updates") or []
+    if not isinstance(updates, list):
+        raise TypeError(f"'updates' is {updates!r}, not a list")
+    for u in updates:
+        mv = staged.get(_int(u, "version")) or _existing(m, _int(u, "version"))
+        changes: dict[str, Any] = {"last_updated_timestamp": e.timestamp, "tags": {**mv.tags, **_tags(u, "tags")}}
+        if (text := _optional_text(u, "description")) is not None:
+            changes["description"] = text
+        if (stage := _optional_text(u, "stage")) is not None:
+            changes["current_stage"] = Stage(stage)
+        staged[mv.version] = attrs.evolve(mv, **changes)
+    aliases = d.get("aliases") or {}
+    if not isinstance(aliases, dict):
+        raise TypeError(f"'aliases' is {aliases!r}, not a mapping")
+    pointed = dict(m.aliases)
+    for alias, number in aliases.items():
+        if not isinstance(alias, str) or isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"alias {alias!r} -> {number!r} is not a name and a version number")
+        target = staged.get(number) or _existing(m, number)
+        previous = pointed.get(alias)
+        if previous is not None and previous != number and previous in m.versions:
+            old = staged.get(previous) or m.versions[previous]
+            staged[previous] = attrs.evolve(old, aliases=[a for a in old.aliases if a != alias])
+        pointed[alias] = number
+        target = staged.get(number) or target
+        staged[number] = attrs.evolve(target, aliases=sorted({*target.aliases, alias}))
+    counter = d.get("next_version")
+    if counter is not None:
+        next_version = max(next_version, _int(d, "next_version"))
+    # everything checked: apply
+    for mv in staged.values():
+        m.put_version(mv)
+    m.aliases = pointed
+    m.tags.update(tags)
+    if description is not None:
+        m.description = description
+    m.next_version = max(m.next_version, next_version)
+    if not created:
+        m.last_updated_timestamp = e.timestamp
+
+
 _TABLE_EVENTS = frozenset({EventType.REGISTERED_MODEL_CREATED, EventType.REGISTERED_MODEL_DELETED})
 
 _MODEL_HANDLERS: dict[str, Callable[[ModelState, Event, str | None], None]] = {
@@ -777,4 +876,5 @@ _MODEL_HANDLERS: dict[str, Callable[[ModelState, Event, str | None], None]] = {
     EventType.MODEL_VERSION_TAG_DELETED: _on_version_tag_deleted,
     EventType.MODEL_VERSION_ALIAS_CREATED: _on_alias_created,
     EventType.MODEL_VERSION_ALIAS_DELETED: _on_alias_deleted,
+    EventType.REGISTERED_MODEL_IMPORTED: _on_model_imported,
 }

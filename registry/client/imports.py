@@ -1,0 +1,113 @@
+"""The client's import method: bring models made elsewhere into the registry in verified, atomic steps (a mixin of
+:class:`registry.Registry`; the rules are the pure command :func:`registry.domain.imports.plan_import`).
+
+Bundles and MLflow registries (:mod:`registry.exchange`) read what they carry into
+:class:`~registry.domain.imports.ImportedModel` values and local folders, and call :meth:`ImportsMixin.import_models`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from registry.domain.imports import ImportedModel, ImportReport, plan_import
+from registry.errors import ArtifactVerificationError
+
+if TYPE_CHECKING:
+    from registry.domain.commands import Change
+    from registry.domain.state import RegistryState
+    from registry.store.artifacts import StagedArtifacts
+    from registry.store.base import Store
+
+__all__ = ["ImportsMixin"]
+
+
+class ImportsMixin:
+    if TYPE_CHECKING:  # what the client provides
+        _store: Store
+
+        def new_id(self) -> str: ...
+
+    def import_models(
+        self,
+        models: Sequence[ImportedModel],
+        files: Mapping[tuple[str, int], str | os.PathLike[str]] | None = None,
+        *,
+        origin: str | None = None,
+    ) -> ImportReport:
+        """Bring ``models`` into the registry, each model in one journal record (readers see all of it or none).
+
+        Args:
+            models: the models and versions as they are at the source (version numbers are kept).
+            files: a local folder of files for ``(name, version)``; it is copied into the registry's staging
+                area with a manifest first. A version that declares a ``digest`` must have files giving exactly
+                that digest. Versions without files keep their ``source`` as recorded.
+            origin: where the models come from, recorded in the journal (a bundle's path, an MLflow URI).
+
+        Returns:
+            An :class:`~registry.domain.imports.ImportReport` (nothing changed when the models were already here).
+
+        Raises:
+            ImportConflict: something would be overwritten; every conflict is listed and nothing is written.
+            ArtifactVerificationError: a version's files do not give the digest it declares.
+        """
+        given = {(str(k[0]), int(k[1])): os.fspath(v) for k, v in (files or {}).items()}
+        with self._store.reading() as state:
+            live = {
+                (m.name, v.version)
+                for m in models
+                if state.has_model(m.name)
+                for v in m.versions
+                if v.version in state.model(m.name).versions
+            }
+        staged: dict[tuple[str, int], StagedArtifacts] = {}
+        try:
+            prepared = []
+            for m in models:
+                versions = []
+                for v in m.versions:
+                    key = (m.name, v.version)
+                    folder = given.get(key)
+                    # A version already here with a declared digest is compared by digest: no copy needed.
+                    if folder is not None and not (key in live and v.digest is not None):
+                        copy = staged[key] = self._store.stage_artifacts(folder)
+                        if v.digest is not None and copy.digest != v.digest:
+                            raise ArtifactVerificationError(
+                                f"The files of '{m.name}' version {v.version} do not match the digest they were "
+                                "declared with; nothing was imported.",
+                                name=m.name,
+                                version=v.version,
+                            )
+                        v = attrs.evolve(v, digest=copy.digest)
+                    elif folder is None and v.digest is not None and key not in live:
+                        raise ArtifactVerificationError(
+                            f"'{m.name}' version {v.version} declares files (digest {v.digest[:12]}...) but none "
+                            "were given; nothing was imported.",
+                            name=m.name,
+                            version=v.version,
+                        )
+                    versions.append(v)
+                prepared.append(attrs.evolve(m, versions=tuple(versions)))
+            new_ids = {m.name: self.new_id() for m in prepared}
+            result: list[ImportReport] = []
+
+            def decide(state: RegistryState) -> list[Change]:
+                changes, report = plan_import(state, prepared, new_ids, origin=origin)
+                result[:] = [report]
+                return changes
+
+            def publish(changes: list[Change]) -> None:
+                for change in changes:
+                    for v in change.data["versions"]:
+                        copy = staged.pop((change.name, int(v["version"])), None)
+                        if copy is not None:
+                            self._store.publish_artifacts(copy, change.model_id, int(v["version"]))
+
+            self._store.write(decide, publish=publish)
+            return result[0]
+        finally:
+            for copy in staged.values():  # what was not published (versions already here, or a refusal)
+                self._store.discard_artifacts(copy)
