@@ -13,6 +13,7 @@
     ├── RegistryIOError (+ OSError)                   IO_ERROR
     ├── CorruptRegistry                               DATA_LOSS
     └── ArtifactVerificationError                     DATA_LOSS
+        └── CorruptBundle                             DATA_LOSS
 
 Each error refines the builtin it resembles, so ``except LookupError`` still works for code that does not know
 this library, and each carries the context a caller needs (``name``, ``version``, ``path``) as attributes.
@@ -29,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "ArtifactVerificationError",
+    "CorruptBundle",
     "CorruptRegistry",
     "IllegalStageTransition",
     "ImportConflict",
@@ -130,3 +132,8 @@ class ArtifactVerificationError(RegistryError):
     """A model version's files do not match the digests recorded when it was registered."""
 
     error_code = "DATA_LOSS"
+
+
+class CorruptBundle(ArtifactVerificationError):
+    """A bundle file is damaged or unsafe (a changed byte, a cut-off file, a member that is not a plain file
+    under its own folder, a size that does not add up); nothing was imported from it."""

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("registry.events",),
     ("registry.models",),
     ("registry.flavors",),
+    ("registry.exchange",),
     ("registry.client",),
     ("registry.defaults",),
     ("registry.pyfunc", "registry.sklearn", "registry.webhooks", "registry.testing"),

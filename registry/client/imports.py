@@ -8,17 +8,18 @@ Bundles and MLflow registries (:mod:`registry.exchange`) read what they carry in
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from registry.domain.imports import ImportedModel, ImportReport, plan_import
+from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport, plan_import
 from registry.errors import ArtifactVerificationError
 
 if TYPE_CHECKING:
     from registry.domain.commands import Change
     from registry.domain.state import RegistryState
+    from registry.exchange.protocol import RegistryLike
     from registry.store.artifacts import StagedArtifacts
     from registry.store.base import Store
 
@@ -67,7 +68,7 @@ class ImportsMixin:
         try:
             prepared = []
             for m in models:
-                versions = []
+                versions: list[ImportedVersion] = []
                 for v in m.versions:
                     key = (m.name, v.version)
                     folder = given.get(key)
@@ -111,3 +112,44 @@ class ImportsMixin:
         finally:
             for copy in staged.values():  # what was not published (versions already here, or a refusal)
                 self._store.discard_artifacts(copy)
+
+    # -- bundles and the MLflow border (the logic is in registry.exchange, which takes this registry) ----------
+
+    def export_bundle(
+        self, path: str | os.PathLike[str], models: Iterable[str] | str | None = None
+    ) -> dict[str, list[int]]:
+        """Write the selected models and versions (``NAME``, ``NAME@alias``, ``NAME/3``, ``NAME/Production``;
+        ``None``: all) with their metadata, history and files into one tar file. Returns name -> versions
+        written. See :func:`registry.exchange.bundle.export_bundle`."""
+        from registry.exchange.bundle import export_bundle
+
+        return export_bundle(self._exchangeable(), path, models)
+
+    def import_bundle(self, path: str | os.PathLike[str]) -> ImportReport:
+        """Verify a bundle completely, then import it atomically per model and idempotently (numbers kept).
+
+        Raises:
+            CorruptBundle: the bundle is damaged or unsafe; nothing was written.
+            ImportConflict: it would overwrite something here; every conflict is listed and nothing was written.
+        """
+        from registry.exchange.bundle import import_bundle
+
+        return import_bundle(self._exchangeable(), path)
+
+    def import_mlflow(self, source: str, **options: Any) -> ImportReport:
+        """Bring an MLflow registry in (``sqlite:///mlflow.db``, an ``mlruns`` folder, ``http://host:port``):
+        models, versions with their numbers, stages, aliases, tags, descriptions, run ids and links, and each
+        version's files where they can be reached. See :func:`registry.exchange.mlflow_import.import_mlflow`."""
+        from registry.exchange.mlflow_import import import_mlflow
+
+        return import_mlflow(self._exchangeable(), source, **options)
+
+    def push_to_mlflow(self, url: str, models: Iterable[str] | str | None = None, **options: Any) -> Any:
+        """Replay this registry (or the selected models) into a running MLflow server over its REST API,
+        idempotently and resumably. See :func:`registry.exchange.mlflow_push.push`."""
+        from registry.exchange.mlflow_push import push
+
+        return push(self._exchangeable(), url, models, **options)
+
+    def _exchangeable(self) -> RegistryLike:
+        return cast("RegistryLike", self)

@@ -359,7 +359,9 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
         run_id, run_link = validate_run_id(run_id), validate_run_link(run_link)
         tags, description = validate_tags(tags), validate_description(description)
         with self._store.reading() as state:
-            commands.next_version(state, name, version)  # fail fast, before copying files for a model that does not exist
+            commands.next_version(
+                state, name, version
+            )  # fail fast, before copying files for a model that does not exist
         staged = self._store.stage_artifacts(files) if files is not None else None
         digest = staged.digest if staged is not None else None
 

@@ -46,6 +46,14 @@ def _tags(value: Any) -> dict[str, str]:
     return validate_tags(value)
 
 
+def _stage(value: Any) -> Stage:
+    return Stage.parse(value)
+
+
+def _versions(value: Any) -> tuple[ImportedVersion, ...]:
+    return tuple(value)
+
+
 def _optional_int(value: Any) -> int | None:
     if value is None:
         return None
@@ -65,7 +73,7 @@ class ImportedVersion:
     run_link: str | None = None
     description: str | None = attrs.field(default=None, converter=validate_description)
     tags: dict[str, str] = attrs.field(factory=dict, converter=_tags)
-    stage: Stage = attrs.field(default=Stage.NONE, converter=Stage.parse)
+    stage: Stage = attrs.field(default=Stage.NONE, converter=_stage)
     digest: str | None = None
     user_id: str | None = None
     creation_timestamp: int | None = attrs.field(default=None, converter=_optional_int)
@@ -80,7 +88,7 @@ class ImportedModel:
     description: str | None = attrs.field(default=None, converter=validate_description)
     tags: dict[str, str] = attrs.field(factory=dict, converter=_tags)
     aliases: dict[str, int] = attrs.field(factory=dict)
-    versions: tuple[ImportedVersion, ...] = attrs.field(default=(), converter=tuple)
+    versions: tuple[ImportedVersion, ...] = attrs.field(default=(), converter=_versions)
     creation_timestamp: int | None = attrs.field(default=None, converter=_optional_int)
     last_updated_timestamp: int | None = attrs.field(default=None, converter=_optional_int)
 
@@ -162,7 +170,12 @@ def _same_content(model: ModelState, v: ImportedVersion) -> bool:
 
 
 def _plan_model(
-    state: RegistryState, m: ImportedModel, origin: str | None, model_id: str, report: ImportReport, conflicts: list[str]
+    state: RegistryState,
+    m: ImportedModel,
+    origin: str | None,
+    model_id: str,
+    report: ImportReport,
+    conflicts: list[str],
 ) -> Change | None:
     existing = state.model(m.name) if state.has_model(m.name) else None
     new_versions: list[dict[str, Any]] = []
