@@ -181,6 +181,7 @@ def _plan_model(
     new_versions: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     numbers: set[int] = set()
+    refused: set[int] = set()
     data: dict[str, Any] = {"origin": origin}
     if existing is None:
         data.update(
@@ -207,6 +208,7 @@ def _plan_model(
             if v.version in existing.versions:
                 if not _same_content(existing, v):
                     conflicts.append(f"{here} exists here with other content (files, source or run id)")
+                    refused.add(v.version)
                     continue
                 mv = existing.versions[v.version]
                 update: dict[str, Any] = {
@@ -229,6 +231,7 @@ def _plan_model(
                     f"{here}: the number was used here before (version numbers are never reused); import into "
                     "another model name"
                 )
+                refused.add(v.version)
             else:
                 new_versions.append(version_payload(v))
                 numbers.add(v.version)
@@ -236,6 +239,8 @@ def _plan_model(
         aliases = {}
         for alias, number in m.aliases.items():
             current = existing.aliases.get(alias)
+            if number in refused:
+                continue  # its version's conflict is reported already
             if current is None:
                 aliases[alias] = number
             elif current != number:
