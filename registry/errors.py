@@ -11,6 +11,7 @@
     ├── RegistryLockTimeout (+ TimeoutError)          TEMPORARILY_UNAVAILABLE
     ├── ReadOnlyRegistry (+ PermissionError)          PERMISSION_DENIED
     ├── RegistryIOError (+ OSError)                   IO_ERROR
+    ├── MlflowServerError                             TEMPORARILY_UNAVAILABLE
     ├── CorruptRegistry                               DATA_LOSS
     └── ArtifactVerificationError                     DATA_LOSS
         └── CorruptBundle                             DATA_LOSS
@@ -35,6 +36,7 @@ __all__ = [
     "IllegalStageTransition",
     "ImportConflict",
     "InvalidParameterValue",
+    "MlflowServerError",
     "ReadOnlyRegistry",
     "RegistryError",
     "RegistryIOError",
@@ -120,6 +122,13 @@ class RegistryIOError(RegistryError, OSError):
     message names the path and what to do."""
 
     error_code = "IO_ERROR"
+
+
+class MlflowServerError(RegistryError):
+    """An MLflow server (importing from it, pushing to it) cannot be reached or answered with an error that has
+    no closer class here; the message names the server, the call and MLflow's own error."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
 
 
 class CorruptRegistry(RegistryError):
