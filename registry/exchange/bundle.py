@@ -32,7 +32,8 @@ import attrs
 
 from registry.domain.entities import ModelVersion
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
-from registry.errors import ArtifactVerificationError, CorruptBundle, InvalidParameterValue
+from registry.errors import CorruptBundle, InvalidParameterValue
+from registry.exchange.files import verified_files
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.selection import select_versions
 
@@ -41,51 +42,12 @@ __all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "read_bu
 BUNDLE_FORMAT = 1
 _INDEX = "bundle.json"
 _CHECKSUM = "BUNDLE.sha256"
-_MANIFEST = "MANIFEST.sha256"
+_MANIFEST = "MANIFEST.sha256"  # a version's own manifest: rebuilt on import, never carried
 _MAX_INDEX_BYTES = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
 
 # -- writing --------------------------------------------------------------------------------------------------------
-
-
-def _sha256_file(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _version_files(mv: ModelVersion) -> list[dict[str, Any]]:
-    """The version's files as listed by its manifest, each checked against it (and the manifest against the
-    version's digest) before it goes into a bundle."""
-    assert mv.storage_location is not None and mv.digest is not None
-    manifest_path = os.path.join(mv.storage_location, _MANIFEST)
-    try:
-        with open(manifest_path, "rb") as f:
-            manifest = f.read()
-    except OSError:
-        raise ArtifactVerificationError(
-            f"'{mv.name}' version {mv.version} has no {_MANIFEST}; run 'registry check'.", name=mv.name
-        ) from None
-    if hashlib.sha256(manifest).hexdigest() != mv.digest:
-        raise ArtifactVerificationError(
-            f"The manifest of '{mv.name}' version {mv.version} differs from its digest; run 'registry check'.",
-            name=mv.name,
-            version=mv.version,
-        )
-    files = []
-    for line in manifest.decode().splitlines():
-        digest, _, rel = line.partition("  ")
-        full = os.path.join(mv.storage_location, *rel.split("/"))
-        if _sha256_file(full) != digest:
-            raise ArtifactVerificationError(
-                f"File '{rel}' of '{mv.name}' version {mv.version} was changed after registration; run "
-                "'registry check'.",
-                name=mv.name,
-                version=mv.version,
-                file=rel,
-            )
-        files.append({"path": rel, "size": os.path.getsize(full), "sha256": digest})
-    return files
 
 
 def _version_entry(mv: ModelVersion) -> dict[str, Any]:
@@ -103,7 +65,7 @@ def _version_entry(mv: ModelVersion) -> dict[str, Any]:
         "creation_timestamp": mv.creation_timestamp,
         "last_updated_timestamp": mv.last_updated_timestamp,
         "digest": mv.digest if own_copy else None,
-        "files": _version_files(mv) if own_copy else [],
+        "files": verified_files(mv) if own_copy else [],
     }
 
 
@@ -202,7 +164,7 @@ class _quiet:
         return isinstance(exc[1], OSError)
 
 
-# -- reading ----------------------------------------------------------------------------------------------------------
+# -- reading --------------------------------------------------------------------------------------------------------
 
 
 @attrs.frozen

@@ -64,8 +64,8 @@ def _fetch(location: str, rest: MlflowRest | None, scratch: str) -> str | None:
         except RegistryError as exc:
             log.warning("registry: cannot download %s (%s); keeping its source", location, exc)
             return None
-    path = local_path(location)
-    return path if path is not None and os.path.isdir(path) else None
+    local = local_path(location)
+    return local if local is not None and os.path.isdir(local) else None
 
 
 def import_mlflow(

@@ -151,7 +151,7 @@ def _read_db(db: sqlite3.Connection, workspace: str) -> list[MlflowModel]:
     return out
 
 
-# -- the file store (mlruns) --------------------------------------------------------------------------------------------
+# -- the file store (mlruns) --------------------------------------------------------------------------------------
 
 
 def _yaml(path: str) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def read_file_store(root: str) -> list[MlflowModel]:
     return out
 
 
-# -- a running server ---------------------------------------------------------------------------------------------------
+# -- a running server ---------------------------------------------------------------------------------------------
 
 
 def _pairs(items: Any, key: str = "key", value: str = "value") -> dict[str, str]:
