@@ -269,13 +269,13 @@ class _Pusher:
                 del versions[number]
             self.report.changes += 1
         for mv in wanted:
-            row = versions.get(mv.version)
-            if row is None:
-                row = self.create_version(mv)
+            found = versions.get(mv.version)
+            if found is None:
+                found = self.create_version(mv)
                 self.report.created_versions.append((name, mv.version))
             else:
                 self.report.existing_versions.append((name, mv.version))
-            self.set_metadata(mv, row)
+            self.set_metadata(mv, found)
         their_aliases = {str(a["alias"]): int(a["version"]) for a in remote.get("aliases") or ()}
         for alias, number in rm.aliases.items():
             if number in mine and their_aliases.get(alias) != number:
