@@ -349,7 +349,23 @@ def test_an_interrupted_push_finishes_when_run_again(
     server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = rest_module.MlflowRest._send
-    for cut in (3, 9, 16, 24):
+    # One push, recorded, says where the interesting cuts are: right after each version is created (before its
+    # pending tag comes off, or before a version that landed on a gap's number is deleted), and in an upload.
+    seen: list[tuple[str, str]] = []
+
+    def recording(self: Any, method: str, url: str, *args: Any) -> bytes:
+        seen.append((method, url.split("/api/2.0/", 1)[1].split("?")[0]))
+        return original(self, method, url, *args)
+
+    make_registry(tmp_path / "warm-up", "warm-up").push_to_mlflow(server)  # makes the experiment: one call less
+    monkeypatch.setattr(rest_module.MlflowRest, "_send", recording)
+    make_registry(tmp_path / "probe", "probe").push_to_mlflow(server)
+    monkeypatch.setattr(rest_module.MlflowRest, "_send", original)
+    after_create = [i + 2 for i, (_, what) in enumerate(seen) if what == "mlflow/model-versions/create"]
+    uploads = [i + 1 for i, (method, _) in enumerate(seen) if method == "PUT"]
+    cuts = sorted({*after_create, uploads[len(uploads) // 2], 2, len(seen)})
+    assert len(after_create) == 4  # three versions, one of which first landed on the gap (2) and was deleted
+    for cut in cuts:
         name = f"resumed-{cut}"
         reg = make_registry(tmp_path / name, name)
         calls = {"n": 0}
@@ -369,8 +385,8 @@ def test_an_interrupted_push_finishes_when_run_again(
         back = Registry(str(tmp_path / f"{name}-back"))
         back.import_mlflow(server)
         versions = back.list_model_versions(name)
-        assert [v.version for v in versions] == [1, 3, 4]
-        assert all(not any(k.startswith("mlregistry.") for k in v.tags) for v in versions)
+        assert [v.version for v in versions] == [1, 3, 4], cut
+        assert all(not any(k.startswith("mlregistry.") for k in v.tags) for v in versions), cut
         assert back.get_model_version_by_alias(name, "champion").digest == reg.get_model_version(name, 3).digest
         assert back.get_model_version(name, 3).current_stage == "Production"
 
