@@ -36,6 +36,7 @@ from registry.cli.context import (
     exit_code_for,
     key_value,
 )
+from registry.cli.exchange import add_commands as add_exchange_commands
 from registry.cli.models import add_commands as add_model_commands
 from registry.cli.ops import add_commands as add_operation_commands
 from registry.cli.output import Output
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_operation_commands(top, command)
     add_webhook_commands(group, command)
     add_ui_commands(top, command)
+    add_exchange_commands(top, group, command)
     return parser
 
 

@@ -91,6 +91,9 @@ class ImportedModel:
     versions: tuple[ImportedVersion, ...] = attrs.field(default=(), converter=_versions)
     creation_timestamp: int | None = attrs.field(default=None, converter=_optional_int)
     last_updated_timestamp: int | None = attrs.field(default=None, converter=_optional_int)
+    next_version: int | None = attrs.field(default=None, converter=_optional_int)
+    """The source's next version number, when it has allocated numbers past its live versions (versions deleted
+    there): the destination's counter moves past them too, so the numbers stay unique across both."""
 
     def __attrs_post_init__(self) -> None:
         numbers = [v.version for v in self.versions]
@@ -254,8 +257,12 @@ def _plan_model(
                 alias=alias,
             )
     data.update(versions=new_versions, updates=updates, aliases=aliases)
+    counter = existing.next_version if existing is not None else 1
+    top = max(numbers, default=0) + 1
+    moves = m.next_version is not None and m.next_version > max(counter, top)
+    data["next_version"] = m.next_version if moves else None
     if existing is not None and not (
-        new_versions or updates or aliases or data["tags"] or data["description"] is not None
+        new_versions or updates or aliases or data["tags"] or data["description"] is not None or moves
     ):
         return None
     report.changed_models.append(m.name)

@@ -32,6 +32,7 @@ import attrs
 
 from registry.domain.entities import ModelVersion
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
+from registry.domain.state import Event, EventType
 from registry.errors import CorruptBundle, InvalidParameterValue
 from registry.exchange.files import verified_files
 from registry.exchange.protocol import RegistryLike
@@ -123,6 +124,8 @@ def export_bundle(
                 "last_updated_timestamp": rm.last_updated_timestamp,
                 "versions": [_version_entry(mv) for mv in versions],
                 "history": [e.to_dict() for e in history],
+                # whole models carry their counter, so numbers deleted at the source stay unused here too
+                "next_version": _allocated(history) + 1 if numbers is None else None,
             }
         )
         written[name] = sorted(kept)
@@ -150,6 +153,19 @@ def export_bundle(
             os.unlink(tmp)
         raise
     return written
+
+
+def _allocated(history: Iterable[Event]) -> int:
+    """The highest version number the model's history ever created."""
+    top = 0
+    for e in history:
+        if e.type == EventType.MODEL_VERSION_CREATED:
+            top = max(top, int(e.data["version"]))
+        elif e.type == EventType.REGISTERED_MODEL_IMPORTED:
+            top = max(
+                top, *(int(v["version"]) for v in e.data.get("versions", ())), (e.data.get("next_version") or 1) - 1
+            )
+    return top
 
 
 def _versions_of(reg: RegistryLike, entry: Mapping[str, Any]) -> list[ModelVersion]:
@@ -272,6 +288,7 @@ def _model_of(path: str, entry: Any) -> tuple[ImportedModel, dict[tuple[int, str
             versions=versions,
             creation_timestamp=entry.get("creation_timestamp"),
             last_updated_timestamp=entry.get("last_updated_timestamp"),
+            next_version=entry.get("next_version"),
         )
     except (InvalidParameterValue, TypeError, ValueError) as exc:
         raise _corrupt(path, f"a model entry is invalid ({exc})") from None

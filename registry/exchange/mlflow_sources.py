@@ -129,7 +129,9 @@ def _read_db(db: sqlite3.Connection, workspace: str) -> list[MlflowModel]:
     for row in _rows(db, "registered_model_aliases", workspace):
         aliases.setdefault(row["name"], {})[row["alias"]] = int(row["version"])
     versions: dict[str, list[dict[str, Any]]] = {}
+    allocated: dict[str, int] = {}
     for row in _rows(db, "model_versions", workspace):
+        allocated[row["name"]] = max(allocated.get(row["name"], 0), int(row["version"]))
         if row.get("current_stage") != MLFLOW_DELETED_STAGE:
             row["creation_timestamp"], row["last_updated_timestamp"] = row["creation_time"], row["last_updated_time"]
             versions.setdefault(row["name"], []).append(row)
@@ -145,6 +147,7 @@ def _read_db(db: sqlite3.Connection, workspace: str) -> list[MlflowModel]:
             versions=[_version(r, version_tags.get((name, int(r["version"])), {})) for r in rows],
             creation_timestamp=_int(row.get("creation_time")),
             last_updated_timestamp=_int(row.get("last_updated_time")),
+            next_version=allocated.get(name, 0) + 1,
         )
         locations = {int(r["version"]): _locations(r.get("source"), r.get("storage_location")) for r in rows}
         out.append(MlflowModel(model, locations))
@@ -189,10 +192,12 @@ def read_file_store(root: str) -> list[MlflowModel]:
             for alias, value in _tag_folder(alias_dir).items():
                 aliases.setdefault(alias, int(value.strip()))
             rows = []
+            allocated = 0
             for sub in os.listdir(model_dir):
                 version_meta = os.path.join(model_dir, sub, "meta.yaml")
                 if sub.startswith("version-") and os.path.isfile(version_meta):
                     row = _yaml(version_meta)
+                    allocated = max(allocated, int(row["version"]))
                     if row.get("current_stage") != MLFLOW_DELETED_STAGE:
                         row["tags"] = _tag_folder(os.path.join(model_dir, sub, "tags"))
                         rows.append(row)
@@ -205,6 +210,7 @@ def read_file_store(root: str) -> list[MlflowModel]:
                 versions=[_version(r, r["tags"]) for r in rows],
                 creation_timestamp=_int(meta.get("creation_timestamp")),
                 last_updated_timestamp=_int(meta.get("last_updated_timestamp")),
+                next_version=allocated + 1,
             )
             locations = {
                 int(r["version"]): _locations(_text(r.get("source")), _text(r.get("storage_location"))) for r in rows

@@ -370,3 +370,19 @@ def test_a_file_that_is_not_a_tar_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"not a tar file at all" * 100)
     with pytest.raises(CorruptBundle):
         Registry("memory://").import_bundle(path)
+
+
+def test_a_whole_model_carries_its_counter(tmp_path: Path) -> None:
+    source = Registry(str(tmp_path / "s"))
+    source.create_registered_model("m")
+    for i in range(3):
+        source.create_model_version("m", f"s3://b/{i}")
+    source.delete_model_version("m", 3)  # 3 was used there: it must stay unused here too
+    source.export_bundle(tmp_path / "whole.tar", ["m"])
+    dest = Registry(str(tmp_path / "d"))
+    dest.import_bundle(tmp_path / "whole.tar")
+    assert dest.create_model_version("m", "s3://b/next").version == 4
+    again = Registry(str(tmp_path / "d2"))
+    source.export_bundle(tmp_path / "one.tar", ["m/1"])  # a selection of versions carries no counter
+    again.import_bundle(tmp_path / "one.tar")
+    assert again.create_model_version("m", "s3://b/next").version == 2
