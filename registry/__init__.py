@@ -20,13 +20,17 @@ if typing.TYPE_CHECKING:
     )
     from registry.defaults import default_registry, register_model
     from registry.domain.entities import ModelVersion, ModelVersionFile, ModelVersionStatus, RegisteredModel
+    from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
     from registry.domain.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
     from registry.domain.state import Event, EventType
     from registry.errors import (
         ArtifactVerificationError,
+        CorruptBundle,
         CorruptRegistry,
         IllegalStageTransition,
+        ImportConflict,
         InvalidParameterValue,
+        MlflowServerError,
         ReadOnlyRegistry,
         RegistryError,
         RegistryIOError,
@@ -41,6 +45,7 @@ if typing.TYPE_CHECKING:
 # ``import registry`` stays cheap (an edge device pays for every import at start-up): names load on first use.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "ArtifactVerificationError": ("registry.errors", "ArtifactVerificationError"),
+    "CorruptBundle": ("registry.errors", "CorruptBundle"),
     "CorruptRegistry": ("registry.errors", "CorruptRegistry"),
     "default_registry": ("registry.defaults", "default_registry"),
     "DEFAULT_REGISTRY_FOLDER": ("registry.client", "DEFAULT_REGISTRY_FOLDER"),
@@ -48,11 +53,16 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "EventType": ("registry.domain.state", "EventType"),
     "get_registry_uri": ("registry.client", "get_registry_uri"),
     "IllegalStageTransition": ("registry.errors", "IllegalStageTransition"),
+    "ImportConflict": ("registry.errors", "ImportConflict"),
+    "ImportedModel": ("registry.domain.imports", "ImportedModel"),
+    "ImportedVersion": ("registry.domain.imports", "ImportedVersion"),
+    "ImportReport": ("registry.domain.imports", "ImportReport"),
     "infer_signature": ("registry.models.signature", "infer_signature"),
     "InvalidParameterValue": ("registry.errors", "InvalidParameterValue"),
     "LIFECYCLE": ("registry.domain.stages", "LIFECYCLE"),
     "MLFLOW": ("registry.domain.stages", "MLFLOW"),
     "MlflowClient": ("registry.client", "MlflowClient"),
+    "MlflowServerError": ("registry.errors", "MlflowServerError"),
     "MLmodel": ("registry.models.mlmodel", "MLmodel"),
     "ModelSignature": ("registry.models.signature", "ModelSignature"),
     "ModelVersion": ("registry.domain.entities", "ModelVersion"),
@@ -112,13 +122,19 @@ __all__ = [
     "LIFECYCLE",
     "MLFLOW",
     "ArtifactVerificationError",
+    "CorruptBundle",
     "CorruptRegistry",
     "Event",
     "EventType",
     "IllegalStageTransition",
+    "ImportConflict",
+    "ImportReport",
+    "ImportedModel",
+    "ImportedVersion",
     "InvalidParameterValue",
     "MLmodel",
     "MlflowClient",
+    "MlflowServerError",
     "ModelSignature",
     "ModelVersion",
     "ModelVersionFile",
