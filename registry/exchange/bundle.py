@@ -17,6 +17,7 @@ destination already has versions (a number taken by other content is a conflict 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -33,7 +34,7 @@ import attrs
 from registry.domain.entities import ModelVersion
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
 from registry.domain.state import Event, EventType
-from registry.errors import CorruptBundle, InvalidParameterValue
+from registry.errors import CorruptBundle, InvalidParameterValue, ResourceDoesNotExist
 from registry.exchange.files import verified_files
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.selection import select_versions
@@ -149,7 +150,7 @@ def export_bundle(
                             tar.addfile(info, src)
         os.replace(tmp, target)
     except BaseException:
-        with _quiet():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return written
@@ -170,14 +171,6 @@ def _allocated(history: Iterable[Event]) -> int:
 
 def _versions_of(reg: RegistryLike, entry: Mapping[str, Any]) -> list[ModelVersion]:
     return [reg.get_model_version(entry["name"], v["version"]) for v in entry["versions"]]
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return isinstance(exc[1], OSError)
 
 
 # -- reading --------------------------------------------------------------------------------------------------------
@@ -309,8 +302,6 @@ def read_bundle(path: str | os.PathLike[str]) -> Bundle:
     try:
         archive_size = os.stat(source).st_size
     except OSError as exc:
-        from registry.errors import ResourceDoesNotExist
-
         raise ResourceDoesNotExist(f"Cannot read the bundle {source!r}: {exc.strerror}.", path=source) from None
     folder = tempfile.mkdtemp(prefix="registry-bundle-")
     try:
@@ -385,7 +376,7 @@ def _read(path: str, archive_size: int, folder: str) -> Bundle:
                 raise _corrupt(path, f"it lacks {len(missing)} listed file(s), e.g. {missing[0]!r} (cut off?)")
     except (tarfile.TarError, EOFError, UnicodeDecodeError) as exc:
         raise _corrupt(path, f"the archive cannot be read ({exc})") from None
-    for m in models:  # versions whose files are all empty-named cannot exist, but a version may have no files
+    for m in models:  # a version with a digest but no files at all (an empty model folder) gets an empty folder
         for v in m.versions:
             if v.digest is not None and (m.name, v.version) not in files:
                 files[(m.name, v.version)] = _empty_dir(folder, len(files))
