@@ -19,9 +19,9 @@ import tempfile
 
 import attrs
 
-from registry.domain.imports import ImportedModel, ImportReport
+from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
 from registry.domain.uris import local_path
-from registry.errors import InvalidParameterValue, RegistryError
+from registry.errors import InvalidParameterValue, RegistryError, ResourceDoesNotExist
 from registry.exchange.mlflow_sources import MlflowModel, read_file_store, read_server, read_sqlite
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.rest import MlflowRest, is_server_uri
@@ -99,8 +99,12 @@ def import_mlflow(
             for v in entry.model.versions:
                 candidates = entry.locations.get(v.version, [])
                 folder = next((f for loc in candidates if (f := _fetch(loc, rest, scratch)) is not None), None)
+                here = _imported_before(reg, entry.model.name, v)
                 if folder is not None:
                     files[(entry.model.name, v.version)] = folder
+                elif here is not None:
+                    # Imported with its files before, and they cannot be fetched now: the same version.
+                    v = attrs.evolve(v, digest=here)
                 elif v.source is None or v.source.startswith("models:/"):
                     # The files are elsewhere, and a logged-model URI means nothing here: record where they are.
                     v = attrs.evolve(v, source=candidates[0] if candidates else v.source)
@@ -109,6 +113,16 @@ def import_mlflow(
         return reg.import_models(prepared, files, origin=f"mlflow {_redacted(source)}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _imported_before(reg: RegistryLike, name: str, v: ImportedVersion) -> str | None:
+    """The digest of this version here, if an earlier import brought it with its files from the same source."""
+    try:
+        mine = reg.get_model_version(name, v.version)
+    except ResourceDoesNotExist:
+        return None
+    same = mine.digest is not None and mine.source == v.source and mine.run_id == v.run_id
+    return mine.digest if same else None
 
 
 def _redacted(uri: str) -> str:

@@ -145,3 +145,17 @@ def test_bad_sources_say_what_is_wrong(tmp_path: Path) -> None:
         reg.import_mlflow(str(tmp_path))
     with pytest.raises(InvalidParameterValue, match=r"give sqlite:///mlflow\.db"):
         reg.import_mlflow("s3://bucket/mlruns")
+
+
+def test_reimport_when_the_files_are_gone_changes_nothing(tmp_path: Path) -> None:
+    files = model_files(tmp_path / "artifacts")
+    uri = make_db(tmp_path / "mlflow.db", files)
+    reg = Registry(str(tmp_path / "reg"))
+    reg.import_mlflow(uri)
+    before = reg.events()
+    (tmp_path / "artifacts").rename(tmp_path / "moved")  # the files cannot be reached any more
+    assert not reg.import_mlflow(uri).changed
+    assert reg.events() == before
+    fresh = Registry(str(tmp_path / "fresh"))
+    fresh.import_mlflow(uri)  # a registry that never had them records where they were
+    assert (fresh.get_model_version("fraud", 1).source, fresh.get_model_version("fraud", 1).digest) == (files, None)
