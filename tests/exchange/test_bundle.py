@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import TickingClock
+from process_support import first_line
 
 from registry import Registry
 from registry.errors import CorruptBundle, ImportConflict, ResourceAlreadyExists
@@ -400,3 +403,42 @@ def test_the_imported_state_survives_a_checkpoint_and_a_full_replay(source: Regi
     with Registry(str(root)) as replayed:  # the journal alone
         assert snapshot(replayed) == expected
         assert replayed.check().problems == []
+
+
+READER = """
+import json, sys, time
+from registry import Registry
+reg = Registry(sys.argv[1])
+print("ready", flush=True)
+seen = set()
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    names = [m.name for m in reg.list_registered_models()]
+    if "big" in names:
+        versions = [v.version for v in reg.list_model_versions("big")]
+        aliases = reg.get_registered_model("big").aliases
+        seen.add(json.dumps([len(versions), aliases], sort_keys=True))
+        break
+    seen.add("absent")
+print(json.dumps(sorted(seen)))
+"""
+
+
+def test_a_reader_in_another_process_sees_a_model_whole_or_not_at_all(tmp_path: Path) -> None:
+    source = Registry(str(tmp_path / "s"), durable=False)
+    source.create_registered_model("big")
+    for i in range(40):
+        source.create_model_version("big", make_model(tmp_path / f"src{i}", str(i)))
+    source.set_registered_model_alias("big", "champion", 40)
+    source.export_bundle(tmp_path / "big.tar")
+    root = tmp_path / "dest"
+    Registry(str(root)).close()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert first_line(reader).strip() == "ready"
+    Registry(str(root)).import_bundle(tmp_path / "big.tar")
+    out, err = reader.communicate(timeout=90)
+    assert reader.returncode == 0, err
+    views = json.loads(out.strip().splitlines()[-1])
+    assert set(views) - {"absent"} == {json.dumps([40, {"champion": 40}], sort_keys=True)}  # whole, never part
