@@ -16,7 +16,15 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from strategies import alias_names, model_names, stages, tag_keys, tag_values
 
-from registry import IllegalStageTransition, Registry, ResourceDoesNotExist
+from registry import (
+    IllegalStageTransition,
+    ImportConflict,
+    ImportedModel,
+    ImportedVersion,
+    Registry,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
 from registry.domain.stages import LIFECYCLE, Stage
 
 LIFECYCLE_MOVES = {src.value: {dst.value for dst in dsts} for src, dsts in LIFECYCLE.transitions.items()}
@@ -33,9 +41,13 @@ class RegistryMachine(RuleBasedStateMachine):
         # reference: name -> {"next": int, "versions": {n: stage}, "aliases": {alias: n}, "tags": {}}
         self.ref: dict[str, dict] = {}
         self.issued: dict[str, set[int]] = {}  # every number ever issued to the current incarnation of a name
+        self.files = tempfile.mkdtemp(prefix="registry-sm-files-")
+        with open(self.files + "/MLmodel", "w") as f:
+            f.write("flavors: {}\n")
 
     def teardown(self) -> None:
         self.reg.close()
+        shutil.rmtree(self.files, ignore_errors=True)
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -86,6 +98,49 @@ class RegistryMachine(RuleBasedStateMachine):
         self.issued[name].add(mv.version)
         model["versions"][mv.version] = "None"
         model["next"] += 1
+
+    @precondition(lambda self: self.ref)
+    @rule(data=st.data(), offset=st.integers(-2, 3))
+    def create_version_with_number(self, data: st.DataObject, offset: int) -> None:
+        """A chosen number (as imports need): taken only if never allocated; the counter moves past it."""
+        name = data.draw(st.sampled_from(self._names()))
+        model = self.ref[name]
+        number = model["next"] + offset
+        if number < 1:
+            return
+        try:
+            mv = self.reg.create_model_version_from_files(name, self.files, version=number)
+        except ResourceAlreadyExists:
+            assert offset < 0, "a number never allocated must be accepted"
+            return
+        assert offset >= 0 and mv.version == number and number not in self.issued[name]
+        self.issued[name].add(number)
+        model["versions"][number] = "None"
+        model["next"] = number + 1
+
+    @rule(data=st.data(), name=model_names, offset=st.integers(0, 2), stage=stages, alias=alias_names)
+    def import_model(self, data: st.DataObject, name: str, offset: int, stage: str, alias: str) -> None:
+        """One imported version (kept number, stage, alias) into a new or existing model, in one record."""
+        model = self.ref.get(name)
+        number = (model["next"] if model else 1) + offset
+        imported = ImportedModel(
+            name,
+            aliases={alias: number},
+            versions=[ImportedVersion(number, source="s3://bucket/imported", stage=stage)],
+        )
+        try:
+            self.reg.import_models([imported])
+        except ImportConflict:
+            assert model is not None and alias in model["aliases"], "only the alias can conflict here"
+            return
+        if model is None:
+            model = self.ref[name] = {"next": 1, "versions": {}, "aliases": {}, "tags": {}}
+            self.issued[name] = set()
+        assert number not in self.issued[name]
+        self.issued[name].add(number)
+        model["versions"][number] = Stage.parse(stage).value
+        model["aliases"][alias] = number
+        model["next"] = number + 1
 
     @rule(data=st.data())
     def delete_version(self, data: st.DataObject) -> None:
