@@ -202,8 +202,19 @@ CALLS: dict[str, dict[str, Any]] = {
         "tags": {"k": "v"},
         "run_link": "http://x",
         "description": "d",
+        "version": 5,
     },
     "register_model": {"model_uri": "models:/m/1", "name": "n"},
+    "export_bundle": {"path": "<tmp>/b.tar", "models": ["m@champion"]},
+    "import_bundle": {"path": "<tmp>/b.tar"},
+    "import_models": {"models": [], "files": {("m", 2): "<tmp>/files"}, "origin": "o"},
+    "import_mlflow": {
+        "source": "<tmp>/mlruns",
+        "workspace": "default",
+        "artifacts_server": "http://127.0.0.1:9",
+        "timeout": 5,
+    },
+    "push_to_mlflow": {"url": "http://127.0.0.1:9", "models": ["m"], "experiment": "e", "timeout": 5},
     "load_model": {"model_uri": "models:/m/1"},
 }
 

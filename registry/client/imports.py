@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport, plan_import
-from registry.errors import ArtifactVerificationError
+from registry.errors import ArtifactVerificationError, InvalidParameterValue
 
 if TYPE_CHECKING:
     from registry.domain.commands import Change
@@ -24,6 +24,39 @@ if TYPE_CHECKING:
     from registry.store.base import Store
 
 __all__ = ["ImportsMixin"]
+
+
+def _checked(
+    models: object, files: object, origin: object
+) -> tuple[Sequence[ImportedModel], dict[tuple[str, int], str]]:
+    if not isinstance(models, list | tuple) or not all(isinstance(m, ImportedModel) for m in models):
+        raise InvalidParameterValue(f"models must be a list of ImportedModel, got {models!r:.80}.")
+    if origin is not None and not isinstance(origin, str):
+        raise InvalidParameterValue(f"origin must be text or None, got {origin!r:.80}.")
+    if files is None:
+        return models, {}
+    if not isinstance(files, Mapping):
+        raise InvalidParameterValue(f"files must map (name, version) to a folder, got {files!r:.80}.")
+    given: dict[tuple[str, int], str] = {}
+    for key, folder in files.items():
+        if not (
+            isinstance(key, tuple)
+            and len(key) == 2
+            and isinstance(key[0], str)
+            and isinstance(key[1], int)
+            and not isinstance(key[1], bool)
+        ):
+            raise InvalidParameterValue(f"files keys must be (name, version) pairs, got {key!r:.80}.")
+        try:
+            path = os.fspath(folder)
+        except TypeError:
+            raise InvalidParameterValue(
+                f"The files of {key!r:.80} must be a folder path, got {folder!r:.80}."
+            ) from None
+        if not isinstance(path, str) or not path:
+            raise InvalidParameterValue(f"The files of {key!r:.80} must be a folder path, got {path!r:.80}.")
+        given[key] = path
+    return models, given
 
 
 class ImportsMixin:
@@ -55,7 +88,7 @@ class ImportsMixin:
             ImportConflict: something would be overwritten; every conflict is listed and nothing is written.
             ArtifactVerificationError: a version's files do not give the digest it declares.
         """
-        given = {(str(k[0]), int(k[1])): os.fspath(v) for k, v in (files or {}).items()}
+        models, given = _checked(models, files, origin)
         with self._store.reading() as state:
             live = {
                 (m.name, v.version)

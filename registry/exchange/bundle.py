@@ -35,6 +35,7 @@ from registry.domain.entities import ModelVersion
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
 from registry.domain.state import Event, EventType
 from registry.errors import CorruptBundle, InvalidParameterValue, ResourceDoesNotExist
+from registry.exchange.arguments import file_error, path_argument
 from registry.exchange.files import verified_files
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.selection import select_versions
@@ -101,7 +102,9 @@ def export_bundle(
         ResourceDoesNotExist: a selection names nothing.
         ArtifactVerificationError: a version's stored files differ from those registered (nothing is written).
     """
-    target = os.path.abspath(os.fspath(path))
+    target = os.path.abspath(path_argument(path, "bundle path"))
+    if os.path.isdir(target):
+        raise InvalidParameterValue(f"{target} is a folder; give the bundle file to write.", path=target)
     chosen = select_versions(reg, models)
     entries: list[dict[str, Any]] = []
     written: dict[str, list[int]] = {}
@@ -135,7 +138,10 @@ def export_bundle(
     ).encode()
     now = time.time()
     folder = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".bundle-", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".bundle-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise file_error(exc, target, "write the bundle") from None
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, _INDEX, index, now)
@@ -149,9 +155,11 @@ def export_bundle(
                         with open(full, "rb") as src:
                             tar.addfile(info, src)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise file_error(exc, target, "write the bundle") from None
         raise
     return written
 
@@ -298,11 +306,13 @@ def read_bundle(path: str | os.PathLike[str]) -> Bundle:
         CorruptBundle: anything about the bundle is wrong (the folder is removed again).
         ResourceDoesNotExist: there is no file at ``path``.
     """
-    source = os.fspath(path)
+    source = path_argument(path, "bundle path")
     try:
         archive_size = os.stat(source).st_size
     except OSError as exc:
         raise ResourceDoesNotExist(f"Cannot read the bundle {source!r}: {exc.strerror}.", path=source) from None
+    if not os.path.isfile(source):
+        raise InvalidParameterValue(f"{source} is not a file; give the bundle file to import.", path=source)
     folder = tempfile.mkdtemp(prefix="registry-bundle-")
     try:
         return _read(source, archive_size, folder)
@@ -376,6 +386,8 @@ def _read(path: str, archive_size: int, folder: str) -> Bundle:
                 raise _corrupt(path, f"it lacks {len(missing)} listed file(s), e.g. {missing[0]!r} (cut off?)")
     except (tarfile.TarError, EOFError, UnicodeDecodeError) as exc:
         raise _corrupt(path, f"the archive cannot be read ({exc})") from None
+    except OSError as exc:
+        raise file_error(exc, path, "read the bundle") from None
     for m in models:  # a version with a digest but no files at all (an empty model folder) gets an empty folder
         for v in m.versions:
             if v.digest is not None and (m.name, v.version) not in files:
@@ -398,6 +410,7 @@ def import_bundle(reg: RegistryLike, path: str | os.PathLike[str]) -> ImportRepo
     """
     bundle = read_bundle(path)
     try:
-        return reg.import_models(bundle.models, bundle.files, origin=f"bundle {os.path.basename(os.fspath(path))}")
+        origin = f"bundle {os.path.basename(path_argument(path, 'bundle path'))}"
+        return reg.import_models(bundle.models, bundle.files, origin=origin)
     finally:
         shutil.rmtree(bundle.folder, ignore_errors=True)

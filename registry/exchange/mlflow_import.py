@@ -22,6 +22,7 @@ import attrs
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
 from registry.domain.uris import local_path
 from registry.errors import InvalidParameterValue, RegistryError, ResourceDoesNotExist
+from registry.exchange.arguments import text_argument, timeout_argument
 from registry.exchange.mlflow_sources import MlflowModel, read_file_store, read_server, read_sqlite
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.rest import MlflowRest, is_server_uri
@@ -87,6 +88,11 @@ def import_mlflow(
         ImportConflict: something here differs from MLflow (each conflict is listed; nothing was written).
         MlflowServerError: the server cannot be reached.
     """
+    text_argument(workspace, "MLflow workspace")
+    text_argument(artifacts_server, "artifacts server", optional=True)
+    timeout = timeout_argument(timeout)
+    if artifacts_server is not None and not is_server_uri(artifacts_server):
+        raise InvalidParameterValue(f"The artifacts server must be http(s)://host:port, got {artifacts_server!r:.80}.")
     models = read_mlflow(source, workspace=workspace, timeout=timeout)
     server = source if is_server_uri(source) else artifacts_server
     rest = MlflowRest(server, timeout=timeout) if server else None

@@ -30,6 +30,7 @@ import attrs
 
 from registry.domain.entities import ModelVersion
 from registry.errors import ImportConflict, MlflowServerError, ResourceDoesNotExist
+from registry.exchange.arguments import text_argument
 from registry.exchange.files import verified_files
 from registry.exchange.mlflow_sources import PUSH_TAG_PREFIX
 from registry.exchange.protocol import RegistryLike
@@ -298,8 +299,10 @@ def push(
         ImportConflict: MLflow holds one of the numbers with other content (nothing was written).
         MlflowServerError: the server cannot be reached, refuses a call, or does not proxy artifacts.
     """
+    text_argument(experiment, "experiment name")
+    rest = MlflowRest(url, timeout=timeout)
     chosen = select_versions(reg, models)
-    pusher = _Pusher(reg, MlflowRest(url, timeout=timeout), experiment)
+    pusher = _Pusher(reg, rest, experiment)
     conflicts = [c for name in sorted(chosen) for c in pusher.conflicts(name, chosen[name])]
     if conflicts:
         raise ImportConflict(

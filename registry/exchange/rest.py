@@ -24,6 +24,7 @@ from registry.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
+from registry.exchange.arguments import timeout_argument
 
 __all__ = ["MlflowRest", "is_server_uri"]
 
@@ -34,8 +35,8 @@ _ERRORS: dict[str, type[RegistryError]] = {
 }
 
 
-def is_server_uri(uri: str) -> bool:
-    return uri.startswith(("http://", "https://"))
+def is_server_uri(uri: Any) -> bool:
+    return isinstance(uri, str) and uri.startswith(("http://", "https://"))
 
 
 class MlflowRest:
@@ -50,7 +51,7 @@ class MlflowRest:
         if not is_server_uri(base_url):
             raise InvalidParameterValue(f"An MLflow server URI starts with http:// or https://, got {base_url!r}.")
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+        self.timeout = timeout_argument(timeout)
         self._token = token if token is not None else os.environ.get("MLFLOW_TRACKING_TOKEN")
 
     # -- the JSON API ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from registry.domain.validation import validate_model_name
 from registry.errors import InvalidParameterValue
+from registry.exchange.arguments import selections_argument
 from registry.exchange.protocol import RegistryLike
 
 __all__ = ["select_versions"]
@@ -21,10 +22,9 @@ def select_versions(reg: RegistryLike, selections: Iterable[str] | None) -> dict
         InvalidParameterValue: a malformed selection.
         ResourceDoesNotExist: a model, version, alias or stage that is not there.
     """
+    selections = selections_argument(selections)
     if selections is None:
         return {m.name: None for m in reg.list_registered_models()}
-    if isinstance(selections, str):
-        selections = [selections]
     chosen: dict[str, set[int] | None] = {}
     for sel in selections:
         if not isinstance(sel, str) or not sel:
