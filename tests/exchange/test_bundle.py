@@ -19,7 +19,7 @@ from conftest import TickingClock
 from process_support import first_line
 
 from registry import Registry
-from registry.errors import CorruptBundle, ImportConflict, ResourceAlreadyExists
+from registry.errors import CorruptBundle, ImportConflict, ReadOnlyRegistry, ResourceAlreadyExists
 from registry.exchange.bundle import read_bundle
 
 
@@ -442,3 +442,13 @@ def test_a_reader_in_another_process_sees_a_model_whole_or_not_at_all(tmp_path: 
     assert reader.returncode == 0, err
     views = json.loads(out.strip().splitlines()[-1])
     assert set(views) - {"absent"} == {json.dumps([40, {"champion": 40}], sort_keys=True)}  # whole, never part
+
+
+def test_a_read_only_registry_refuses_an_import(source: Registry, tmp_path: Path) -> None:
+    bundle = tmp_path / "all.tar"
+    source.export_bundle(bundle)
+    root = tmp_path / "dest"
+    Registry(str(root)).close()
+    with pytest.raises(ReadOnlyRegistry):
+        Registry(str(root), read_only=True).import_bundle(bundle)
+    assert Registry(str(root)).list_registered_models() == []
