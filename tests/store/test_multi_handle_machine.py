@@ -30,6 +30,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from registry import (
+    ImportConflict,
+    ImportedModel,
+    ImportedVersion,
     InvalidParameterValue,
     Registry,
     ResourceAlreadyExists,
@@ -276,6 +279,62 @@ class MultiHandleMachine(RuleBasedStateMachine):
         if expected is None:
             self.ref[name].aliases.pop(alias, None)
         self.write(h, close, expected, lambda r: r.delete_registered_model_alias(name, alias))
+
+    # -- imports (one record per model: registered_model.imported) ----------------------------------------------
+
+    @rule(
+        h=handles,
+        name=names,
+        offset=st.integers(0, 2),
+        stage=stages,
+        alias=aliases,
+        key=keys,
+        value=values,
+        description=descriptions,
+        close=then_close,
+    )
+    def import_model(
+        self,
+        h: int,
+        name: str,
+        offset: int,
+        stage: str,
+        alias: str,
+        key: str,
+        value: str,
+        description: str | None,
+        close: bool,
+    ) -> None:
+        """A model from elsewhere: a new version with a kept number, its stage, tag and description, an alias,
+        and model metadata; added where absent, refused (nothing written) where it differs."""
+        m = self.ref.get(name)
+        number = (m.next if m is not None else 1) + offset
+        imported = ImportedModel(
+            name,
+            description=description,
+            tags={key: value},
+            aliases={alias: number},
+            versions=[
+                ImportedVersion(
+                    number, source="s3://bucket/imported", stage=stage, tags={key: value}, description=description
+                )
+            ],
+        )
+        conflict = m is not None and (
+            (description is not None and m.description not in (None, description))
+            or m.tags.get(key, value) != value
+            or alias in m.aliases
+        )
+        if not conflict:
+            if m is None:
+                m = self.ref[name] = RefModel()
+            if m.description is None:
+                m.description = description
+            m.tags.setdefault(key, value)
+            m.versions[number] = RefVersion(stage=stage, tags={key: value}, description=description)
+            m.aliases[alias] = number
+            m.next = number + 1
+        self.write(h, close, ImportConflict if conflict else None, lambda r: r.import_models([imported]))
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
