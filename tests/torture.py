@@ -35,7 +35,7 @@ from registry.store.journal import Journal
 WRITER = textwrap.dedent(
     """
     import random, sys
-    from registry import Registry, RegistryError
+    from registry import ImportedModel, ImportedVersion, Registry, RegistryError
 
     root, seed, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     rng = random.Random(seed)
@@ -55,7 +55,7 @@ WRITER = textwrap.dedent(
         name, other, version = rng.choice(names), rng.choice(names), rng.randint(1, 6)
         key, value = rng.choice(["k1", "k2"]), str(rng.randint(0, 9))
         alias, stage = rng.choice(["x", "y"]), rng.choice(["None", "Staging", "Production", "Archived"])
-        op = rng.randrange(17)
+        op = rng.randrange(18)
         committed.clear()
         try:
             if op == 0:
@@ -90,6 +90,12 @@ WRITER = textwrap.dedent(
                 reg.delete_registered_model_alias(name, alias)
             elif op == 15:
                 reg.get_model_version_by_alias(name, alias)
+            elif op == 17:  # one model from elsewhere, in one record (kept number, stage, alias, maybe files)
+                number = rng.randint(1, 8)
+                files = {(name, number): src} if rng.random() < 0.3 else None
+                version = ImportedVersion(number, source=None if files else "s3://bucket/imported", stage=stage)
+                model = ImportedModel(name, tags={key: value}, aliases={alias: number}, versions=[version])
+                reg.import_models([model], files)
             elif op == 16:
                 reg.close()  # a checkpoint (documents, then view.json): killed in the middle of it sometimes
                 reg = open_registry()
