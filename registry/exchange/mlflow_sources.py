@@ -24,7 +24,15 @@ from registry.domain.imports import ImportedModel, ImportedVersion
 from registry.errors import InvalidParameterValue, RegistryError, ResourceDoesNotExist
 from registry.exchange.rest import MlflowRest
 
-__all__ = ["MLFLOW_DELETED_STAGE", "MlflowModel", "read_file_store", "read_server", "read_sqlite", "sqlite_path"]
+__all__ = [
+    "MLFLOW_DELETED_STAGE",
+    "PUSH_TAG_PREFIX",
+    "MlflowModel",
+    "read_file_store",
+    "read_server",
+    "read_sqlite",
+    "sqlite_path",
+]
 
 MLFLOW_DELETED_STAGE = "Deleted_Internal"
 """The stage MLflow's SQL and file stores give a deleted version (its row stays, so its number is never reused)."""
