@@ -7,7 +7,8 @@ from typing import Any
 
 from registry.cli.context import EXIT_OK, Command, Context, tags_of
 from registry.cli.output import VERSION_COLUMNS, format_time, version_row
-from registry.errors import ResourceAlreadyExists
+from registry.domain.uris import is_models_uri, local_path
+from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 
 __all__ = ["add_commands"]
 
@@ -47,18 +48,40 @@ def cmd_versions_show(ctx: Context) -> int:
 
 def cmd_versions_register(ctx: Context) -> int:
     a = ctx.args
+    source = a.source
+    path = None if is_models_uri(source) else local_path(source)
+    if path is not None:
+        # The user asked for a folder to be copied: a typo must fail here, before anything is created.
+        absolute = os.path.join(os.getcwd(), os.path.expanduser(path))
+        if not os.path.exists(absolute):
+            raise ResourceDoesNotExist(
+                f"Model folder {source!r} does not exist (looked for {absolute}); nothing was registered.",
+                source=source,
+            )
+        if not os.path.isdir(absolute):
+            raise InvalidParameterValue(
+                f"Model source {source!r} is not a folder; pass the model's folder (the one holding MLmodel).",
+                source=source,
+            )
+        source = os.path.abspath(absolute)
     reg = ctx.registry(create=True)
     try:
         reg.create_registered_model(a.name)
     except ResourceAlreadyExists:
         pass  # registering under an existing name adds a version, as mlflow.register_model does
-    source = a.source
-    if "://" not in source and not source.startswith(("file:", "models:")) and os.path.exists(source):
-        source = os.path.abspath(source)
     mv = reg.create_model_version(
         a.name, source, run_id=a.run_id, tags=tags_of(a.tag), run_link=a.run_link, description=a.description
     )
-    ctx.out.result(mv, lambda: ctx.out.write(f"Registered '{mv.name}' version {mv.version}."))
+
+    def human() -> None:
+        ctx.out.write(f"Registered '{mv.name}' version {mv.version}.")
+        if mv.storage_location is None:
+            ctx.out.write(
+                f"It recorded {mv.source!r} as given; no files were copied, so the registry cannot verify or "
+                "load it (pass a local folder to copy its files in)."
+            )
+
+    ctx.out.result(mv, human)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ change only after it has committed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import uuid
@@ -34,6 +35,7 @@ from registry.domain.validation import (
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from registry.events.bus import EventBus
 from registry.events.log import EventLog
+from registry.store.artifacts import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, CopyLimits
 from registry.store.base import Clock, Store, default_actor, system_clock
 from registry.store.files import path_text
 from registry.store.folder import FolderStore
@@ -57,6 +59,8 @@ __all__ = [
     "get_registry_uri",
     "set_registry_uri",
 ]
+
+log = logging.getLogger("registry")
 
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
@@ -87,6 +91,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
             ``$REGISTRY_READ_ONLY`` (``1``, ``true`` or ``yes``), else ``False``. A folder this process cannot
             write (permissions, a read-only filesystem) opens and reads the same way without it; its writes
             raise the same error.
+        max_version_bytes: the most bytes one version's files may hold when a folder is registered (50 GB).
+        max_version_files: the most files and folders one version may hold (1,000,000).
 
     Raises:
         InvalidParameterValue: for an unsupported URI, a folder that is not a registry, or a policy conflict.
@@ -107,7 +113,10 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
         lock_timeout: float = 30.0,
         ids: Callable[[], str] | None = None,
         read_only: bool | None = None,
+        max_version_bytes: int = DEFAULT_MAX_BYTES,
+        max_version_files: int = DEFAULT_MAX_FILES,
     ) -> None:
+        self._copy_limits = CopyLimits(max_bytes=max_version_bytes, max_files=max_version_files)
         if read_only is None:
             read_only = os.environ.get("REGISTRY_READ_ONLY", "").strip().lower() in ("1", "true", "yes")
         elif not isinstance(read_only, bool):
@@ -280,11 +289,19 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
 
         A local folder (a path or a ``file:`` URI), or a ``models:/`` URI of a version that has files, is copied
         into the registry with a sha256 manifest, so the registry is self-contained and loads can be verified;
-        any other source (``s3://...``) is recorded as given. ``await_creation_for`` is accepted for MLflow
-        compatibility; versions are ready when this returns.
+        a relative path is read from the current working directory. Any other source (``s3://...``, or a path
+        that is not an existing folder) is recorded as given, as MLflow does; a local path that does not exist
+        is logged as a warning on the ``registry`` logger, since it is more often a typo than a plan.
+        ``await_creation_for`` is accepted for MLflow compatibility; versions are ready when this returns.
+
+        The copy takes regular files and folders; a symbolic link is stored as the file it points to when that
+        lies inside the folder, and a link leading outside, a loop, a FIFO, socket or device is refused (see
+        :mod:`registry.store.artifacts`), as is a folder over ``max_version_bytes`` / ``max_version_files``.
 
         Raises:
             ResourceDoesNotExist: the registered model does not exist (create it first, as in MLflow).
+            InvalidParameterValue: the folder holds something that cannot be copied safely, or is too large;
+                the message names it, and nothing is written.
         """
         source_text = os.fspath(source) if isinstance(source, os.PathLike) else source
         return self._create_version(
@@ -340,7 +357,19 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
             mv = self.resolve_model_uri(source)
             return mv.storage_location
         path = local_path(source)
-        return os.path.abspath(path) if path is not None and os.path.isdir(path) else None
+        if path is None:
+            return None
+        absolute = os.path.join(os.getcwd(), os.path.expanduser(path))  # relative: the working directory
+        if os.path.isdir(absolute):
+            return absolute
+        if not os.path.exists(absolute):
+            log.warning(
+                "registry: the source %r of a new version does not exist (looked for %s); it is recorded as "
+                "given, and no files are copied",
+                source,
+                absolute,
+            )
+        return None
 
     def _create_version(
         self,
@@ -362,7 +391,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
             commands.next_version(
                 state, name, version
             )  # fail fast, before copying files for a model that does not exist
-        staged = self._store.stage_artifacts(files) if files is not None else None
+        staged = self._store.stage_artifacts(files, self._copy_limits) if files is not None else None
         digest = staged.digest if staged is not None else None
 
         def decide(state: RegistryState) -> list[commands.Change]:

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import pickle
 import types
 from typing import IO, Any
 
 import cloudpickle
 
-from registry.errors import RegistryError
+from registry.errors import RegistryError, ResourceDoesNotExist
 from registry.flavors.model_api import PythonModel
 
-__all__ = ["MLFLOW_PYTHON_MODEL", "dump", "dumps", "load", "loads"]
+__all__ = ["MLFLOW_PYTHON_MODEL", "dump", "dumps", "load", "load_file", "loads"]
 
 MLFLOW_PYTHON_MODEL = ("mlflow.pyfunc.model", "PythonModel")
 _MLFLOW_BASE_NAMES = {("mlflow.pyfunc.model", "PythonModel"), ("mlflow.pyfunc", "PythonModel")}
@@ -166,3 +167,29 @@ def load(file: IO[bytes]) -> Any:
 
 def loads(data: bytes) -> Any:
     return load(io.BytesIO(data))
+
+
+def load_file(path: str | os.PathLike[str], field: str) -> Any:
+    """Unpickle the model file ``path`` (named by the MLmodel field ``field``). Runs code.
+
+    Raises:
+        ResourceDoesNotExist: there is no such file.
+        RegistryError: the file cannot be read or unpickled (not a pickle, truncated, or it needs a module that
+            is not installed); the message names the file and the cause, which is chained.
+    """
+    try:
+        with open(path, "rb") as f:
+            return load(f)
+    except FileNotFoundError:
+        raise ResourceDoesNotExist(
+            f"The model file {os.fspath(path)!r} (MLmodel field '{field}') does not exist.", path=os.fspath(path)
+        ) from None
+    except RegistryError:
+        raise
+    except Exception as exc:  # unpickling can fail in any way the bytes make it; say which file, keep the cause
+        hint = " Install the module it needs." if isinstance(exc, ImportError) else ""
+        raise RegistryError(
+            f"Cannot load the model file {os.fspath(path)!r} (MLmodel field '{field}'): "
+            f"{type(exc).__name__}: {exc}.{hint}",
+            path=os.fspath(path),
+        ) from exc

@@ -31,6 +31,7 @@ from registry.flavors.model_api import PythonModel, PythonModelContext
 from registry.models import model_dir
 from registry.models.mlmodel import PYFUNC_FLAVOR, MLmodel
 from registry.models.signature import ModelSignature
+from registry.store.artifacts import copy_folder
 
 __all__ = ["LOADER_MODULE", "PythonModel", "PythonModelContext", "load_pyfunc", "save"]
 
@@ -50,12 +51,19 @@ def _local_path(uri: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def _copy_into(src: Path, dest: Path) -> None:
+def _copy_into(src: Path, dest: Path, what: str) -> None:
+    """Copy an artifact or code path into the model: a folder by the registry's copy rule (no links leading
+    outside it, no loops, no special files), a file as the regular file it is (or a link names)."""
     if src.is_dir():
-        shutil.copytree(src, dest)
-    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        copy_folder(str(src), str(dest))
+    elif src.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)
+    elif src.exists():
+        raise InvalidParameterValue(f"{what} {str(src)!r} is not a regular file or folder.", path=str(src))
+    else:
+        raise ResourceDoesNotExist(f"{what} {str(src)!r} does not exist.", path=str(src))
 
 
 def _save_artifacts(path: Path, artifacts: Mapping[str, str | os.PathLike[str]]) -> dict[str, dict[str, str]]:
@@ -69,7 +77,7 @@ def _save_artifacts(path: Path, artifacts: Mapping[str, str | os.PathLike[str]])
         if rel in used:  # two artifacts with the same file name: keep both, apart
             rel = f"artifacts/{name}/{src.name}"
         used.add(rel)
-        _copy_into(src, path / rel)
+        _copy_into(src, path / rel, f"Artifact {name!r}")
         saved[str(name)] = {"path": rel, "uri": os.fspath(uri)}
     return saved
 
@@ -103,7 +111,7 @@ def save(
     if code_paths:
         for code in code_paths:
             src = _local_path(code)
-            _copy_into(src, path / "code" / src.name)
+            _copy_into(src, path / "code" / src.name, "Code path")
         conf["code"] = "code"
     with open(path / PICKLE_FILE, "wb") as f:
         pickling.dump(python_model, f)
@@ -122,7 +130,7 @@ def add_code_to_path(path: Path, conf: Mapping[str, Any]) -> None:
     """Put the model's saved ``code`` folder first on ``sys.path`` (as MLflow does) so its modules import."""
     code = conf.get("code")
     if code:
-        code_dir = str(path / code)
+        code_dir = str(model_dir.model_file(path, code, "code"))
         if code_dir not in sys.path:
             sys.path.insert(0, code_dir)
 
@@ -164,14 +172,13 @@ def load_pyfunc(path: Path, mlmodel: MLmodel, model_config: Mapping[str, Any] | 
         )
     if conf.get("compression"):
         raise InvalidParameterValue(f"Compressed python models ({conf['compression']!r}) are not supported.")
-    with open(path / str(pickle_name), "rb") as f:
-        python_model = pickling.load(f)
+    python_model = pickling.load_file(model_dir.model_file(path, pickle_name, "python_model"), "python_model")
     if not isinstance(python_model, PythonModel):
         raise InvalidParameterValue(
             f"{pickle_name} holds a {type(python_model).__name__}, not a PythonModel.", path=str(path)
         )
     # The relative 'path' is what counts: 'uri' is wherever the file was when the model was saved.
-    artifacts = {name: str(path / info["path"]) for name, info in (conf.get("artifacts") or {}).items()}
+    artifacts = {name: str(file) for name, file in model_dir.artifact_files(path, conf).items()}
     context = PythonModelContext(artifacts, model_config)
     python_model.load_context(context)
     return PythonModelImpl(python_model, context)

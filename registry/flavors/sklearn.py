@@ -120,23 +120,32 @@ def _load_file(file: Path, serialization_format: str, skops_trusted_types: Any) 
                 "serialization_format='cloudpickle'.",
                 path=str(file),
             ) from None
-        return sio.load(file, trusted=skops_trusted_types)
+        try:
+            return sio.load(file, trusted=skops_trusted_types)
+        except Exception as exc:  # skops raises its own types for untrusted or malformed files
+            raise RegistryError(
+                f"Cannot load the skops file {str(file)!r}: {type(exc).__name__}: {exc}.", path=str(file)
+            ) from exc
     if serialization_format not in FORMATS:
         raise InvalidParameterValue(
             f"Unknown sklearn serialization format {serialization_format!r} in {str(file)!r}; "
             "expected pickle, cloudpickle or skops.",
         )
-    with open(file, "rb") as f:
-        # cloudpickle output is read by pickle plus cloudpickle's helpers, which our unpickler resolves.
-        return pickling.load(f)
+    # cloudpickle output is read by pickle plus cloudpickle's helpers, which our unpickler resolves.
+    return pickling.load_file(file, "pickled_model")
 
 
 def _load_dir(path: Path, mlmodel: MLmodel) -> Any:
     conf = mlmodel.flavors.get(FLAVOR_NAME) or {}
     pyfunc_conf = mlmodel.flavors.get(PYFUNC_FLAVOR) or {}
     add_code_to_path(path, conf)
-    file = conf.get("pickled_model") or pyfunc_conf.get("model_path") or MODEL_FILE
-    return _load_file(path / file, conf.get("serialization_format", "pickle"), conf.get("skops_trusted_types"))
+    if conf.get("pickled_model"):
+        file = model_dir.model_file(path, conf["pickled_model"], "pickled_model")
+    elif pyfunc_conf.get("model_path"):
+        file = model_dir.model_file(path, pyfunc_conf["model_path"], "model_path")
+    else:
+        file = model_dir.model_file(path, MODEL_FILE, "pickled_model")
+    return _load_file(file, conf.get("serialization_format", "pickle"), conf.get("skops_trusted_types"))
 
 
 def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> Any:

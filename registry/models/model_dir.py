@@ -3,6 +3,14 @@
 Flavors write their serialized model and then call :func:`write_common` to add the rest in MLflow's layout:
 ``requirements.txt``, ``python_env.yaml``, ``conda.yaml``, ``input_example.json``,
 ``serving_input_example.json`` and finally ``MLmodel`` (last, so a directory with an ``MLmodel`` is complete).
+
+**The path rule.** Every file a loader opens is named by a field of ``MLmodel`` (``python_model``,
+``model_path``, ``pickled_model``, ``artifacts.<name>.path``, ``data``, ``code``, the input example's
+``artifact_path``) and goes through :func:`model_file`, which accepts only a relative path that stays inside
+the model's folder: no absolute path, no drive or UNC prefix, no ``..`` component, and nothing that resolves
+outside the folder through a link. :func:`read_mlmodel` checks every such field of the flavors this library
+loads (:func:`check_model_paths`) before a loader runs, so a document pointing outside is refused with
+:class:`~registry.errors.ArtifactVerificationError` naming the field, whatever the loader would have done.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -17,7 +26,12 @@ from typing import Any
 
 import yaml
 
-from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.errors import (
+    ArtifactVerificationError,
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
 from registry.models.mlmodel import MLmodel, format_utc_time
 from registry.models.signature import ModelSignature, _is_dataframe, _is_ndarray, infer_signature
 
@@ -25,7 +39,10 @@ __all__ = [
     "INPUT_EXAMPLE",
     "MLMODEL",
     "SERVING_INPUT_EXAMPLE",
+    "artifact_files",
+    "check_model_paths",
     "load_input_example",
+    "model_file",
     "new_model_dir",
     "read_mlmodel",
     "write_common",
@@ -52,23 +69,122 @@ def new_model_dir(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _outside(root: Path, field: str, value: Any, why: str) -> ArtifactVerificationError:
+    return ArtifactVerificationError(
+        f"The MLmodel field '{field}' of the model at {str(root)!r} is {value!r}, which {why}. A model may only "
+        "name files inside its own folder, by relative paths; nothing outside it is read. Do not load this "
+        "model, or fix the field and re-register it.",
+        path=str(root),
+        field=field,
+    )
+
+
+def model_file(root: str | os.PathLike[str], value: Any, field: str) -> Path:
+    """The path of the file (or folder) ``value`` names inside the model folder ``root``.
+
+    ``field`` is the MLmodel field ``value`` came from (``python_model``, ``artifacts.cfg.path``, ...), for
+    the error message. See the module docstring for the rule.
+
+    Raises:
+        ArtifactVerificationError: ``value`` is not a non-empty string, is absolute, has a ``..`` component,
+            or resolves outside ``root``; the error's ``field`` names the field.
+    """
+    base = Path(root)
+    if not isinstance(value, str) or not value:
+        raise _outside(base, field, value, "is not a relative path")
+    if "\x00" in value:
+        raise _outside(base, field, value, "holds a NUL character")
+    if os.path.isabs(value) or value.startswith(("/", "\\")) or _DRIVE.match(value):
+        raise _outside(base, field, value, "is an absolute path")
+    if ".." in re.split(r"[/\\]", value):
+        raise _outside(base, field, value, "climbs out with '..'")
+    candidate = base / value
+    real_root = os.path.realpath(base)
+    real = os.path.realpath(candidate)
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise _outside(base, field, value, f"resolves outside the model folder (to {real!r})")
+    return candidate
+
+
+def artifact_files(root: str | os.PathLike[str], conf: dict[str, Any]) -> dict[str, Path]:
+    """Artifact name -> its file inside ``root``, from a ``python_function`` flavor's ``artifacts`` field.
+
+    Raises:
+        ArtifactVerificationError: an artifact's ``path`` leads outside ``root``.
+        InvalidParameterValue: ``artifacts`` is not a mapping of name -> ``{path: ...}``.
+    """
+    artifacts = conf.get("artifacts")
+    if artifacts is None:
+        return {}
+    if not isinstance(artifacts, dict):
+        raise InvalidParameterValue("The MLmodel field 'artifacts' must be a mapping of name -> {path: ...}.")
+    found = {}
+    for name, info in artifacts.items():
+        if not isinstance(info, dict) or "path" not in info:
+            raise InvalidParameterValue(f"The MLmodel field 'artifacts.{name}' must be a mapping with a 'path'.")
+        found[str(name)] = model_file(root, info["path"], f"artifacts.{name}.path")
+    return found
+
+
+def _path_fields(mlmodel: MLmodel) -> list[tuple[str, Any]]:
+    """(field, value) of every single-path field a loader of this library may open."""
+    found: list[tuple[str, Any]] = []
+    pyfunc = mlmodel.flavors.get("python_function") or {}
+    for key in ("python_model", "model_path", "data", "code"):
+        if pyfunc.get(key) is not None:
+            found.append((key, pyfunc[key]))
+    sklearn = mlmodel.flavors.get("sklearn") or {}
+    for key in ("pickled_model", "code"):
+        if sklearn.get(key) is not None:
+            found.append((key, sklearn[key]))
+    example = mlmodel.saved_input_example_info or {}
+    for key in ("artifact_path", "serving_input_path"):
+        if example.get(key) is not None:
+            found.append((f"saved_input_example_info.{key}", example[key]))
+    return found
+
+
+def check_model_paths(root: str | os.PathLike[str], mlmodel: MLmodel) -> None:
+    """Apply :func:`model_file` to every path field of ``mlmodel`` (see the module docstring).
+
+    Raises:
+        ArtifactVerificationError: a field names something outside ``root``.
+        InvalidParameterValue: a field that holds paths has the wrong shape.
+    """
+    for field, value in _path_fields(mlmodel):
+        model_file(root, value, field)
+    artifact_files(root, mlmodel.flavors.get("python_function") or {})
+
+
 def read_mlmodel(path: str | os.PathLike[str]) -> MLmodel:
-    """Read ``<path>/MLmodel``.
+    """Read ``<path>/MLmodel`` and check that every file it names lies inside ``path``.
 
     Raises:
         ResourceDoesNotExist: when the folder has no ``MLmodel`` file (it is not a model directory).
         InvalidParameterValue: when the file is not a valid MLmodel document.
+        ArtifactVerificationError: when a path field of the document points outside ``path``.
     """
-    file = Path(path) / MLMODEL
+    file = model_file(path, MLMODEL, MLMODEL)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if not Path(path).exists():
+            raise ResourceDoesNotExist(f"Model directory {str(path)!r} does not exist.", path=str(path)) from None
         raise ResourceDoesNotExist(
             f"{str(path)!r} is not a model directory: it has no MLmodel file. Pass the folder that "
             "pyfunc.save_model (or mlflow.*.save_model) wrote.",
             path=str(path),
         ) from None
-    return MLmodel.from_yaml(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidParameterValue(
+            f"The MLmodel file in {str(path)!r} cannot be read: {exc}.", path=str(path)
+        ) from None
+    mlmodel = MLmodel.from_yaml(text)
+    check_model_paths(path, mlmodel)
+    return mlmodel
 
 
 def _version_of(dist: str) -> str | None:
@@ -155,7 +271,11 @@ def load_input_example(path: str | os.PathLike[str], mlmodel: MLmodel | None = N
     info = mlmodel.saved_input_example_info
     if not info:
         return None
-    data = json.loads((Path(path) / info.get("artifact_path", INPUT_EXAMPLE)).read_text(encoding="utf-8"))
+    file = model_file(path, info.get("artifact_path", INPUT_EXAMPLE), "saved_input_example_info.artifact_path")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidParameterValue(f"The input example {str(file)!r} cannot be read: {exc}.", path=str(file)) from None
     kind = info.get("type")
     if kind == "dataframe":
         try:

@@ -4,13 +4,28 @@
 path), listing every other file. The version records the sha256 of the manifest itself as its ``digest``, so
 one recorded value pins every byte: :func:`verify_artifacts` checks the manifest against the digest, then every
 file against the manifest, and refuses missing, extra or changed files.
+
+Two rules keep "verified" meaning what it says:
+
+* **A stored version holds regular files and folders, nothing else.** Verification walks the whole tree
+  without following anything and refuses a symbolic link, FIFO, socket or device anywhere in it (a link would
+  let bytes from outside pass for the registered ones; a FIFO would block the reader), and the version folder
+  itself must not be a link. Every regular file, at any depth, must be in the manifest.
+* **Registering copies the source folder and nothing outside it** (:func:`stage_directory`). Regular files and
+  folders are copied; a symbolic link whose target lies inside the source folder is stored as a copy of what
+  it points to; a link leading outside, a dangling link, a loop, a FIFO, socket or device is refused with an
+  error naming it, before anything is written. The copy is bounded by :class:`CopyLimits`, counted on the
+  bytes actually read (a file that grows while it is copied cannot exceed them), and a refused copy leaves
+  nothing behind in the staging folder.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import uuid
 
 import attrs
@@ -19,39 +34,44 @@ from registry.errors import ArtifactVerificationError, InvalidParameterValue
 from registry.store.files import fsync_dir
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_FILES",
     "MANIFEST_NAME",
+    "CopyLimits",
     "StagedArtifacts",
     "build_manifest",
+    "copy_folder",
     "read_manifest",
     "stage_directory",
     "verify_artifacts",
 ]
 
 MANIFEST_NAME = "MANIFEST.sha256"
+DEFAULT_MAX_BYTES = 50 * 10**9
+DEFAULT_MAX_FILES = 1_000_000
+
+_CHUNK = 1 << 20
+# O_NOFOLLOW: a link swapped in after the walk is refused by the kernel, not followed. O_NONBLOCK: a FIFO
+# swapped in cannot block the open (fstat then refuses it). Both are absent on Windows, which has no FIFOs.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-def _sha256_file(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidParameterValue(f"{attribute.name} must be a positive integer, got {value!r}.")
 
 
-def _walk_files(root: str) -> list[str]:
-    """Relative POSIX paths of every regular file under ``root``, except the manifest at the top."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in files:
-            full = os.path.join(folder, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            if rel != MANIFEST_NAME:
-                found.append(rel)
-    return sorted(found)
+@attrs.frozen
+class CopyLimits:
+    """How much one version's files may hold: ``max_bytes`` in total, ``max_files`` files and folders.
 
+    The defaults (50 GB, 1,000,000 entries) leave room for any real model and stop a source that names far
+    more than intended (a home folder, a loop) long before it fills the disk.
+    """
 
-def build_manifest(root: str) -> bytes:
-    """The manifest text for the files under ``root``."""
-    lines = [f"{_sha256_file(os.path.join(root, rel))}  {rel}\n" for rel in _walk_files(root)]
-    return "".join(lines).encode()
+    max_bytes: int = attrs.field(default=DEFAULT_MAX_BYTES, validator=_positive)
+    max_files: int = attrs.field(default=DEFAULT_MAX_FILES, validator=_positive)
 
 
 @attrs.frozen
@@ -62,49 +82,109 @@ class StagedArtifacts:
     digest: str
 
 
-def stage_directory(source: str, staging_root: str, *, durable: bool) -> StagedArtifacts:
-    """Copy the folder ``source`` under ``staging_root`` and write its manifest.
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file or folder"
 
-    Symbolic links are followed, so the copy holds real files and owes nothing to the source afterwards.
+
+def _sha256_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, _CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- verification ------------------------------------------------------------------------------------------------
+
+
+def _refuse_stored(root: str, rel: str, what: str) -> ArtifactVerificationError:
+    return ArtifactVerificationError(
+        f"Model files at {root} contain '{rel}', which is {what}; a registered version holds only regular "
+        "files and folders. Do not load them; remove it or re-register the model.",
+        path=root,
+        file=rel,
+    )
+
+
+def _stored_files(root: str) -> list[str]:
+    """Relative POSIX paths of every regular file under ``root`` (the manifest excepted), at any depth.
+
+    Nothing is followed: a symbolic link, FIFO, socket or device anywhere in the tree is refused.
     """
-    if not os.path.isdir(source):
-        raise InvalidParameterValue(f"Model source {source!r} is not a folder.", source=source)
-    target = os.path.join(staging_root, f"stage-{uuid.uuid4().hex}")
     try:
-        shutil.copytree(source, target, symlinks=False, ignore=_ignore_top_manifest(source))
-        manifest = build_manifest(target)
-        with open(os.path.join(target, MANIFEST_NAME), "wb") as f:
-            f.write(manifest)
-        if durable:
-            _fsync_tree(target)
-    except OSError as exc:
-        shutil.rmtree(target, ignore_errors=True)
-        raise InvalidParameterValue(f"Cannot copy model source {source!r}: {exc}", source=source) from None
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
+        mode = os.lstat(root).st_mode
+    except FileNotFoundError:
+        raise ArtifactVerificationError(f"The model files at {root} are missing.", path=root) from None
+    if not stat.S_ISDIR(mode):
+        raise ArtifactVerificationError(
+            f"The model files at {root} are {_kind(mode)}, not a folder; a registered version's folder must be "
+            "the registry's own copy. Do not load it; re-register the model.",
+            path=root,
+        )
+    found: list[str] = []
+    pending = [("", root)]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    pending.append((rel + "/", entry.path))
+                elif stat.S_ISREG(mode):
+                    if rel != MANIFEST_NAME:
+                        found.append(rel)
+                else:
+                    raise _refuse_stored(root, rel, _kind(mode))
+    return sorted(found)
+
+
+def _open_stored(root: str, rel: str) -> int:
+    """Open a stored file for reading, refusing anything but a regular file (even one swapped in just now).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ArtifactVerificationError: it is a link, FIFO, socket, device or folder, or cannot be read.
+    """
+    full = os.path.join(root, rel)
+    try:
+        fd = os.open(full, _READ_FLAGS)
+    except FileNotFoundError:
         raise
-    return StagedArtifacts(path=target, digest=hashlib.sha256(manifest).hexdigest())
+    except OSError as exc:
+        if os.path.islink(full):
+            raise _refuse_stored(root, rel, "a symbolic link") from None
+        raise ArtifactVerificationError(
+            f"Model file '{rel}' in {root} cannot be read ({exc.strerror}).", path=root, file=rel
+        ) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _refuse_stored(root, rel, "a folder" if stat.S_ISDIR(mode) else _kind(mode))
+    return fd
 
 
-def _ignore_top_manifest(source: str):  # type: ignore[no-untyped-def]
-    top = os.path.abspath(source)
+def build_manifest(root: str) -> bytes:
+    """The manifest text for the files under ``root``.
 
-    def ignore(folder: str, names: list[str]) -> list[str]:
-        # A manifest inside the source is recomputed, never trusted.
-        return [MANIFEST_NAME] if os.path.abspath(folder) == top and MANIFEST_NAME in names else []
-
-    return ignore
-
-
-def _fsync_tree(root: str) -> None:
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(folder)
+    Raises:
+        ArtifactVerificationError: the tree holds a symbolic link, FIFO, socket or device.
+    """
+    lines = []
+    for rel in _stored_files(root):
+        fd = _open_stored(root, rel)
+        try:
+            lines.append(f"{_sha256_fd(fd)}  {rel}\n")
+        finally:
+            os.close(fd)
+    return "".join(lines).encode()
 
 
 def read_manifest(path: str, digest: str) -> dict[str, str]:
@@ -113,17 +193,23 @@ def read_manifest(path: str, digest: str) -> dict[str, str]:
     Only the manifest is read and checked, not the files it lists (:func:`verify_artifacts` reads those too).
 
     Raises:
-        ArtifactVerificationError: the manifest is missing, malformed or does not match ``digest``.
+        ArtifactVerificationError: the manifest is missing, malformed, not a regular file (a link), or does not
+            match ``digest``.
     """
-    manifest_path = os.path.join(path, MANIFEST_NAME)
     try:
-        with open(manifest_path, "rb") as f:
-            manifest = f.read()
-    except OSError:
+        fd = _open_stored(path, MANIFEST_NAME)
+    except FileNotFoundError:
         raise ArtifactVerificationError(
             f"Model files at {path} have no {MANIFEST_NAME}; they cannot be verified. Re-register the model.",
             path=path,
         ) from None
+    try:
+        chunks = []
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    manifest = b"".join(chunks)
     if hashlib.sha256(manifest).hexdigest() != digest:
         raise ArtifactVerificationError(
             f"The manifest of the model files at {path} was changed after registration (its sha256 differs "
@@ -131,6 +217,7 @@ def read_manifest(path: str, digest: str) -> dict[str, str]:
             path=path,
         )
     expected: dict[str, str] = {}
+    manifest_path = os.path.join(path, MANIFEST_NAME)
     for line in manifest.decode("utf-8", "replace").splitlines():
         hexdigest, _, rel = line.partition("  ")
         if not rel or rel.startswith("/") or ".." in rel.split("/"):
@@ -144,10 +231,11 @@ def verify_artifacts(path: str, digest: str) -> None:
 
     Raises:
         ArtifactVerificationError: the manifest is missing or does not match ``digest``, or a file is missing,
-            added or changed. The message names the file.
+            added or changed, or the tree holds a symbolic link, FIFO, socket or device (or is one). The message
+            names the file.
     """
+    present = _stored_files(path)  # first: refuses links and special files before anything is opened
     expected = read_manifest(path, digest)
-    present = _walk_files(path)
     for rel in present:
         if rel not in expected:
             raise ArtifactVerificationError(
@@ -156,14 +244,262 @@ def verify_artifacts(path: str, digest: str) -> None:
                 path=path,
                 file=rel,
             )
+    missing = sorted(set(expected) - set(present))
+    if missing:
+        raise ArtifactVerificationError(
+            f"Model file '{missing[0]}' is missing from {path}.", path=path, file=missing[0]
+        )
     for rel, hexdigest in expected.items():
-        full = os.path.join(path, rel)
-        if not os.path.isfile(full):
-            raise ArtifactVerificationError(f"Model file '{rel}' is missing from {path}.", path=path, file=rel)
-        if _sha256_file(full) != hexdigest:
+        try:
+            fd = _open_stored(path, rel)
+        except FileNotFoundError:  # removed since the walk
+            raise ArtifactVerificationError(
+                f"Model file '{rel}' is missing from {path}.", path=path, file=rel
+            ) from None
+        try:
+            actual = _sha256_fd(fd)
+        finally:
+            os.close(fd)
+        if actual != hexdigest:
             raise ArtifactVerificationError(
                 f"Model file '{rel}' in {path} was changed after registration (sha256 mismatch). Do not load "
                 "it; re-register the model.",
                 path=path,
                 file=rel,
             )
+
+
+# -- registering: copying a source folder in ---------------------------------------------------------------------
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _refuse_source(source: str, rel: str, why: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Cannot register {source!r}: '{rel}' {why}. A model folder is copied as regular files and folders "
+        "(links are followed only to files inside it); nothing was registered.",
+        source=source,
+        path=rel,
+    )
+
+
+def _too_big(source: str, limits: CopyLimits) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Cannot register {source!r}: its files hold more than {limits.max_bytes} bytes. Pass the model's own "
+        "folder, or raise the limit (Registry(..., max_version_bytes=...)).",
+        source=source,
+    )
+
+
+def _too_many(source: str, limits: CopyLimits) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Cannot register {source!r}: it holds more than {limits.max_files} files and folders. Pass the "
+        "model's own folder, or raise the limit (Registry(..., max_version_files=...)).",
+        source=source,
+    )
+
+
+def _check_name(source: str, rel: str) -> None:
+    # The manifest is one line per file, in UTF-8: a name it cannot hold would make the copy unverifiable.
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = rel.encode("utf-8", "replace").decode("utf-8")
+        raise _refuse_source(source, shown, "has a name that is not valid UTF-8") from None
+    if "\n" in rel or "\r" in rel:
+        raise _refuse_source(source, repr(rel)[1:-1], "has a line break in its name")
+
+
+@attrs.frozen
+class _Plan:
+    folders: list[str]
+    files: list[tuple[str, str]]  # (relative destination, real source path)
+
+
+def _resolve_link(source: str, root: str, rel: str, link: str) -> str:
+    """The real path a link inside the source stands for, if it stays inside ``root``."""
+    try:
+        real = os.path.realpath(link, strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _refuse_source(source, rel, "is a symbolic link loop") from None
+        raise _refuse_source(source, rel, "is a dangling symbolic link (its target does not exist)") from None
+    if not _inside(real, root):
+        raise _refuse_source(source, rel, f"is a symbolic link to {os.readlink(link)!r}, outside the folder")
+    return real
+
+
+def _plan_copy(source: str, root: str, limits: CopyLimits) -> _Plan:
+    """Walk the source once and decide every entry before anything is written; the walk itself is bounded."""
+    folders: list[str] = []
+    files: list[tuple[str, str]] = []
+    total = 0
+    # (relative prefix, real folder, the real folders above it: a link back to one of those is a loop)
+    pending: list[tuple[str, str, frozenset[str]]] = [("", root, frozenset([root]))]
+    while pending:
+        prefix, folder, above = pending.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise _refuse_source(source, prefix.rstrip("/") or ".", f"cannot be read ({exc.strerror})") from None
+        for entry in entries:
+            rel = prefix + entry.name
+            if rel == MANIFEST_NAME:
+                continue  # a manifest inside the source is recomputed, never trusted
+            _check_name(source, rel)
+            real = entry.path
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                real = _resolve_link(source, root, rel, entry.path)
+                st = os.stat(real)
+            if stat.S_ISDIR(st.st_mode):
+                if real in above:
+                    raise _refuse_source(source, rel, "is a symbolic link loop (it leads back to a folder above it)")
+                folders.append(rel)
+                pending.append((rel + "/", real, above | {real}))
+            elif stat.S_ISREG(st.st_mode):
+                files.append((rel, real))
+                total += st.st_size
+                if total > limits.max_bytes:
+                    raise _too_big(source, limits)
+            else:
+                raise _refuse_source(source, rel, f"is {_kind(st.st_mode)}")
+            if len(folders) + len(files) > limits.max_files:
+                raise _too_many(source, limits)
+    return _Plan(folders=folders, files=files)
+
+
+class _OverBudget(Exception):
+    """A file gave more bytes than the limit leaves (it grew after the walk, or is not what stat said)."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_file(source: str, rel: str, src: str, dest: str, budget: int, *, durable: bool) -> tuple[str, int]:
+    """Copy one planned file, hashing as it goes; returns (sha256, size). Reads at most ``budget`` + 1 bytes."""
+    fd = os.open(src, _READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # swapped since the walk
+            raise _refuse_source(source, rel, f"is {_kind(st.st_mode)}")
+        out = os.open(dest, _WRITE_FLAGS, stat.S_IMODE(st.st_mode) | stat.S_IRUSR | stat.S_IWUSR)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            while chunk := os.read(fd, min(_CHUNK, budget - size + 1)):
+                size += len(chunk)
+                if size > budget:
+                    raise _OverBudget
+                digest.update(chunk)
+                _write_all(out, chunk)
+            if durable:
+                os.fsync(out)
+        finally:
+            os.close(out)
+        os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return digest.hexdigest(), size
+    finally:
+        os.close(fd)
+
+
+def _check_source(source: str) -> str:
+    absolute = os.path.join(os.getcwd(), source)  # explicit: a relative source means the working directory
+    if not os.path.isdir(absolute):
+        why = "does not exist" if not os.path.lexists(absolute) else "is not a folder"
+        raise InvalidParameterValue(f"Model source {source!r} {why}.", source=source)
+    return os.path.realpath(absolute)
+
+
+def copy_folder(
+    source: str, target: str, *, durable: bool = False, limits: CopyLimits | None = None
+) -> list[tuple[str, str]]:
+    """Copy the folder ``source`` to the new folder ``target`` by the rule in the module docstring.
+
+    A relative ``source`` is read from the current working directory. Returns ``(relative path, sha256)`` of
+    every file copied, sorted by path.
+
+    Raises:
+        InvalidParameterValue: ``source`` is not a folder, holds something that cannot be copied safely (named
+            in the message and in the error's ``path``), or is over ``limits``. ``target`` is not left behind.
+    """
+    limits = limits or CopyLimits()
+    root = _check_source(source)
+    if _inside(os.path.realpath(target), root):
+        raise InvalidParameterValue(
+            f"Cannot copy {source!r} into {target}, which lies inside it. Pass the model's own folder.",
+            source=source,
+        )
+    plan = _plan_copy(source, root, limits)
+    try:
+        os.mkdir(target)
+        for rel in plan.folders:
+            os.mkdir(os.path.join(target, rel))
+        entries: list[tuple[str, str]] = []
+        copied = 0
+        for rel, src in plan.files:
+            try:
+                hexdigest, size = _copy_file(
+                    source, rel, src, os.path.join(target, rel), limits.max_bytes - copied, durable=durable
+                )
+            except _OverBudget:
+                raise _too_big(source, limits) from None
+            copied += size
+            entries.append((rel, hexdigest))
+        if durable:
+            for rel in ["", *plan.folders]:
+                fsync_dir(os.path.join(target, rel))
+    except OSError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise InvalidParameterValue(f"Cannot copy model source {source!r}: {exc}", source=source) from None
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return sorted(entries)
+
+
+def stage_directory(
+    source: str, staging_root: str, *, durable: bool, limits: CopyLimits | None = None
+) -> StagedArtifacts:
+    """Copy the folder ``source`` under ``staging_root`` (by :func:`copy_folder`) and write its manifest.
+
+    The copy owes nothing to the source afterwards: links inside the folder are stored as the files they
+    point to.
+
+    Raises:
+        InvalidParameterValue: as :func:`copy_folder`, or ``source`` contains the staging folder. Nothing is
+            left in ``staging_root``.
+    """
+    root = _check_source(source)
+    if _inside(os.path.realpath(staging_root), root):
+        raise InvalidParameterValue(
+            f"Cannot register {source!r}: it contains the registry itself ({staging_root}). Pass the model's own "
+            "folder.",
+            source=source,
+        )
+    target = os.path.join(staging_root, f"stage-{uuid.uuid4().hex}")
+    entries = copy_folder(source, target, durable=durable, limits=limits)
+    try:
+        manifest = "".join(f"{hexdigest}  {rel}\n" for rel, hexdigest in entries).encode()
+        fd = os.open(os.path.join(target, MANIFEST_NAME), _WRITE_FLAGS, 0o666)
+        try:
+            _write_all(fd, manifest)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if durable:
+            fsync_dir(target)
+    except OSError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise InvalidParameterValue(f"Cannot copy model source {source!r}: {exc}", source=source) from None
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return StagedArtifacts(path=target, digest=hashlib.sha256(manifest).hexdigest())

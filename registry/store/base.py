@@ -29,7 +29,7 @@ from registry.domain.commands import Change
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, EventType, RegistryState
 from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError
-from registry.store.artifacts import StagedArtifacts, stage_directory
+from registry.store.artifacts import CopyLimits, StagedArtifacts, stage_directory
 from registry.store.files import fsync_dir, os_errors
 
 __all__ = ["Clock", "Store", "default_actor", "system_clock"]
@@ -232,12 +232,12 @@ class Store(abc.ABC):
 
     # -- artifacts ----------------------------------------------------------------------------------------------
 
-    def stage_artifacts(self, source_dir: str) -> StagedArtifacts:
-        """Copy ``source_dir`` into the staging area (outside the lock: copies can be large)."""
+    def stage_artifacts(self, source_dir: str, limits: CopyLimits | None = None) -> StagedArtifacts:
+        """Copy ``source_dir`` into the staging area (outside the lock: copies can be large), within ``limits``."""
         self.check_writable("register a model version's files")
         with self._writing("stage a model version's files"):
             os.makedirs(self.staging_root, exist_ok=True)
-        return stage_directory(source_dir, self.staging_root, durable=self.durable)
+        return stage_directory(source_dir, self.staging_root, durable=self.durable, limits=limits)
 
     def staging_directory(self, prefix: str) -> str:
         """A new empty folder in the staging area, for a caller that builds files to register from there (so a

@@ -16,7 +16,7 @@ from typing import Any
 
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, RegistryState
-from registry.store.artifacts import StagedArtifacts
+from registry.store.artifacts import CopyLimits, StagedArtifacts
 from registry.store.base import Clock, Store
 
 __all__ = ["MemoryStore"]
@@ -43,10 +43,10 @@ class MemoryStore(Store):
                 os.mkdir(self._scratch, 0o700)  # fails if it exists: never adopt a folder someone else made
                 self._scratch_made = True
 
-    def stage_artifacts(self, source_dir: str) -> StagedArtifacts:
+    def stage_artifacts(self, source_dir: str, limits: CopyLimits | None = None) -> StagedArtifacts:
         self.check_writable("register a model version's files")
         self._ensure_scratch()
-        return super().stage_artifacts(source_dir)
+        return super().stage_artifacts(source_dir, limits)
 
     def staging_directory(self, prefix: str) -> str:
         self.check_writable("stage files")

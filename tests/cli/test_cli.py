@@ -419,3 +419,20 @@ def test_webhooks_and_triggers(run: Run, fraud: Registry, tmp_path: Path) -> Non
     assert json.loads(out_file.read_text())["data"]["version"] == 4
     assert run("triggers", "delete", trigger["trigger_id"])[0] == EXIT_OK
     assert run("triggers", "list")[1].strip() == "(no triggers)"
+
+
+def test_versions_register_refuses_a_typo_and_says_when_it_copies_nothing(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("versions", "register", "m", "./typo_dir")
+    assert code == EXIT_NOT_FOUND, (out, err)
+    assert "typo_dir" in err and "does not exist" in err
+    code, out, _ = run("--json", "versions", "list", "m")
+    assert code != EXIT_OK or json.loads(out) == []
+    code, out, err = run("versions", "register", "m", "s3://bucket/model")
+    assert code == EXIT_OK, err
+    assert "recorded 's3://bucket/model' as given; no files were copied" in out
+    (tmp_path / "a-file").write_text("not a folder")
+    code, out, err = run("versions", "register", "m", "a-file")
+    assert code == EXIT_INVALID and "not a folder" in err
