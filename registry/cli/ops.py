@@ -12,7 +12,7 @@ from typing import Any
 
 from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context
 from registry.cli.output import format_time
-from registry.errors import ResourceDoesNotExist
+from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["add_commands"]
 
@@ -116,9 +116,14 @@ def cmd_check(ctx: Context) -> int:
 
 
 def cmd_serve(ctx: Context) -> int:
-    from registry.serving.server import ScoringServer
+    from registry.serving.server import ScoringServer, ServerLimits
 
     a = ctx.args
+    timeouts = {} if a.timeout is None else {"header_timeout": a.timeout, "body_timeout": a.timeout}
+    try:
+        limits = ServerLimits(max_body_bytes=a.max_body_bytes, max_connections=a.max_connections, **timeouts)
+    except ValueError as exc:
+        raise InvalidParameterValue(f"Invalid server limit: {exc}.") from None
     server = ScoringServer(
         ctx.registry(),
         a.uri,
@@ -126,6 +131,8 @@ def cmd_serve(ctx: Context) -> int:
         port=a.port,
         poll_interval=a.poll_interval,
         input_format=a.input_format,
+        limits=limits,
+        access_log=a.access_log,
     )
     mv = server.served.version
     print(
@@ -178,5 +185,18 @@ def add_commands(top: Any, command: Command) -> None:
     p.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
     p.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="how often to look for a move")
     p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
+    p.add_argument(
+        "--max-connections", type=int, default=64, metavar="N", help="connections served at once (503 beyond)"
+    )
+    p.add_argument(
+        "--max-body-bytes", type=int, default=64 * 1024 * 1024, metavar="N", help="largest request body (413 beyond)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS",
+        help="for a request's headers, and for its body, to arrive (408 beyond; default 10 s and 30 s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-access-log", dest="access_log", action="store_false", help="no access log line per request on stderr"
+    )
     p = command(top, "demo", cmd_demo, "log, register, promote, alias, load and predict with a small model")
     p.add_argument("--name", default="demo-fraud", help="the registered model to use (default demo-fraud)")

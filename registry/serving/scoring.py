@@ -12,7 +12,11 @@ as a pandas DataFrame when pandas is installed (what MLflow's server gives model
 (what this library's pyfunc models accept without pandas); ``input_format`` forces one or the other.
 
 Everything here is pure: no sockets, no files. Malformed input raises
-:class:`~registry.errors.InvalidParameterValue` with a message that names the problem.
+:class:`~registry.errors.InvalidParameterValue` with a message that names the problem, and nothing else: the
+input is bounded before it reaches code that could fail in other ways. JSON may nest at most
+:data:`MAX_JSON_DEPTH` levels and hold integers of at most :data:`MAX_NUMBER_DIGITS` digits; a CSV field may
+hold at most ``csv.field_size_limit()`` characters (131,072 by default); a tensor (``instances``, ``inputs``)
+must be rectangular (every row of a level the same length) and must not mix text, numbers and objects.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from registry.errors import InvalidParameterValue
 __all__ = [
     "INPUT_FORMATS",
     "INPUT_KEYS",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_DIGITS",
     "ScoringInput",
     "encode_predictions",
     "jsonable",
@@ -46,6 +52,12 @@ INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 INPUT_FORMATS = ("auto", "pandas", "records")
 """How tabular input reaches the model: ``auto`` (pandas when installed), ``pandas``, or ``records``."""
+
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects a JSON request may have (the request object itself is level 1)."""
+
+MAX_NUMBER_DIGITS = 100
+"""The most digits an integer in a request may have (converting a longer one costs time quadratic in its size)."""
 
 
 @attrs.frozen
@@ -107,12 +119,47 @@ def _decode(body: bytes) -> str:
         raise _bad(f"The request body is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
 
 
-def parse_json(text: str) -> ScoringInput:
-    """Parse a JSON scoring request (see the module docstring for the accepted shapes)."""
+class _NumberTooLong(Exception):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _NumberTooLong(text)
+    return int(text)
+
+
+def _check_depth(payload: Any, text: str) -> None:
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return  # cannot nest deeper than it has brackets: most requests never pay for the walk
+    pending: list[tuple[Any, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _bad(f"The JSON input nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects.")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _load_json(text: str) -> Any:
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise _bad(f"Malformed JSON input: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+    except _NumberTooLong as exc:
+        raise _bad(
+            f"The JSON input holds an integer of {len(str(exc))} digits; at most {MAX_NUMBER_DIGITS} are accepted."
+        ) from None
+    except RecursionError:
+        raise _bad(f"The JSON input nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects.") from None
+    if isinstance(payload, dict | list):
+        _check_depth(payload, text)
+    return payload
+
+
+def parse_json(text: str) -> ScoringInput:
+    """Parse a JSON scoring request (see the module docstring for the accepted shapes)."""
+    payload = _load_json(text)
     if not isinstance(payload, dict):
         raise _bad(
             f"The JSON input must be an object with one of the keys {', '.join(INPUT_KEYS)}; got a "
@@ -139,7 +186,45 @@ def parse_json(text: str) -> ScoringInput:
         return ScoringInput(kind, columns=columns, records=records, params=params)
     if not isinstance(value, list | dict) or not value:
         raise _bad(f"'{kind}' must be a non-empty list (or an object of named lists) of values.")
+    if isinstance(value, dict):
+        for name, tensor in value.items():
+            _check_tensor(tensor, f"{kind}.{name}")
+    else:
+        _check_tensor(value, kind)
     return ScoringInput(kind, tensor=value, params=params)
+
+
+def _element_kind(value: Any) -> str | None:
+    if value is None:
+        return None  # a missing value fits any tensor
+    if isinstance(value, bool | int | float):
+        return "numbers"
+    if isinstance(value, str):
+        return "text"
+    return "objects"
+
+
+def _check_tensor(value: Any, where: str) -> None:
+    """Refuse a ragged tensor (rows of one level of different lengths) or one mixing text, numbers, objects."""
+    level = [value]
+    depth = 0
+    while True:
+        lists = [item for item in level if isinstance(item, list)]
+        if not lists:
+            break
+        if len(lists) != len(level):
+            raise _bad(f"'{where}' is ragged: at depth {depth} it mixes lists and single values.")
+        lengths = sorted({len(item) for item in lists})
+        if len(lengths) > 1:
+            raise _bad(
+                f"'{where}' is ragged: at depth {depth + 1} its rows have different lengths "
+                f"({', '.join(map(str, lengths[:5]))}); a tensor needs rows of one length."
+            )
+        level = [element for item in lists for element in item]
+        depth += 1
+    kinds = sorted({kind for kind in map(_element_kind, level) if kind is not None})
+    if len(kinds) > 1:
+        raise _bad(f"'{where}' mixes {' and '.join(kinds)}; a tensor holds values of one kind.")
 
 
 def _split(value: Any) -> tuple[list[Any], list[dict[Any, Any]]]:
@@ -183,7 +268,10 @@ def _records(value: Any) -> tuple[list[Any], list[dict[Any, Any]]]:
 
 def parse_csv(text: str) -> ScoringInput:
     """Parse CSV with a header row. Numbers become ``int`` or ``float``, empty cells ``None``, the rest text."""
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise _bad(f"Malformed CSV input: {exc} (a field holds at most {csv.field_size_limit()} characters).") from None
     rows = [r for r in rows if r]
     if not rows:
         raise _bad("The CSV input is empty: send a header row of column names, then one row per input.")
@@ -201,6 +289,8 @@ def parse_csv(text: str) -> ScoringInput:
 def _cell(text: str) -> Any:
     if text == "":
         return None
+    if len(text) > MAX_NUMBER_DIGITS:
+        return text  # no number is written that long; converting it would only cost time
     for convert in (int, float):
         try:
             return convert(text)
@@ -229,14 +319,20 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto") -> Any:
             raise InvalidParameterValue("input_format='pandas' needs pandas; install it or use 'records'.")
         import pandas as pd
 
-        return pd.DataFrame.from_records(parsed.records, columns=parsed.columns)
+        try:
+            return pd.DataFrame.from_records(parsed.records, columns=parsed.columns)
+        except (ValueError, TypeError) as exc:
+            raise _bad(f"The input does not make a table: {exc}") from None
     if use_pandas and _have("numpy"):
         # MLflow's server turns tensor input into numpy arrays (a dict of them for named inputs).
         import numpy as np
 
-        if isinstance(parsed.tensor, dict):
-            return {k: np.asarray(v) for k, v in parsed.tensor.items()}
-        return np.asarray(parsed.tensor)
+        try:
+            if isinstance(parsed.tensor, dict):
+                return {k: np.asarray(v) for k, v in parsed.tensor.items()}
+            return np.asarray(parsed.tensor)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _bad(f"The '{parsed.kind}' input does not make an array: {exc}") from None
     return parsed.tensor
 
 

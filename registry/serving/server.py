@@ -1,4 +1,4 @@
-"""``registry serve``: MLflow's scoring protocol on the standard library's threaded HTTP server.
+"""``registry serve``: MLflow's scoring protocol over :mod:`registry.serving.http`, on the standard library.
 
 ::
 
@@ -17,7 +17,10 @@ keeps serving, ``/version`` reports the error, and the watcher tries again only 
 
 **Errors.** A malformed request (bad JSON, missing key, rows of the wrong width, columns or types the model's
 signature refuses) gets 400 and ``{"error_code": "BAD_REQUEST", "message": ...}``; an exception raised by the
-model gets 500 and ``{"error_code": "INTERNAL_ERROR", ...}``. The server keeps running either way.
+model gets 500 and ``{"error_code": "INTERNAL_ERROR", ...}``. The server keeps running either way. Below the
+protocol, :mod:`registry.serving.http` answers every malformed HTTP request (405 for a method a path does not
+take, 413 for a body over the limit, 408 for a client too slow, 503 beyond ``max_connections``, ...), and
+writes an access log line per request to stderr unless ``access_log=False``.
 """
 
 from __future__ import annotations
@@ -27,9 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 
@@ -38,13 +39,22 @@ from registry.domain.entities import ModelVersion
 from registry.domain.uris import parse_models_uri
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.serving import scoring
+from registry.serving.http import HttpServer, Request, Response, ServerLimits, error_body, error_response
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "MAX_BODY_BYTES", "ScoringServer", "Served", "load_version"]
+__all__ = ["DEFAULT_POLL_INTERVAL", "MAX_BODY_BYTES", "ScoringServer", "Served", "ServerLimits", "load_version"]
 
 log = logging.getLogger("registry")
 
 DEFAULT_POLL_INTERVAL = 1.0
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = ServerLimits().max_body_bytes
+
+# path -> the methods it answers (HEAD wherever GET is: the same answer without its body)
+_ROUTES: dict[str, tuple[str, ...]] = {
+    "/invocations": ("POST",),
+    "/ping": ("GET", "HEAD"),
+    "/health": ("GET", "HEAD"),
+    "/version": ("GET", "HEAD"),
+}
 
 Loader = Callable[[Registry, ModelVersion], Any]
 
@@ -93,6 +103,8 @@ class ScoringServer:
         poll_interval: seconds between checks for a moved alias or stage.
         loader: ``loader(registry, version) -> model`` (default :func:`load_version`, which verifies digests).
         input_format: ``auto``, ``pandas`` or ``records`` (see :mod:`registry.serving.scoring`).
+        limits: body size, timeouts and the connection bound (:class:`~registry.serving.http.ServerLimits`).
+        access_log: one line per request to stderr (``True``), a given text stream, or none (``False``).
 
     Raises:
         InvalidParameterValue: a malformed URI or input format.
@@ -110,6 +122,8 @@ class ScoringServer:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         loader: Loader | None = None,
         input_format: str = "auto",
+        limits: ServerLimits | None = None,
+        access_log: bool | TextIO = True,
     ) -> None:
         if input_format not in scoring.INPUT_FORMATS:
             raise InvalidParameterValue(
@@ -131,8 +145,7 @@ class ScoringServer:
         mv = registry.resolve_model_uri(model_uri)
         # Read by every request without a lock: a single attribute holding an immutable object, replaced whole.
         self._served = Served(mv, self._loader(registry, mv), time.time())
-        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = HttpServer((host, port), self._route, limits=limits, access_log=access_log)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -238,6 +251,27 @@ class ScoringServer:
 
     # -- requests -------------------------------------------------------------------------------------------------
 
+    def _route(self, request: Request) -> Response:
+        """Answer one HTTP request (the application :class:`~registry.serving.http.HttpServer` calls)."""
+        path = request.path
+        allowed = _ROUTES.get(path)
+        if allowed is None:
+            message = f"No endpoint {request.method} {path}; use POST /invocations, GET /ping, /health or /version."
+            return error_response(404, "ENDPOINT_NOT_FOUND", message)
+        if request.method not in allowed:
+            message = f"{path} does not take {request.method}; use {' or '.join(m for m in allowed if m != 'HEAD')}."
+            return error_response(405, "ENDPOINT_NOT_FOUND", message, headers=(("Allow", ", ".join(allowed)),))
+        if path == "/invocations":
+            status, payload, served = self.invoke(request.body, request.headers.get("content-type"))
+            mv = served.version
+            return Response(status, payload, headers=(("X-Model-Version", str(mv.version)),), tag=_tag(mv))
+        tag = _tag(self._served.version)
+        if path == "/ping":
+            return Response(200, b"\n", "text/plain", tag=tag)
+        if path == "/health":
+            return Response(200, json.dumps({"status": "OK", **self._served.describe()}).encode(), tag=tag)
+        return Response(200, json.dumps(self.status()).encode(), tag=tag)
+
     def status(self) -> dict[str, Any]:
         """The body of ``GET /version``."""
         return {
@@ -277,76 +311,9 @@ class ScoringServer:
             return 500, _error("INTERNAL_ERROR", f"The model's output cannot be sent as JSON: {exc}"), served
 
 
+def _tag(mv: ModelVersion) -> str:
+    return f"{mv.name}/{mv.version}"
+
+
 def _error(code: str, message: str) -> bytes:
-    return json.dumps({"error_code": code, "message": message}).encode()
-
-
-def _handler_class(server: ScoringServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
-        server_version = "registry-serve"
-        timeout = 60  # an idle keep-alive connection is closed after this many seconds
-        # Headers and body leave in separate writes; with Nagle's algorithm on, the body waits for the
-        # client's delayed ACK (~40 ms) on every keep-alive request.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("registry serve: %s - %s", self.address_string(), format % args)
-
-        def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in headers.items():
-                self.send_header(key.replace("_", "-"), value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            self._drain()  # a body on a GET would otherwise be read as the next request on this connection
-            path = self.path.split("?", 1)[0]
-            if path == "/ping":
-                self._send(200, b"\n", "text/plain")
-            elif path == "/health":
-                self._send(200, json.dumps({"status": "OK", **server.served.describe()}).encode())
-            elif path == "/version":
-                self._send(200, json.dumps(server.status()).encode())
-            else:
-                self._not_found()
-
-        def do_POST(self) -> None:
-            if self.path.split("?", 1)[0] != "/invocations":
-                self._drain()
-                self._not_found()
-                return
-            length_text = self.headers.get("Content-Length")
-            try:
-                length = int(length_text) if length_text is not None else -1
-            except ValueError:
-                length = -1
-            if length < 0:
-                self.close_connection = True
-                self._send(411, _error("BAD_REQUEST", "Send a Content-Length header with the request body."))
-                return
-            if length > MAX_BODY_BYTES:
-                self.close_connection = True
-                message = f"The request body has {length} bytes; the limit is {MAX_BODY_BYTES}."
-                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _error("BAD_REQUEST", message))
-                return
-            body = self.rfile.read(length)
-            status, payload, served = server.invoke(body, self.headers.get("Content-Type"))
-            self._send(status, payload, X_Model_Version=str(served.version.version))
-
-        def _drain(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = 0
-            if 0 < length <= MAX_BODY_BYTES:
-                self.rfile.read(length)
-
-        def _not_found(self) -> None:
-            message = f"No endpoint {self.command} {self.path}; use POST /invocations, GET /ping, /health or /version."
-            self._send(404, _error("ENDPOINT_NOT_FOUND", message))
-
-    return Handler
+    return error_body(code, message)

@@ -135,3 +135,69 @@ def test_auto_without_pandas_gives_row_dicts_and_plain_tensors() -> None:
 def test_jsonable_is_identity_on_json() -> None:
     doc = {"a": [1, "x", None, {"b": False}]}
     assert jsonable(doc) == doc
+
+
+# -- hostile input: every malformed body is an InvalidParameterValue, never another exception (issue 11) ---------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "fragment"),
+    [
+        ('{"dataframe_records": [{"x": ' + "9" * 5000 + "}]}", "application/json", "digits"),
+        ('{"dataframe_records": [{"x": -' + "9" * 101 + "}]}", "application/json", "digits"),
+        ('{"inputs": ' + "[" * 100_000 + "]" * 100_000 + "}", "application/json", "nests deeper"),
+        (
+            '{"inputs": [1], "params": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}",
+            "application/json",
+            "nests deeper",
+        ),
+        ('{"inputs": [1], "params": ' + '{"a": ' * 70 + "1" + "}" * 70 + "}", "application/json", "nests deeper"),
+        ('{"instances": [[1], [1, 2]]}', "application/json", "ragged"),
+        ('{"inputs": {"a": [[1], [1, 2]]}}', "application/json", "ragged"),
+        ('{"inputs": [[1], 2]}', "application/json", "ragged"),
+        ('{"inputs": [[[1, 2]], [[1]]]}', "application/json", "ragged"),
+        ('{"instances": ["a", 1]}', "application/json", "mixes numbers and text"),
+        ('{"inputs": {"a": [[1, "x"]]}}', "application/json", "mixes numbers and text"),
+        ("x\n" + "1" * 131_073 + "\n", "text/csv", "field"),
+        ('x\n"unterminated\n', "text/csv", None),
+    ],
+    ids=[
+        "long-int",
+        "long-negative-int",
+        "deep-inputs",
+        "deep-params",
+        "params-over-limit",
+        "ragged-instances",
+        "ragged-named",
+        "list-and-scalar",
+        "ragged-deeper",
+        "mixed",
+        "mixed-named",
+        "csv-field",
+        "csv-quote",
+    ],
+)
+def test_hostile_bodies_are_invalid_parameters(body: str, content_type: str, fragment: str | None) -> None:
+    try:
+        parsed = parse_request(body.encode(), content_type)
+        to_model_input(parsed, "auto")
+    except InvalidParameterValue as exc:
+        assert fragment is None or fragment in str(exc), str(exc)
+    else:
+        assert fragment is None, "accepted"
+
+
+def test_bounded_inputs_still_parse() -> None:
+    deep = '{"inputs": [1], "params": ' + '{"a": ' * 62 + "1" + "}" * 62 + "}"
+    assert parse_json(deep).params is not None
+    assert parse_json('{"dataframe_records": [{"x": ' + "9" * 100 + "}]}").records == [{"x": int("9" * 100)}]
+    assert parse_json('{"instances": [[1, 2.5], [null, true]]}').tensor == [[1, 2.5], [None, True]]
+    assert parse_json('{"instances": [{"a": 1}, {"b": "x"}]}').tensor == [{"a": 1}, {"b": "x"}]
+    assert parse_json('{"inputs": {"a": [1, 2], "b": ["x"]}}').tensor == {"a": [1, 2], "b": ["x"]}
+    assert parse_json('{"inputs": [[], []]}').tensor == [[], []]
+    assert parse_csv("x\n" + "1" * 200 + "\n").records == [{"x": "1" * 200}]  # too long for a number: text
+
+
+def test_hostile_tensors_with_numpy() -> None:
+    pytest.importorskip("numpy")
+    assert to_model_input(parse_json('{"instances": [' + str(10**30) + "]}"), "pandas").tolist() == [10**30]

@@ -107,6 +107,7 @@ def serve(reg: Registry) -> Iterator[Callable[..., ScoringServer]]:
 
     def start(uri: str = "models:/m@champion", **options: Any) -> ScoringServer:
         options.setdefault("poll_interval", 0.05)
+        options.setdefault("access_log", False)  # the access log has its own tests (test_http.py)
         server = ScoringServer(reg, uri, host="127.0.0.1", port=0, **options).start()
         servers.append(server)
         return server
