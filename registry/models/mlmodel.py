@@ -21,6 +21,7 @@ An example, for a ``python_function`` model::
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -153,7 +154,7 @@ class MLmodel:
             signature=ModelSignature.from_dict(signature) if signature else None,
             saved_input_example_info=data.get("saved_input_example_info"),
             metadata=data.get("metadata"),
-            model_size_bytes=int(size) if isinstance(size, int | float) else None,
+            model_size_bytes=int(size) if isinstance(size, int | float) and math.isfinite(size) else None,
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )
 

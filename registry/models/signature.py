@@ -264,13 +264,23 @@ class ModelSignature:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelSignature:
-        """Parse MLflow's serialized form (the ``signature`` mapping of an ``MLmodel`` file)."""
+        """Parse MLflow's serialized form (the ``signature`` mapping of an ``MLmodel`` file).
+
+        Raises:
+            InvalidParameterValue: the signature is malformed in any way (it comes from a file: untrusted).
+        """
         inputs, outputs, params = data.get("inputs"), data.get("outputs"), data.get("params")
-        return cls(
-            inputs=Schema.from_json(inputs) if inputs else None,
-            outputs=Schema.from_json(outputs) if outputs else None,
-            params=ParamSchema.from_json(params) if params else None,
-        )
+        try:
+            return cls(
+                inputs=Schema.from_json(inputs) if inputs else None,
+                outputs=Schema.from_json(outputs) if outputs else None,
+                params=ParamSchema.from_json(params) if params else None,
+            )
+        except InvalidParameterValue:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            # A spec missing a key or of the wrong shape: say so, rather than leak the lookup that failed.
+            raise InvalidParameterValue(f"The model's signature is malformed ({type(exc).__name__}: {exc}).") from None
 
 
 # --- inference -------------------------------------------------------------------------------------------

@@ -478,8 +478,8 @@ class _Connection:
             if len(raw) > self.limits.max_header_bytes:
                 raise _fail(414, f"The request line is longer than {self.limits.max_header_bytes} bytes.")
             if raw not in (b"\r\n", b"\n"):
-                if not raw.endswith(b"\n"):
-                    return None  # the client closed mid-line
+                if not raw.endswith(b"\n"):  # the client stopped sending mid-line: it may still read the answer
+                    raise _fail(400, f"The request line {_escape(raw[:80].decode('latin-1'))!r} was cut off.")
                 return raw.decode("latin-1").rstrip("\r\n")
         raise _fail(400, "Malformed request: expected a request line such as 'POST /invocations HTTP/1.1'.")
 
