@@ -290,7 +290,9 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             return
         try:
             super().process_request(request, client_address)
-        except BaseException:
+        except Exception:
+            # The thread could not be started, so it will not release its slot. (Only Exception: a Ctrl-C while
+            # the thread starts must not release a slot that the running thread releases again.)
             self._slots.release()
             raise
 

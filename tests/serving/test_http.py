@@ -356,3 +356,32 @@ def test_serve_cli_has_the_switches(tmp_path: Path) -> None:
         ]
     )
     assert (args.access_log, args.max_connections, args.max_body_bytes, args.timeout) == (False, 7, 99, 3.0)
+
+
+def test_ctrl_c_while_a_connection_thread_starts_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C landing in Thread.start must reach the serving loop (it used to turn into a ValueError from a
+    second release of the connection's slot, which socketserver logged and ignored: the server kept serving)."""
+    from registry.serving.http import HttpServer, Response
+
+    server = HttpServer(
+        ("127.0.0.1", 0), lambda request: Response(200, b"{}"), limits=ServerLimits(max_connections=2), access_log=False
+    )
+    original_start = threading.Thread.start
+
+    def start_then_interrupt(thread: threading.Thread) -> None:
+        original_start(thread)
+        thread.join(5)  # the connection is served and its slot released before the signal lands
+        raise KeyboardInterrupt
+
+    client = socket.create_connection(server.server_address)  # type: ignore[arg-type]
+    try:
+        accepted, address = server.socket.accept()
+        client.close()
+        monkeypatch.setattr(threading.Thread, "start", start_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            server.process_request(accepted, address)
+        monkeypatch.undo()
+        assert all(server._slots.acquire(blocking=False) for _ in range(2))  # both slots free, no more
+        assert not server._slots.acquire(blocking=False)
+    finally:
+        server.server_close()
