@@ -12,7 +12,7 @@ from typing import Any
 
 from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context
 from registry.cli.output import format_time
-from registry.errors import InvalidParameterValue, ResourceDoesNotExist
+from registry.errors import ResourceDoesNotExist
 
 __all__ = ["add_commands"]
 
@@ -120,10 +120,7 @@ def cmd_serve(ctx: Context) -> int:
 
     a = ctx.args
     timeouts = {} if a.timeout is None else {"header_timeout": a.timeout, "body_timeout": a.timeout}
-    try:
-        limits = ServerLimits(max_body_bytes=a.max_body_bytes, max_connections=a.max_connections, **timeouts)
-    except ValueError as exc:
-        raise InvalidParameterValue(f"Invalid server limit: {exc}.") from None
+    limits = ServerLimits(max_body_bytes=a.max_body_bytes, max_connections=a.max_connections, **timeouts)
     server = ScoringServer(
         ctx.registry(),
         a.uri,

@@ -46,6 +46,8 @@ from typing import Any, TextIO
 
 import attrs
 
+from registry.errors import InvalidParameterValue
+
 __all__ = ["App", "HttpServer", "Request", "Response", "ServerLimits", "error_body", "error_response"]
 
 log = logging.getLogger("registry")
@@ -61,7 +63,7 @@ _DRAIN_SECONDS = 0.1  # after any other early answer: time for bytes already in 
 
 def _positive(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
+        raise InvalidParameterValue(f"The server limit {attribute.name} must be a positive number, got {value!r}.")
 
 
 @attrs.frozen
@@ -189,23 +191,21 @@ class _Reader:
                 return self._take(len(self.buffer))
 
     def read(self, n: int) -> bytes:
-        """Exactly ``n`` bytes, or fewer at end of stream."""
+        """Exactly ``n`` bytes, or fewer at end of stream. Memory grows with what arrives, not with what the
+        client announced: a Content-Length alone costs nothing."""
         if len(self.buffer) >= n:
             return self._take(n)
-        out = bytearray(n)
-        view = memoryview(out)
-        have = len(self.buffer)
-        view[:have] = self.buffer
-        self.buffer.clear()
-        self._scanned = 0
+        chunks = [self._take(len(self.buffer))]
+        have = len(chunks[0])
         while have < n:
             self._wait()
-            got = self.sock.recv_into(view[have:])
-            if not got:
+            chunk = self.sock.recv(min(n - have, 1 << 20))
+            if not chunk:
                 break
-            self.received += got
-            have += got
-        return bytes(view[:have])
+            self.received += len(chunk)
+            have += len(chunk)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def discard(self, budget: int) -> None:
         """Read and drop up to ``budget`` bytes, until the end of the stream or the deadline."""

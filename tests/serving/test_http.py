@@ -385,3 +385,11 @@ def test_ctrl_c_while_a_connection_thread_starts_is_not_swallowed(monkeypatch: p
         assert not server._slots.acquire(blocking=False)
     finally:
         server.server_close()
+
+
+def test_limits_are_checked() -> None:
+    from registry.errors import InvalidParameterValue
+
+    for bad in ({"max_connections": 0}, {"header_timeout": -1.0}, {"max_body_bytes": True}, {"body_timeout": "5"}):
+        with pytest.raises(InvalidParameterValue, match="must be a positive number"):
+            ServerLimits(**bad)  # type: ignore[arg-type]
