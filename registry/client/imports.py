@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from registry.domain.commands import Change
     from registry.domain.state import RegistryState
     from registry.exchange.protocol import RegistryLike
-    from registry.store.artifacts import StagedArtifacts
+    from registry.store.artifacts import CopyLimits, StagedArtifacts
     from registry.store.base import Store
 
 __all__ = ["ImportsMixin"]
@@ -62,6 +62,7 @@ def _checked(
 class ImportsMixin:
     if TYPE_CHECKING:  # what the client provides
         _store: Store
+        _copy_limits: CopyLimits
 
         def new_id(self) -> str: ...
 
@@ -107,7 +108,7 @@ class ImportsMixin:
                     folder = given.get(key)
                     # A version already here with a declared digest is compared by digest: no copy needed.
                     if folder is not None and not (key in live and v.digest is not None):
-                        copy = staged[key] = self._store.stage_artifacts(folder)
+                        copy = staged[key] = self._store.stage_artifacts(folder, self._copy_limits)
                         if v.digest is not None and copy.digest != v.digest:
                             raise ArtifactVerificationError(
                                 f"The files of '{m.name}' version {v.version} do not match the digest they were "

@@ -316,3 +316,20 @@ def test_log_model_refuses_missing_code_paths(freg: Registry, tmp_path: Path) ->
     with pytest.raises(RegistryError, match=r"typo_code.*does not exist"):
         freg.log_model(Echo(), registered_model_name="m", code_paths=[str(tmp_path / "typo_code")])
     assert_nothing_written(freg)
+
+
+def test_the_limits_hold_for_imports_and_bundles_too(tmp_path: Path, source: Path) -> None:
+    from registry.domain.imports import ImportedModel, ImportedVersion
+
+    device = Registry(str(tmp_path / "device"), max_version_files=2)
+    model = ImportedModel(name="m", versions=(ImportedVersion(version=1, source="mlruns/0/r/artifacts/model"),))
+    with pytest.raises(InvalidParameterValue, match="max_version_files"):
+        device.import_models([model], {("m", 1): str(source)})
+    origin = Registry(str(tmp_path / "origin"))
+    origin.create_registered_model("m")
+    origin.create_model_version("m", str(source))
+    bundle = str(tmp_path / "m.tar")
+    origin.export_bundle(bundle, models=["m"])
+    with pytest.raises(InvalidParameterValue, match="max_version_files"):
+        device.import_bundle(bundle)
+    assert device.list_registered_models() == []
