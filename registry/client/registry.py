@@ -38,7 +38,6 @@ from registry.events.log import EventLog
 from registry.store.artifacts import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, CopyLimits
 from registry.store.base import Clock, Store, default_actor, system_clock
 from registry.store.files import path_text
-from registry.store.folder import FolderStore
 from registry.store.uris import (
     DEFAULT_REGISTRY_FOLDER,
     MEMORY,
@@ -193,10 +192,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
     def set_stage_policy(self, policy: str | StagePolicy) -> None:
         """Replace the registry's stage policy (stored in the registry, so every process enforces it)."""
         chosen = policy_named(policy)
-        if isinstance(self._store, FolderStore):
-            self._store.save_policy(chosen)
-        else:
-            self._store.policy = chosen
+        self._store.save_policy(chosen)
 
     # -- registered models ----------------------------------------------------------------------------------------
 
@@ -517,6 +513,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
             except (InvalidParameterValue, ResourceDoesNotExist):
                 break  # the referenced version is gone: report the source as recorded
             seen.add((mv.name, mv.version))
+        self._store.ensure_local(mv)
         return mv.storage_location or mv.source or ""
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
@@ -601,10 +598,19 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
     def resolve_model_uri(self, uri: str) -> ModelVersion:
         """The version a ``models:/`` URI names: ``/3``, ``/<stage>`` (its highest version), ``/latest``, ``@alias``.
 
+        On a bucket registry the version's files are downloaded into the local cache first (once: a cached copy
+        is reused while its manifest matches the recorded digest), so ``storage_location`` is a local folder.
+
         Raises:
             InvalidParameterValue: a malformed URI.
             ResourceDoesNotExist: nothing matches.
+            ArtifactVerificationError: a bucket registry's files for the version differ from those registered.
         """
+        mv = self._version_of_uri(uri)
+        self._store.ensure_local(mv)
+        return mv
+
+    def _version_of_uri(self, uri: str) -> ModelVersion:
         ref = parse_models_uri(uri)
         if ref.alias is not None:
             return self.get_model_version_by_alias(ref.name, ref.alias)

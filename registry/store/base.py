@@ -18,6 +18,7 @@ import contextlib
 import getpass
 import logging
 import os
+import random
 import shutil
 import tempfile
 import threading
@@ -26,18 +27,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from registry.domain.commands import Change
+from registry.domain.entities import ModelVersion
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, EventType, RegistryState
 from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError
 from registry.store.artifacts import CopyLimits, StagedArtifacts, stage_directory
 from registry.store.files import fsync_dir, os_errors
 
-__all__ = ["Clock", "Store", "default_actor", "system_clock"]
+__all__ = ["Clock", "CommitConflict", "Store", "default_actor", "system_clock"]
 
 log = logging.getLogger("registry")
 
 Clock = Callable[[], int]
 """A clock returns the time as integer milliseconds since the epoch."""
+
+
+class CommitConflict(Exception):
+    """Raised by an optimistic store's ``_persist`` when another writer committed first (its journal object
+    took the number this commit needed). :meth:`Store.write` catches it, forgets the uncommitted state, catches
+    up and decides again. A control-flow signal of the store, never shown to users."""
 
 
 def system_clock() -> int:
@@ -67,6 +75,10 @@ class Store(abc.ABC):
     """
 
     location: str
+
+    max_commit_attempts: int = 1
+    """How often :meth:`write` decides again after a :class:`CommitConflict` (only an optimistic store, one
+    that commits without a lock, ever raises it)."""
 
     def __init__(
         self, *, policy: StagePolicy, clock: Clock, actor: str | None, durable: bool, read_only: bool = False
@@ -184,43 +196,23 @@ class Store(abc.ABC):
         """
         self.check_writable("change the registry")
         with self._guard, self._writing("commit a change"), self._process_lock():
-            self._catch_up(writing=True)
-            changes = decide(self._state)
-            if not changes:
+            attempt = 0
+            while True:
+                attempt += 1
+                events = self._decide_and_commit(decide, publish)
+                if events is not None:
+                    break
+                # Another writer took the journal position this commit needed (an optimistic store, no lock):
+                # its state is forgotten, and the next round catches up and decides again on the new state.
+                if attempt >= self.max_commit_attempts:
+                    raise RegistryError(
+                        f"The change was not committed: other writers committed first {attempt} times in a row "
+                        f"at {self.location}. Nothing was written; retry the operation.",
+                        attempts=attempt,
+                    )
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))  # jitter: racers spread out
+            if not events:
                 return []
-            timestamp = self.clock()
-            events = [
-                Event(
-                    seq=self._state.seq + offset,
-                    timestamp=timestamp,
-                    type=change.type,
-                    actor=self.actor,
-                    model_id=change.model_id,
-                    name=change.name,
-                    data=change.data,
-                )
-                for offset, change in enumerate(changes, start=1)
-            ]
-            # The events are folded into the caught-up state *before* they are appended, each model they concern
-            # fully loaded: an event that state cannot apply is refused here, so no journal this library wrote
-            # holds an event that a replay cannot apply (test_store_consistency.py proves it).
-            try:
-                for event in events:
-                    self._state.apply(event, load=True)
-            except CorruptRegistry as exc:
-                self._reset_state()
-                raise RegistryError(
-                    f"The change was not committed: it does not fit the registry as it is ({exc.message}). This "
-                    "is a bug in the command that made it; nothing was written.",
-                    seq=events[0].seq,
-                ) from None
-            try:
-                if publish is not None:
-                    publish(changes)
-                self._persist(events)
-            except BaseException:
-                self._reset_state()  # the state holds events that never committed
-                raise
             log.debug("registry: committed %s", ", ".join(f"{e.seq}:{e.type}" for e in events))
             try:
                 self._after_commit(events)
@@ -229,6 +221,60 @@ class Store(abc.ABC):
         for listener in list(self._listeners):
             listener(events)
         return events
+
+    def _decide_and_commit(
+        self, decide: Callable[[RegistryState], list[Change]], publish: Callable[[list[Change]], None] | None
+    ) -> list[Event] | None:
+        """One round of :meth:`write`: the committed events, ``[]`` for no change, ``None`` after a conflict."""
+        self._catch_up(writing=True)
+        changes = decide(self._state)
+        if not changes:
+            return []
+        timestamp = self.clock()
+        events = [
+            Event(
+                seq=self._state.seq + offset,
+                timestamp=timestamp,
+                type=change.type,
+                actor=self.actor,
+                model_id=change.model_id,
+                name=change.name,
+                data=change.data,
+            )
+            for offset, change in enumerate(changes, start=1)
+        ]
+        # The events are folded into the caught-up state *before* they are appended, each model they concern
+        # fully loaded: an event that state cannot apply is refused here, so no journal this library wrote
+        # holds an event that a replay cannot apply (test_store_consistency.py proves it).
+        try:
+            for event in events:
+                self._state.apply(event, load=True)
+        except CorruptRegistry as exc:
+            self._reset_state()
+            raise RegistryError(
+                f"The change was not committed: it does not fit the registry as it is ({exc.message}). This "
+                "is a bug in the command that made it; nothing was written.",
+                seq=events[0].seq,
+            ) from None
+        try:
+            if publish is not None:
+                publish(changes)
+            self._persist(events)
+        except CommitConflict:
+            self._reset_state()
+            return None
+        except BaseException:
+            self._reset_state()  # the state holds events that never committed
+            raise
+        return events
+
+    def save_policy(self, policy: StagePolicy) -> None:
+        """Make ``policy`` the registry's stage policy (stores that persist settings store it for every process)."""
+        self.policy = policy
+
+    def ensure_local(self, mv: ModelVersion) -> None:  # noqa: B027 - a hook: local stores have nothing to fetch
+        """Make sure a version's own files are at ``mv.storage_location`` on this machine. A store that keeps
+        them remotely downloads them there (verified) on first use; the loader verifies them again."""
 
     # -- artifacts ----------------------------------------------------------------------------------------------
 

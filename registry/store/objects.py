@@ -19,10 +19,12 @@ Credentials never appear in a ``repr``, a log line or an error message: errors n
 from __future__ import annotations
 
 import abc
+import builtins
 import bisect
 import logging
 import os
 import threading
+import time
 import urllib.parse
 from typing import Any
 
@@ -80,6 +82,10 @@ class ObjectStorage(abc.ABC):
         """The keys under ``prefix`` (a folder: ``journal/``), in key order, only those after ``after``."""
 
     @abc.abstractmethod
+    def list_times(self, prefix: str) -> builtins.list[tuple[str, float]]:
+        """The keys under ``prefix`` in key order, each with its last modification (seconds since the epoch)."""
+
+    @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object (a missing one is not an error)."""
 
@@ -93,8 +99,9 @@ class MemoryObjects(ObjectStorage):
     def __init__(self, url: str = "memory-objects://") -> None:
         self.url = url
         self._objects: dict[str, bytes] = {}
+        self._times: dict[str, float] = {}
         self._keys: list[str] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # list_times lists under the lock
 
     def get(self, key: str) -> bytes:
         with self._lock:
@@ -110,6 +117,7 @@ class MemoryObjects(ObjectStorage):
             elif create_only:
                 raise ObjectExists(key)
             self._objects[key] = bytes(data)
+            self._times[key] = time.time()
 
     def list(self, prefix: str, *, after: str | None = None) -> list[str]:
         with self._lock:
@@ -125,10 +133,15 @@ class MemoryObjects(ObjectStorage):
                 found.append(key)
             return found
 
+    def list_times(self, prefix: str) -> builtins.list[tuple[str, float]]:
+        with self._lock:
+            return [(key, self._times[key]) for key in self.list(prefix)]
+
     def delete(self, key: str) -> None:
         with self._lock:
             if self._objects.pop(key, None) is not None:
                 self._keys.remove(key)
+                del self._times[key]
 
 
 class BucketObjects(ObjectStorage):
@@ -203,6 +216,14 @@ class BucketObjects(ObjectStorage):
             return sorted(meta["path"] for batch in stream for meta in batch)
         except Exception as exc:
             raise self._failure("list", prefix, exc) from None
+
+    def list_times(self, prefix: str) -> builtins.list[tuple[str, float]]:
+        try:
+            stream = self._obs.list(self._store, prefix)
+            found = [(meta["path"], meta["last_modified"].timestamp()) for batch in stream for meta in batch]
+        except Exception as exc:
+            raise self._failure("list", prefix, exc) from None
+        return sorted(found)
 
     def delete(self, key: str) -> None:
         try:

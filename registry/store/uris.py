@@ -1,7 +1,8 @@
 """Registry URIs: what a URI names, which store serves it, and which URI is the process's default.
 
-A registry URI is a folder path, a ``file:`` URI, ``memory://`` (a fresh in-memory registry) or
-``memory://<name>`` (one in-memory registry shared by everything in the process that names it). The default
+A registry URI is a folder path, a ``file:`` URI, a bucket URL (``s3://bucket/prefix``, also ``gs://`` and
+``az://``: :mod:`registry.store.bucket`), ``memory://`` (a fresh in-memory registry) or ``memory://<name>`` (one
+in-memory registry shared by everything in the process that names it). The default
 registry URI, which ``models:/`` URIs resolve against, is :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else
 ``./mlregistry``; the :class:`~registry.Registry` opened on it is :func:`registry.defaults.default_registry`.
 """
@@ -18,6 +19,7 @@ from registry.store.base import Clock, Store
 from registry.store.files import path_text
 from registry.store.folder import FolderStore
 from registry.store.memory import MemoryStore
+from registry.store.objects import is_bucket_url
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
@@ -52,10 +54,13 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
     text = path_text(text, "Registry URI")
     if text.startswith(MEMORY):
         return text
+    if is_bucket_url(text):
+        return text.rstrip("/")
     path = local_path(text)
     if path is None:
         raise InvalidParameterValue(
-            f"Unsupported registry URI {text!r}: use a folder path, a file: URI or memory://. This library "
+            f"Unsupported registry URI {text!r}: use a folder path, a file: URI, a bucket URL (s3://bucket/prefix) "
+            "or memory://. This library "
             "has no server; to move a registry into an MLflow server, export it.",
             uri=text,
         )
@@ -97,6 +102,12 @@ def open_store(
                     uri=uri,
                 )
             return store
+    if is_bucket_url(uri):
+        from registry.store.bucket import BucketStore
+
+        return BucketStore(
+            uri, policy=policy, default_policy=default_policy, clock=clock, actor=actor, read_only=read_only
+        )
     return FolderStore(
         uri,
         policy=policy,
