@@ -24,10 +24,23 @@ class TickingClock:
         return next(self._ticks)
 
 
-@pytest.fixture(params=["folder", "memory"])
+def registry_uri(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh registry location on ``backend`` (folder, memory or bucket: a new bucket on the S3 server, its
+    local cache under ``tmp_path``)."""
+    if backend == "folder":
+        return str(tmp_path / "registry")
+    if backend == "bucket":
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setenv("REGISTRY_CACHE_DIR", str(tmp_path / "bucket-cache"))
+        return str(request.getfixturevalue("s3_url"))
+    return "memory://"
+
+
+@pytest.fixture(params=["folder", "memory", "bucket"])
 def reg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
-    """A fresh registry on each backend (the folder one is durable, as users get it by default)."""
-    uri = str(tmp_path / "registry") if request.param == "folder" else "memory://"
+    """A fresh registry on each backend (the folder one is durable, as users get it by default; the bucket one
+    is on the S3-compatible server the suite starts)."""
+    uri = registry_uri(request.param, request, tmp_path)
     registry = Registry(uri, clock=TickingClock(), user="tester")
     yield registry
     registry.close()

@@ -1,4 +1,4 @@
-"""Proving a folder's caches are caches: every model document, the checkpoint and a handle's own view are
+"""Proving a registry's caches are caches: every model document, the checkpoint and a handle's own view are
 compared with the fold of the journal (what ``check`` reports; ``check --fix`` then rebuilds them).
 
 A document claims to be its model's fold just after event ``seq``; the checkpoint claims each model's
@@ -17,10 +17,11 @@ import attrs
 
 from registry.domain.state import Event, ModelState, RegistryState
 from registry.errors import CorruptRegistry
+from registry.store.bucket import LAST_CHECKPOINT_KEY, BucketStore
 from registry.store.files import read_json
 from registry.store.folder import Checkpoint, FolderStore
 
-__all__ = ["AuditFinding", "audit_folder"]
+__all__ = ["AuditFinding", "audit_bucket", "audit_folder"]
 
 
 @attrs.frozen
@@ -102,13 +103,13 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
             if checkpoint is not None and event.seq == checkpoint.seq:
                 at_checkpoint = {m.id: (m.seq, m.name) for m in fold.models.values()}
             if live is not None and event.seq == live_seq:
-                _compare_live(findings, store, live, live_names, fold)
+                _compare_live(findings, store.root, live, live_names, fold)
                 live = None
     except CorruptRegistry as exc:
         findings.append(AuditFinding("journal_damaged", store.journal_path, str(exc)))
         return findings, None
     if live is not None and live_seq == 0:
-        _compare_live(findings, store, live, live_names, fold)
+        _compare_live(findings, store.root, live, live_names, fold)
     for seq, model_ids in claims.items():
         for model_id in model_ids:
             detail = f"it claims event {seq}, but the journal ends at event {fold.seq}"
@@ -147,7 +148,7 @@ def _compare_document(
 
 def _compare_live(
     findings: list[AuditFinding],
-    store: FolderStore,
+    location: str,
     live: dict[str, Any],
     live_names: dict[str, str],
     fold: RegistryState,
@@ -156,4 +157,57 @@ def _compare_live(
     if live != expected or live_names != fold.ids_by_name:
         ids = sorted(k for k in set(live) | set(expected) if live.get(k) != expected.get(k))
         detail = f"this handle's view at event {fold.seq} differs from the journal's fold (models {ids[:5]})"
-        findings.append(AuditFinding("view_mismatch", store.root, detail))
+        findings.append(AuditFinding("view_mismatch", location, detail))
+
+
+def audit_bucket(store: BucketStore) -> tuple[list[AuditFinding], RegistryState | None]:
+    """Compare a bucket registry's last checkpoint and ``store``'s own view with the journal's fold.
+
+    The checkpoint is read before the journal (a checkpoint only ever holds what the journal already has), so
+    no lock is needed, and none exists.
+
+    Returns:
+        The findings, and the fold of the whole journal (``None`` when the journal cannot be replayed).
+    """
+    findings: list[AuditFinding] = []
+    where = f"{store.location}/{LAST_CHECKPOINT_KEY}"
+    checkpoint = store.read_checkpoint()
+    expected_checkpoint = (
+        {str(doc.get("id")): _normal(doc) for doc in checkpoint[1] if isinstance(doc, dict)} if checkpoint else None
+    )
+    live: dict[str, Any] | None = None
+    live_names: dict[str, str] = {}
+    live_seq = -1
+    try:
+        with store.reading() as state:
+            live_seq = state.seq
+            live = {m.id: _normal(m.to_doc()) for m in state.models.values()}
+            live_names = dict(state.ids_by_name)
+    except CorruptRegistry as exc:
+        findings.append(AuditFinding("view_mismatch", store.location, f"this handle cannot read: {exc}"))
+    fold = RegistryState(store.artifact_root)
+
+    def compare(seq: int) -> None:
+        if checkpoint is not None and expected_checkpoint is not None and seq == checkpoint[0]:
+            found = {m.id: _normal(m.to_doc()) for m in fold.models.values()}
+            if found != expected_checkpoint:
+                ids = sorted(
+                    k for k in set(found) | set(expected_checkpoint) if found.get(k) != expected_checkpoint.get(k)
+                )
+                detail = f"its models at event {seq} differ from the journal's fold (models {ids[:5]})"
+                findings.append(AuditFinding("checkpoint_mismatch", where, detail))
+        if live is not None and seq == live_seq:
+            _compare_live(findings, store.location, live, live_names, fold)
+
+    try:
+        compare(0)
+        for event in store.journal_events():
+            fold.apply(event)
+            compare(event.seq)
+    except CorruptRegistry as exc:
+        findings.append(AuditFinding("journal_damaged", f"{store.location}/journal/", str(exc)))
+        return findings, None
+    if checkpoint is not None and checkpoint[0] > fold.seq:
+        detail = f"it is at event {checkpoint[0]}, but the journal ends at event {fold.seq}"
+        findings.append(AuditFinding("checkpoint_mismatch", where, detail))
+    return findings, fold

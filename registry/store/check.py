@@ -42,8 +42,9 @@ from registry.domain.entities import ModelVersion
 from registry.domain.state import RegistryState
 from registry.errors import ArtifactVerificationError, ReadOnlyRegistry, RegistryError
 from registry.store.artifacts import verify_artifacts
-from registry.store.audit import audit_folder
+from registry.store.audit import audit_bucket, audit_folder
 from registry.store.base import Store
+from registry.store.bucket import BucketStore
 from registry.store.files import os_errors
 from registry.store.folder import FolderStore
 
@@ -117,8 +118,8 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
     problems: list[CheckProblem] = []
     fold: RegistryState | None = None
     rebuilt = False
-    if isinstance(store, FolderStore):
-        findings, fold = audit_folder(store)
+    if isinstance(store, FolderStore | BucketStore):
+        findings, fold = audit_folder(store) if isinstance(store, FolderStore) else audit_bucket(store)
         problems += [CheckProblem(f.kind, f.path, f.detail, name=f.name) for f in findings]
         if fix and fold is not None:
             store.repair()
@@ -127,7 +128,12 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
         if fold is None:
             return CheckReport(versions_checked=0, problems=problems)
     damaged = isinstance(store, FolderStore) and store.describe_damage() is not None
-    leftovers = [] if damaged else _scan(store, fix=fix, tmp_grace=tmp_grace)
+    if damaged:
+        leftovers = []
+    elif isinstance(store, BucketStore):
+        leftovers = _scan_bucket(store, fix=fix, tmp_grace=tmp_grace)
+    else:
+        leftovers = _scan(store, fix=fix, tmp_grace=tmp_grace)
     # Versions' files, as the registry serves them (or as the journal has them, if the view refuses to serve).
     state = fold if damaged else None
     checked = 0
@@ -142,6 +148,7 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
                 continue
             checked += 1
             try:
+                store.ensure_local(mv)  # a bucket registry's versions are verified as downloaded
                 verify_artifacts(mv.storage_location, mv.digest)
             except ArtifactVerificationError as exc:
                 problems.append(CheckProblem("corrupt_version", mv.storage_location, str(exc), mv.name, mv.version))
@@ -174,6 +181,23 @@ def _scan(store: Store, *, fix: bool, tmp_grace: float) -> list[CheckProblem]:
         with store.reading() as state:
             second = {p.path for p in _scan_folders(state, store, tmp_grace, fix=False, locked=False)}
     return [p for p in first if p.path in second]
+
+
+def _scan_bucket(store: BucketStore, *, fix: bool, tmp_grace: float) -> list[CheckProblem]:
+    """Uploaded version folders no live version owns, and local staging leftovers. There is no lock to hold
+    writers off: an upload younger than ``tmp_grace`` may belong to a commit in flight, so it is never listed
+    (as Delta Lake's VACUUM keeps files younger than its retention period)."""
+    found: list[CheckProblem] = []
+    with store.reading() as state:
+        remote = store.remote_leftovers(state, tmp_grace)
+        for prefix, age in remote:
+            kind = "orphan_version_folder" if "/versions/" in prefix else "orphan_model_folder"
+            detail = f"uploaded {age:.0f} s ago; no live version owns it (a writer stopped before its commit)"
+            if fix:
+                store.remove_prefix(prefix)
+            found.append(CheckProblem(kind, f"{store.location}/{prefix}", detail, fixed=fix))
+        found += [p for p in _scan_folders(state, store, tmp_grace, fix, locked=False) if p.kind == "staging_leftover"]
+    return found
 
 
 def _scan_folders(state: RegistryState, store: Store, tmp_grace: float, fix: bool, locked: bool) -> list[CheckProblem]:

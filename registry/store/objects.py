@@ -19,8 +19,8 @@ Credentials never appear in a ``repr``, a log line or an error message: errors n
 from __future__ import annotations
 
 import abc
-import builtins
 import bisect
+import builtins
 import logging
 import os
 import threading
