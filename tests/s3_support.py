@@ -17,7 +17,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -86,3 +88,45 @@ def fresh_bucket_url(endpoint: str | None) -> str:
     name = f"reg-{uuid.uuid4().hex[:12]}"
     create_bucket(endpoint, name)
     return f"s3://{name}/registry"
+
+
+class WatchedObjects:
+    """An object storage that counts requests by kind and lets a test act before a put (to lose a race on
+    purpose) or fail after one (a put that landed but whose answer was lost)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.calls: Counter[str] = Counter()
+        self.before_put: Callable[[str], None] | None = None
+        self.after_put: Callable[[str], None] | None = None
+
+    def get(self, key: str) -> bytes:
+        self.calls["get"] += 1
+        return bytes(self.inner.get(key))
+
+    def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        self.calls["put"] += 1
+        if self.before_put is not None:
+            self.before_put(key)
+        self.inner.put(key, data, create_only=create_only)
+        if self.after_put is not None:
+            self.after_put(key)
+
+    def list(self, prefix: str, *, after: str | None = None) -> list[str]:
+        self.calls["list"] += 1
+        return list(self.inner.list(prefix, after=after))
+
+    def list_times(self, prefix: str) -> list[tuple[str, float]]:
+        self.calls["list"] += 1
+        return list(self.inner.list_times(prefix))
+
+    def delete(self, key: str) -> None:
+        self.calls["delete"] += 1
+        self.inner.delete(key)
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def writes(self) -> int:
+        return self.calls["put"] + self.calls["delete"]

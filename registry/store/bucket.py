@@ -130,7 +130,8 @@ class BucketStore(Store):
         objects: the object storage to use instead of opening ``url`` (tests pass a
             :class:`~registry.store.objects.MemoryObjects` or a wrapper that injects faults).
         cache_dir: the local folder for downloaded versions and staging (default :func:`default_cache_dir`).
-        checkpoint_every: write a checkpoint when a commit crosses a multiple of this many events.
+        checkpoint_every: write a checkpoint when a commit crosses a multiple of this many events (default
+            :data:`CHECKPOINT_EVERY`).
         read_only: refuse every write and never write to the bucket at all (the local cache is still used).
     """
 
@@ -147,12 +148,12 @@ class BucketStore(Store):
         read_only: bool = False,
         objects: ObjectStorage | None = None,
         cache_dir: str | None = None,
-        checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_every: int | None = None,
     ) -> None:
         self._objects = objects if objects is not None else open_objects(url)
         self.location = self._objects.url
         self.read_only = read_only
-        self.checkpoint_every = checkpoint_every
+        self.checkpoint_every = checkpoint_every or CHECKPOINT_EVERY
         self._cache = cache_dir or default_cache_dir(self.location)
         self._base: tuple[int, list[dict[str, Any]]] = (0, [])  # the checkpoint loaded: (seq, model documents)
         self._events: list[Event] = []  # every event after the base, oldest first
