@@ -158,7 +158,7 @@ class BucketStore(Store):
         self._base: tuple[int, list[dict[str, Any]]] = (0, [])  # the checkpoint loaded: (seq, model documents)
         self._events: list[Event] = []  # every event after the base, oldest first
         self._needs_reload = False
-        self._published: dict[str, str] = {}  # a staged copy's first path -> where publish moved it
+        self._published: dict[str, str] = {}  # staged copies uploaded by this write -> their cache folder
         stored = self._open_or_create(policy or default_policy, clock)
         if policy is not None and policy != stored:
             raise InvalidParameterValue(
@@ -412,7 +412,9 @@ class BucketStore(Store):
 
     def _after_commit(self, events: list[Event]) -> None:
         super()._after_commit(events)  # the local cache's copies of deleted models and versions
-        self._published.clear()
+        published, self._published = self._published, {}
+        for staged_path, target in published.items():
+            self._install_local(staged_path, target)
         for event in events:
             if event.type == "registered_model.deleted" and event.model_id:
                 self._delete_prefix(f"{MODELS}{event.model_id}/")
@@ -470,28 +472,28 @@ class BucketStore(Store):
     # -- artifacts ----------------------------------------------------------------------------------------------
 
     def publish_artifacts(self, staged: StagedArtifacts, model_id: str, version: int) -> str:
-        """Upload a staged copy as ``version``'s files (before the commit), then keep it as this machine's
-        cached copy. Called again with another number when the commit lost a race."""
-        source = self._published.get(staged.path, staged.path)
+        """Upload a staged copy as ``version``'s files (before the commit; again, under another number, when the
+        commit lost a race). After the commit the copy becomes this machine's cached copy of the version."""
         prefix = version_prefix(model_id, version, staged.digest)
         files = []
-        for folder, dirs, names in os.walk(source):
+        for folder, dirs, names in os.walk(staged.path):
             dirs.sort()
             for name in sorted(names):
                 full = os.path.join(folder, name)
-                files.append((os.path.relpath(full, source).replace(os.sep, "/"), full))
-        # The manifest last: a listing that shows it has every file (check's orphan scan does not rely on it).
-        files.sort(key=lambda item: item[0] == MANIFEST_NAME)
+                files.append((os.path.relpath(full, staged.path).replace(os.sep, "/"), full))
+        files.sort(key=lambda item: item[0] == MANIFEST_NAME)  # the manifest last
         for rel, full in files:
             with open(full, "rb") as f:
                 self._objects.put(prefix + rel, f.read())
         target = os.path.join(self.artifact_root, model_id, "versions", str(version))
-        self._install_local(source, target)
+        # Installed in the cache only once committed: the cache is shared by every process on this machine,
+        # and a copy under a number this commit may still lose would be another version's folder meanwhile.
         self._published[staged.path] = target
         return target
 
     def discard_artifacts(self, staged: StagedArtifacts) -> None:
-        shutil.rmtree(self._published.pop(staged.path, staged.path), ignore_errors=True)
+        self._published.pop(staged.path, None)
+        shutil.rmtree(staged.path, ignore_errors=True)
 
     def _install_local(self, source: str, target: str) -> None:
         """Move the folder ``source`` to ``target`` in the cache (replacing what is there) by renames only, so no
