@@ -27,6 +27,8 @@ class ModelFilesMixin:
 
         def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
 
+        def fetch_version_files(self, name: str, version: int | str) -> ModelVersion: ...
+
     def log_model(self, python_model: Any = None, **kwargs: Any) -> ModelVersion:
         """Save a model and register it as a new version in one call, creating the registered model if needed.
 
@@ -93,7 +95,7 @@ class ModelFilesMixin:
         from registry.domain.entities import ModelVersionFile
         from registry.store.artifacts import read_manifest
 
-        mv = self.get_model_version(name, version)
+        mv = self.fetch_version_files(name, version)
         if mv.storage_location is None or mv.digest is None:
             return []
         manifest = read_manifest(mv.storage_location, mv.digest)

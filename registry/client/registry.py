@@ -421,6 +421,19 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
         with self._store.reading() as state:
             return state.model(_name(name)).version(number)
 
+    def fetch_version_files(self, name: str, version: int | str) -> ModelVersion:
+        """The version, with its own files present at ``storage_location`` on this machine: on a bucket registry
+        they are downloaded into the local cache first (verified, once); on a folder this is
+        :meth:`get_model_version`.
+
+        Raises:
+            ResourceDoesNotExist: no such model or version.
+            ArtifactVerificationError: a bucket registry's files for the version differ from those registered.
+        """
+        mv = self.get_model_version(name, version)
+        self._store.ensure_local(mv)
+        return mv
+
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         """The live versions of a model, oldest first."""
         with self._store.reading() as state:

@@ -112,6 +112,8 @@ def export_bundle(
         rm = reg.get_registered_model(name)
         numbers = chosen[name]
         versions = [mv for mv in reg.list_model_versions(name) if numbers is None or mv.version in numbers]
+        # Their files on this machine (a bucket registry downloads them into its verified cache first).
+        versions = [reg.fetch_version_files(name, mv.version) if mv.digest else mv for mv in versions]
         kept = {mv.version for mv in versions}
         if numbers is None:
             history = reg.history(name)

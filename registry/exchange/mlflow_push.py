@@ -137,6 +137,7 @@ class _Pusher:
 
     def upload(self, mv: ModelVersion) -> str:
         """Upload the version's verified files into a new logged model; returns its id."""
+        mv = self.reg.fetch_version_files(mv.name, mv.version)  # on this machine (a bucket's are downloaded)
         files = verified_files(mv)
         tags = {f"{PUSH_TAG_PREFIX}digest": mv.digest or "", f"{PUSH_TAG_PREFIX}version": str(mv.version)}
         source = _own_source(mv)

@@ -158,7 +158,10 @@ class BucketStore(Store):
         self._base: tuple[int, list[dict[str, Any]]] = (0, [])  # the checkpoint loaded: (seq, model documents)
         self._events: list[Event] = []  # every event after the base, oldest first
         self._needs_reload = False
-        self._published: dict[str, str] = {}  # staged copies uploaded by this write -> their cache folder
+        # This write's staged copies: uploaded copy -> its cache folder, digest -> copy, prefixes uploaded.
+        self._published: dict[str, str] = {}
+        self._staged: dict[str, str] = {}
+        self._uploaded: set[str] = set()
         stored = self._open_or_create(policy or default_policy, clock)
         if policy is not None and policy != stored:
             raise InvalidParameterValue(
@@ -379,6 +382,7 @@ class BucketStore(Store):
     # -- committing -------------------------------------------------------------------------------------------------
 
     def _persist(self, events: list[Event]) -> None:
+        self._upload_missing(events)
         key = journal_key(events[0].seq)
         commit = uuid.uuid4().hex
         body = _dumps({"format": FORMAT_VERSION, "commit": commit, "events": [e.to_dict() for e in events]})
@@ -413,6 +417,7 @@ class BucketStore(Store):
     def _after_commit(self, events: list[Event]) -> None:
         super()._after_commit(events)  # the local cache's copies of deleted models and versions
         published, self._published = self._published, {}
+        self._staged, self._uploaded = {}, set()
         for staged_path, target in published.items():
             self._install_local(staged_path, target)
         for event in events:
@@ -474,25 +479,42 @@ class BucketStore(Store):
     def publish_artifacts(self, staged: StagedArtifacts, model_id: str, version: int) -> str:
         """Upload a staged copy as ``version``'s files (before the commit; again, under another number, when the
         commit lost a race). After the commit the copy becomes this machine's cached copy of the version."""
-        prefix = version_prefix(model_id, version, staged.digest)
+        self._staged[staged.digest] = staged.path
+        self._upload(staged.path, model_id, version, staged.digest)
+        return os.path.join(self.artifact_root, model_id, "versions", str(version))
+
+    def _upload(self, source: str, model_id: str, version: int, digest: str) -> None:
+        prefix = version_prefix(model_id, version, digest)
         files = []
-        for folder, dirs, names in os.walk(staged.path):
+        for folder, dirs, names in os.walk(source):
             dirs.sort()
             for name in sorted(names):
                 full = os.path.join(folder, name)
-                files.append((os.path.relpath(full, staged.path).replace(os.sep, "/"), full))
+                files.append((os.path.relpath(full, source).replace(os.sep, "/"), full))
         files.sort(key=lambda item: item[0] == MANIFEST_NAME)  # the manifest last
         for rel, full in files:
             with open(full, "rb") as f:
                 self._objects.put(prefix + rel, f.read())
-        target = os.path.join(self.artifact_root, model_id, "versions", str(version))
+        self._uploaded.add(prefix)
         # Installed in the cache only once committed: the cache is shared by every process on this machine,
         # and a copy under a number this commit may still lose would be another version's folder meanwhile.
-        self._published[staged.path] = target
-        return target
+        self._published[source] = os.path.join(self.artifact_root, model_id, "versions", str(version))
+
+    def _upload_missing(self, events: list[Event]) -> None:
+        """Before a commit: every version it records with a digest this write staged has its files uploaded
+        where the version says. A caller that publishes each copy once (a retry after a lost race may give the
+        same files another number, or the model another id) is covered here, so no commit references a place
+        that holds no files."""
+        for model_id, version, digest in _versions_with_files(events):
+            source = self._staged.get(digest)
+            if source is not None and version_prefix(model_id, version, digest) not in self._uploaded:
+                self._upload(source, model_id, version, digest)
 
     def discard_artifacts(self, staged: StagedArtifacts) -> None:
         self._published.pop(staged.path, None)
+        if self._staged.get(staged.digest) == staged.path:
+            del self._staged[staged.digest]
+        self._uploaded = {p for p in self._uploaded if not p.endswith(f"/{staged.digest}/")}
         shutil.rmtree(staged.path, ignore_errors=True)
 
     def _install_local(self, source: str, target: str) -> None:
@@ -587,6 +609,25 @@ class BucketStore(Store):
         """Delete every object under ``prefix`` (``check --fix`` removing a leftover)."""
         self.check_writable("remove leftovers")
         self._delete_prefix(prefix)
+
+
+def _versions_with_files(events: list[Event]) -> list[tuple[str, int, str]]:
+    """``(model id, version, digest)`` of every version the events create with files of their own."""
+    found = []
+    for event in events:
+        if not event.model_id:
+            continue
+        if event.type == "model_version.created":
+            entries = [event.data]
+        elif event.type == "registered_model.imported":
+            entries = [v for v in event.data.get("versions") or [] if isinstance(v, dict)]
+        else:
+            continue
+        for entry in entries:
+            digest, number = entry.get("digest"), entry.get("version")
+            if isinstance(digest, str) and isinstance(number, int):
+                found.append((event.model_id, number, digest))
+    return found
 
 
 def _manifest_matches(path: str, digest: str) -> bool:

@@ -326,3 +326,49 @@ def test_the_journal_holds_one_object_per_commit_with_its_commit_id(bucket: str)
     assert keys[-1] == journal_key(7)  # the promotion and the archiving: one event
     assert [e["seq"] for e in last["events"]] == [7] and len(last["commit"]) == 32
     assert [v.current_stage.value for v in Registry(bucket).list_model_versions("m")] == ["Archived", "Production"]
+
+
+def test_files_of_a_version_on_another_machine_bundles_and_listings(
+    bucket: str, model_dir: Callable[..., str], tmp_path: Path
+) -> None:
+    writer = Registry(bucket)
+    writer.create_registered_model("m")
+    writer.create_model_version("m", model_dir("weights"))
+    shutil.rmtree(_store(writer).cache_dir)  # another machine: nothing cached
+    reader = Registry(bucket)
+    assert sorted(f.path for f in reader.list_model_version_files("m", 1)) == ["MLmodel", "data/extra.txt", "model.bin"]
+    shutil.rmtree(_store(writer).cache_dir)
+    reader.export_bundle(tmp_path / "m.tar")
+    folder = Registry(str(tmp_path / "folder"))
+    folder.import_bundle(tmp_path / "m.tar")
+    copy = folder.get_model_version("m", 1)
+    assert Path(copy.storage_location or "", "model.bin").read_text() == "weights"
+
+
+def test_an_import_that_loses_a_race_still_commits_its_files(
+    bucket: str, model_dir: Callable[..., str], tmp_path: Path, watched: Callable[[], WatchedObjects]
+) -> None:
+    source = Registry(str(tmp_path / "source"))
+    source.create_registered_model("m")
+    source.create_model_version("m", model_dir("imported"))
+    source.export_bundle(tmp_path / "m.tar")
+    other = Registry(bucket)
+    other.create_registered_model("elsewhere")
+    reg = Registry(bucket)
+    objects = watched()
+    raced = []
+
+    def race(key: str) -> None:
+        if key.startswith("journal/") and not raced:
+            raced.append(key)
+            # Another machine creates the model first: the import decides again and goes into that model (another
+            # id, so its files belong somewhere else than where the first round uploaded them).
+            other.create_registered_model("m")
+
+    objects.before_put = race
+    reg.import_bundle(tmp_path / "m.tar")
+    assert raced
+    shutil.rmtree(_store(reg).cache_dir)
+    mv = Registry(bucket).resolve_model_uri("models:/m/1")
+    assert Path(mv.storage_location or "", "model.bin").read_text() == "imported"
+    assert Registry(bucket).check().ok
