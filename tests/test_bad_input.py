@@ -194,6 +194,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "version_at": {"name": "m", "at": 1_700_000_000_000, "alias": "champion"},
     "export_model_version": {"model_uri": "models:/m/1", "dest": "<tmp>/export"},
     "list_model_version_files": {"name": "m", "version": 1},
+    "fetch_version_files": {"name": "m", "version": 1},
     "create_model_version_from_files": {
         "name": "m",
         "files": "<tmp>/files",

@@ -635,6 +635,9 @@ def test_list_model_version_files_checks_the_manifest(reg: Registry, model_dir: 
     assert missing["model.bin"] is None  # listed as registered, shown as missing
     with open(os.path.join(mv.storage_location, "MANIFEST.sha256"), "a") as f:
         f.write("0" * 64 + "  sneaked-in.bin\n")
+    if reg.uri.startswith("s3://"):  # the local copy of a bucket's version is a cache: a damaged one is replaced
+        assert "sneaked-in.bin" not in {f.path for f in reg.list_model_version_files("fraud", mv.version)}
+        return
     with pytest.raises(ArtifactVerificationError, match="manifest"):
         reg.list_model_version_files("fraud", mv.version)
 
