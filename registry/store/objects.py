@@ -39,6 +39,7 @@ __all__ = [
     "ObjectStorageError",
     "is_bucket_url",
     "open_objects",
+    "without_credentials",
 ]
 
 log = logging.getLogger("registry")
@@ -158,7 +159,7 @@ class BucketObjects(ObjectStorage):
     """
 
     def __init__(self, url: str, *, options: dict[str, Any] | None = None, max_retries: int = 10) -> None:
-        self.url = _without_credentials(url)
+        self.url = without_credentials(url)
         try:
             import obstore
             from obstore.store import from_url
@@ -248,7 +249,7 @@ def open_objects(url: str, *, options: dict[str, Any] | None = None) -> ObjectSt
     """The object storage a bucket URL names (``s3://``, ``gs://``, ``az://``)."""
     scheme = url.partition("://")[0].lower()
     if scheme not in SCHEMES:
-        raise InvalidParameterValue(f"{_without_credentials(url)!r} is not a bucket URL ({', '.join(SCHEMES)}).")
+        raise InvalidParameterValue(f"{without_credentials(url)!r} is not a bucket URL ({', '.join(SCHEMES)}).")
     return BucketObjects(url, options=options)
 
 
@@ -261,7 +262,7 @@ def _is(exc: BaseException, name: str) -> bool:
     return any(cls.__name__ == name for cls in type(exc).__mro__)
 
 
-def _without_credentials(url: str) -> str:
+def without_credentials(url: str) -> str:
     """The URL without any ``user:password@`` part or query string (where keys could hide)."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""

@@ -19,7 +19,7 @@ from registry.store.base import Clock, Store
 from registry.store.files import path_text
 from registry.store.folder import FolderStore
 from registry.store.memory import MemoryStore
-from registry.store.objects import is_bucket_url
+from registry.store.objects import is_bucket_url, without_credentials
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
@@ -55,7 +55,15 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
     if text.startswith(MEMORY):
         return text
     if is_bucket_url(text):
-        return text.rstrip("/")
+        clean = without_credentials(text).rstrip("/")
+        if clean.lower() != text.rstrip("/").lower():  # (the host part comes back lower-cased)
+            # The URL would be shown in messages and repr; keys belong in the environment (AWS_*), never here.
+            raise InvalidParameterValue(
+                f"The bucket URL {clean!r} carries credentials or a query string: remove them and set "
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL) in the environment instead.",
+                uri=clean,
+            )
+        return clean
     path = local_path(text)
     if path is None:
         raise InvalidParameterValue(

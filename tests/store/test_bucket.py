@@ -305,6 +305,14 @@ def test_credentials_never_appear_in_errors_or_repr(
     assert s3_url in str(info.value)
 
 
+def test_a_bucket_url_with_credentials_in_it_is_refused_without_echoing_them() -> None:
+    with pytest.raises(RegistryError) as info:
+        Registry("s3://AKIDEXAMPLE:SECRETsecret0123@bucket/prefix")
+    assert "SECRETsecret0123" not in str(info.value) and "AWS_SECRET_ACCESS_KEY" in str(info.value)
+    with pytest.raises(RegistryError):
+        Registry("s3://bucket/prefix?secret=SECRETsecret0123")
+
+
 def open_objects_quick(url: str) -> bucket_module.ObjectStorage:
     from registry.store.objects import BucketObjects
 
