@@ -44,12 +44,10 @@ Azure do; a store that ignored it would let two writers both "win" one position.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from typing import Any
@@ -57,9 +55,10 @@ from typing import Any
 from registry.domain.entities import ModelVersion
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, ModelState, RegistryState
-from registry.errors import ArtifactVerificationError, CorruptRegistry, InvalidParameterValue, ResourceDoesNotExist
+from registry.errors import CorruptRegistry, InvalidParameterValue, ResourceDoesNotExist
 from registry.store.artifacts import MANIFEST_NAME, StagedArtifacts
 from registry.store.base import Clock, CommitConflict, Store
+from registry.store.bucket_cache import default_cache_dir, download_version, install_folder, manifest_matches
 from registry.store.objects import ObjectExists, ObjectNotFound, ObjectStorage, ObjectStorageError, open_objects
 
 __all__ = [
@@ -105,16 +104,6 @@ def seq_of_key(key: str, folder: str) -> int | None:
     if not stem.endswith(".json") or len(stem) != _DIGITS + 5 or not stem[:_DIGITS].isdigit():
         return None
     return int(stem[:_DIGITS])
-
-
-def default_cache_dir(url: str) -> str:
-    """The local cache of a bucket registry: ``$REGISTRY_CACHE_DIR``, else ``$XDG_CACHE_HOME/mlregistry``,
-    else ``~/.cache/mlregistry``; one folder per registry URL (its sha256, so no URL text becomes a path)."""
-    base = os.environ.get("REGISTRY_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "mlregistry")
-    return os.path.join(os.path.abspath(base), hashlib.sha256(url.encode()).hexdigest()[:32])
 
 
 def _dumps(value: Any) -> bytes:
@@ -419,7 +408,7 @@ class BucketStore(Store):
         published, self._published = self._published, {}
         self._staged, self._uploaded = {}, set()
         for staged_path, target in published.items():
-            self._install_local(staged_path, target)
+            install_folder(staged_path, target)
         for event in events:
             if event.type == "registered_model.deleted" and event.model_id:
                 self._delete_prefix(f"{MODELS}{event.model_id}/")
@@ -517,71 +506,20 @@ class BucketStore(Store):
         self._uploaded = {p for p in self._uploaded if not p.endswith(f"/{staged.digest}/")}
         shutil.rmtree(staged.path, ignore_errors=True)
 
-    def _install_local(self, source: str, target: str) -> None:
-        """Move the folder ``source`` to ``target`` in the cache (replacing what is there) by renames only, so no
-        reader ever sees a half-written folder at ``target``."""
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        old = None
-        if os.path.exists(target):
-            old = f"{target}.old-{uuid.uuid4().hex}"
-            with contextlib.suppress(FileNotFoundError):
-                os.rename(target, old)
-        try:
-            os.rename(source, target)
-        except OSError:
-            if not os.path.isdir(target):
-                raise
-            shutil.rmtree(source, ignore_errors=True)  # another process installed a copy just now
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
     def ensure_local(self, mv: ModelVersion) -> None:
         """Download version ``mv``'s files into the local cache unless a copy with the recorded manifest is
-        there: into a temporary folder, every file verified against the digest, then renamed into place.
+        there (see :func:`registry.store.bucket_cache.download_version`).
 
         Raises:
             ArtifactVerificationError: the bucket's files differ from those registered.
             ObjectStorageError: the bucket could not be read.
         """
         path, digest = mv.storage_location, mv.digest
-        if path is None or digest is None:
-            return
-        if _manifest_matches(path, digest):
+        if path is None or digest is None or manifest_matches(path, digest):
             return
         model_id = os.path.basename(os.path.dirname(os.path.dirname(path)))
         prefix = version_prefix(model_id, mv.version, digest)
-        keys = self._objects.list(prefix)
-        if prefix + MANIFEST_NAME not in keys:
-            raise ArtifactVerificationError(
-                f"Version {mv.version} of '{mv.name}' has no files in {self.location} ({prefix} is missing or "
-                "incomplete). Re-register the model, or restore the files from a backup.",
-                name=mv.name,
-                version=mv.version,
-            )
-        os.makedirs(self.staging_root, exist_ok=True)
-        scratch = tempfile.mkdtemp(prefix="download-", dir=self.staging_root)
-        try:
-            for key in keys:
-                rel = key[len(prefix) :]
-                parts = rel.split("/")
-                if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-                    raise ArtifactVerificationError(
-                        f"The bucket holds an unsafe file name {rel!r} under version {mv.version} of '{mv.name}'; "
-                        "it was not downloaded.",
-                        name=mv.name,
-                        version=mv.version,
-                    )
-                local = os.path.join(scratch, *parts)
-                os.makedirs(os.path.dirname(local), exist_ok=True)
-                with open(local, "wb") as f:
-                    f.write(self._objects.get(key))
-            from registry.store.artifacts import verify_artifacts
-
-            verify_artifacts(scratch, digest)
-            self._install_local(scratch, path)
-            log.debug("registry: downloaded version %d of %r into %s", mv.version, mv.name, path)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        download_version(self._objects, prefix, mv, path, self.staging_root)
 
     def remote_leftovers(self, state: RegistryState, grace: float) -> list[tuple[str, float]]:
         """Uploaded version folders no live version owns, older than ``grace`` seconds: ``(prefix, age)``.
@@ -628,11 +566,3 @@ def _versions_with_files(events: list[Event]) -> list[tuple[str, int, str]]:
             if isinstance(digest, str) and isinstance(number, int):
                 found.append((event.model_id, number, digest))
     return found
-
-
-def _manifest_matches(path: str, digest: str) -> bool:
-    try:
-        with open(os.path.join(path, MANIFEST_NAME), "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest() == digest
-    except OSError:
-        return False
