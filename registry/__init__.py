@@ -19,11 +19,14 @@ if typing.TYPE_CHECKING:
         set_registry_uri,
     )
     from registry.defaults import default_registry, register_model
+    from registry.domain.chain import ChainReport
     from registry.domain.entities import ModelVersion, ModelVersionFile, ModelVersionStatus, RegisteredModel
+    from registry.domain.governance import Comment, RequestStatus, TransitionRequest
     from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
     from registry.domain.stages import LIFECYCLE, MLFLOW, Stage, StageGuard, StagePolicy
     from registry.domain.state import Event, EventType
     from registry.errors import (
+        ApprovalRequired,
         ArtifactVerificationError,
         CorruptBundle,
         CorruptRegistry,
@@ -44,6 +47,11 @@ if typing.TYPE_CHECKING:
 
 # ``import registry`` stays cheap (an edge device pays for every import at start-up): names load on first use.
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "ApprovalRequired": ("registry.errors", "ApprovalRequired"),
+    "ChainReport": ("registry.domain.chain", "ChainReport"),
+    "Comment": ("registry.domain.governance", "Comment"),
+    "RequestStatus": ("registry.domain.governance", "RequestStatus"),
+    "TransitionRequest": ("registry.domain.governance", "TransitionRequest"),
     "ArtifactVerificationError": ("registry.errors", "ArtifactVerificationError"),
     "CorruptBundle": ("registry.errors", "CorruptBundle"),
     "CorruptRegistry": ("registry.errors", "CorruptRegistry"),
@@ -121,7 +129,10 @@ __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
     "LIFECYCLE",
     "MLFLOW",
+    "ApprovalRequired",
     "ArtifactVerificationError",
+    "ChainReport",
+    "Comment",
     "CorruptBundle",
     "CorruptRegistry",
     "Event",
@@ -146,11 +157,13 @@ __all__ = [
     "RegistryError",
     "RegistryIOError",
     "RegistryLockTimeout",
+    "RequestStatus",
     "ResourceAlreadyExists",
     "ResourceDoesNotExist",
     "Stage",
     "StageGuard",
     "StagePolicy",
+    "TransitionRequest",
     "__version__",
     "default_registry",
     "get_registry_uri",

@@ -5,6 +5,7 @@
     RegistryError (Exception)                         error_code: INTERNAL_ERROR
     ├── InvalidParameterValue (+ ValueError)          INVALID_PARAMETER_VALUE
     │   └── IllegalStageTransition                    INVALID_STATE
+    │       └── ApprovalRequired                      INVALID_STATE
     ├── ResourceDoesNotExist (+ LookupError)          RESOURCE_DOES_NOT_EXIST
     ├── ResourceAlreadyExists                         RESOURCE_ALREADY_EXISTS
     │   └── ImportConflict                            RESOURCE_ALREADY_EXISTS
@@ -30,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ApprovalRequired",
     "ArtifactVerificationError",
     "CorruptBundle",
     "CorruptRegistry",
@@ -85,6 +87,11 @@ class IllegalStageTransition(InvalidParameterValue):
     """The registry's stage policy does not allow this move (or one of its guards refused it)."""
 
     error_code = "INVALID_STATE"
+
+
+class ApprovalRequired(IllegalStageTransition):
+    """The stage policy wants an approved transition request for this move (or an approver other than the
+    requester): ask with ``create_transition_request`` and have someone approve it."""
 
 
 class ResourceDoesNotExist(RegistryError, LookupError):

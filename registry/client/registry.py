@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.client.files import ModelFilesMixin
 from registry.client.imports import ImportsMixin
+from registry.client.governance import GovernanceMixin
 from registry.client.journal import JournalMixin
 from registry.client.webhooks import WebhooksMixin
 from registry.domain import commands
@@ -68,7 +69,7 @@ def _random_id() -> str:
     return uuid.uuid4().hex
 
 
-class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin):
+class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, GovernanceMixin):
     """A model registry in a folder (or in memory), with MLflow's registry API.
 
     Args:

@@ -28,7 +28,7 @@ from registry.domain.validation import (
 )
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 
-__all__ = ["Change", "alias_not_found"]
+__all__ = ["Change", "alias_not_found", "plan_transition"]
 
 E = EventType
 
@@ -169,7 +169,10 @@ def delete_model_version(state: RegistryState, name: str, version: Any) -> list[
     model = state.model(name)
     number = validate_version(version)
     mv = model.version(number)
-    data = {"version": number, "aliases": list(mv.aliases), "stage": mv.current_stage.value}
+    data: dict[str, Any] = {"version": number, "aliases": list(mv.aliases), "stage": mv.current_stage.value}
+    closed = closed_requests(model, [number])
+    if closed:
+        data["closed_requests"] = closed
     return [Change(E.MODEL_VERSION_DELETED, model.id, name, data)]
 
 
@@ -203,6 +206,23 @@ def transition_model_version_stage(
     stage: Any,
     archive_existing_versions: bool,
 ) -> list[Change]:
+    model, data = plan_transition(state, policy, name, version, stage, archive_existing_versions, direct=True)
+    return [Change(E.MODEL_VERSION_STAGE_TRANSITIONED, model.id, name, data)]
+
+
+def plan_transition(
+    state: RegistryState,
+    policy: StagePolicy,
+    name: str,
+    version: Any,
+    stage: Any,
+    archive_existing_versions: bool,
+    *,
+    direct: bool,
+) -> tuple[ModelState, dict[str, Any]]:
+    """Check a move of ``version`` to ``stage`` and return the model and the move's payload (``version``,
+    ``from_stage``, ``to_stage``, ``archived``, ``closed_requests``). ``direct`` is a plain transition, which
+    a stage that requires approval refuses; an approval passes ``direct=False``."""
     # Arguments are checked before lookups, as MLflow does: a bad stage is reported even for a missing model.
     if isinstance(stage, str) and not stage.strip():
         raise InvalidParameterValue("The stage must not be an empty string.", stage=stage)
@@ -221,6 +241,8 @@ def transition_model_version_stage(
             stage=target.value,
         )
     policy.check(mv.current_stage, target, mv.tags, name=name, version=number)
+    if direct:
+        policy.check_direct(target, name=name, version=number, current=mv.current_stage)
     archived = []
     if archive_existing_versions:
         for other in sorted(model.by_stage[target]):
@@ -228,13 +250,23 @@ def transition_model_version_stage(
                 # Archiving is part of the promotion, but it is still a move the policy must allow.
                 policy.check(target, Stage.ARCHIVED, model.versions[other].tags, name=name, version=other)
                 archived.append({"version": other, "from_stage": target.value})
-    data = {
+    data: dict[str, Any] = {
         "version": number,
         "from_stage": mv.current_stage.value,
         "to_stage": target.value,
         "archived": archived,
     }
-    return [Change(E.MODEL_VERSION_STAGE_TRANSITIONED, model.id, name, data)]
+    closed = closed_requests(model, [number, *(a["version"] for a in archived)])
+    if closed:
+        data["closed_requests"] = closed
+    return model, data
+
+
+def closed_requests(model: ModelState, versions: Iterable[int]) -> list[int]:
+    """The pending requests a move or delete of ``versions`` closes (the fold closes them; the event lists them
+    so subscribers and the history see which)."""
+    moved = set(versions)
+    return [r.id for r in model.governance.requests.values() if r.pending and r.version in moved]
 
 
 def set_registered_model_alias(state: RegistryState, name: str, alias: str, version: Any) -> list[Change]:

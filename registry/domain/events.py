@@ -21,6 +21,7 @@ __all__ = [
     "WEBHOOK_EVENT_TYPES",
     "EventFilter",
     "ModelVersionAliasCreated",
+    "ModelVersionCommentChanged",
     "ModelVersionAliasDeleted",
     "ModelVersionCreated",
     "ModelVersionDeleted",
@@ -36,6 +37,8 @@ __all__ = [
     "RegisteredModelTagSet",
     "RegisteredModelUpdated",
     "RegistryEvent",
+    "TransitionRequestApproved",
+    "TransitionRequestChanged",
     "WebhookChanged",
     "known_event_types",
     "register_event_class",
@@ -267,6 +270,65 @@ class ModelVersionAliasDeleted(_VersionMixin, RegistryEvent):
         return str(self.data["alias"])
 
 
+class TransitionRequestChanged(_VersionMixin, RegistryEvent):
+    """A transition request was created, rejected or deleted (Databricks' TRANSITION_REQUEST_CREATED, ...)."""
+
+    __slots__ = ()
+
+    @property
+    def stage(self) -> str:
+        """The stage requested."""
+        return str(self.data["stage"])
+
+    @property
+    def comment(self) -> str | None:
+        return self.data.get("comment")
+
+    @property
+    def request_ids(self) -> list[int]:
+        """The requests this event approves, rejects or deletes (``[seq]`` for a new request: its own id)."""
+        if self.type == EventType.TRANSITION_REQUEST_CREATED:
+            return [self.seq]
+        return [int(i) for i in self.data.get("request_ids", ())]
+
+    @property
+    def closed_requests(self) -> list[int]:
+        """Other requests the registry closed in the same event (their version moved)."""
+        return [int(i) for i in self.data.get("closed_requests", ())]
+
+
+class TransitionRequestApproved(TransitionRequestChanged):
+    """A request was approved and its version moved, in this one event (Databricks' TRANSITION_REQUEST_APPROVED)."""
+
+    __slots__ = ()
+
+    @property
+    def from_stage(self) -> str:
+        return str(self.data["from_stage"])
+
+    @property
+    def to_stage(self) -> str:
+        return str(self.data["to_stage"])
+
+    @property
+    def archived_versions(self) -> list[int]:
+        return [int(a["version"]) for a in self.data.get("archived", ())]
+
+
+class ModelVersionCommentChanged(_VersionMixin, RegistryEvent):
+    """A comment on a version was created, updated or deleted (Databricks' COMMENT_CREATED, ...)."""
+
+    __slots__ = ()
+
+    @property
+    def comment_id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def comment(self) -> str | None:
+        return self.data.get("comment")
+
+
 class WebhookChanged(RegistryEvent):
     """A webhook or command trigger was created, updated or deleted (its secret is never in ``data``)."""
 
@@ -293,6 +355,13 @@ _CLASSES: dict[str, type[RegistryEvent]] = {
     EventType.MODEL_VERSION_TAG_DELETED: ModelVersionTagDeleted,
     EventType.MODEL_VERSION_ALIAS_CREATED: ModelVersionAliasCreated,
     EventType.MODEL_VERSION_ALIAS_DELETED: ModelVersionAliasDeleted,
+    EventType.TRANSITION_REQUEST_CREATED: TransitionRequestChanged,
+    EventType.TRANSITION_REQUEST_APPROVED: TransitionRequestApproved,
+    EventType.TRANSITION_REQUEST_REJECTED: TransitionRequestChanged,
+    EventType.TRANSITION_REQUEST_DELETED: TransitionRequestChanged,
+    EventType.MODEL_VERSION_COMMENT_CREATED: ModelVersionCommentChanged,
+    EventType.MODEL_VERSION_COMMENT_UPDATED: ModelVersionCommentChanged,
+    EventType.MODEL_VERSION_COMMENT_DELETED: ModelVersionCommentChanged,
     WEBHOOK_CREATED: WebhookChanged,
     WEBHOOK_UPDATED: WebhookChanged,
     WEBHOOK_DELETED: WebhookChanged,
@@ -330,6 +399,8 @@ def typed(event: Event) -> RegistryEvent:
         model_id=event.model_id,
         name=event.name,
         data=data,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
     )
 
 

@@ -163,11 +163,34 @@ def describe_event(e: Event) -> str:
     if t == EventType.MODEL_VERSION_UPDATED:
         return f"version {v}: description set to {_short(d.get('description'))}"
     if t == EventType.MODEL_VERSION_DELETED:
-        return f"version {v} deleted (was {d.get('stage')})"
+        return f"version {v} deleted (was {d.get('stage')}){_closed(d)}"
     if t == EventType.MODEL_VERSION_STAGE_TRANSITIONED:
         archived = [str(a.get("version")) for a in d.get("archived", []) if isinstance(a, dict)]
         extra = f" (archived {', '.join(archived)})" if archived else ""
-        return f"version {v}: {d.get('from_stage')} -> {d.get('to_stage')}{extra}"
+        rollback = d.get("rollback")
+        if isinstance(rollback, dict):
+            why = f": {_short(rollback.get('reason'))}" if rollback.get("reason") else ""
+            extra += f" (rollback from version {rollback.get('from_version')}{why})"
+        return f"version {v}: {d.get('from_stage')} -> {d.get('to_stage')}{extra}{_closed(d)}"
+    if t == EventType.TRANSITION_REQUEST_CREATED:
+        return f"version {v}: requested {d.get('stage')}{_said(d)}"
+    if t == EventType.TRANSITION_REQUEST_APPROVED:
+        archived = [str(a.get("version")) for a in d.get("archived", []) if isinstance(a, dict)]
+        extra = f" (archived {', '.join(archived)})" if archived else ""
+        return (
+            f"version {v}: request for {d.get('stage')} approved, {d.get('from_stage')} -> {d.get('to_stage')}"
+            f"{extra}{_said(d)}{_closed(d)}"
+        )
+    if t == EventType.TRANSITION_REQUEST_REJECTED:
+        return f"version {v}: request for {d.get('stage')} rejected{_said(d)}"
+    if t == EventType.TRANSITION_REQUEST_DELETED:
+        return f"version {v}: request for {d.get('stage')} by {d.get('creator')} withdrawn"
+    if t == EventType.MODEL_VERSION_COMMENT_CREATED:
+        return f"version {v}: comment {_short(d.get('comment'))}"
+    if t == EventType.MODEL_VERSION_COMMENT_UPDATED:
+        return f"version {v}: comment edited to {_short(d.get('comment'))}"
+    if t == EventType.MODEL_VERSION_COMMENT_DELETED:
+        return f"version {v}: comment deleted"
     if t == EventType.MODEL_VERSION_ALIAS_CREATED:
         prev = d.get("previous_version")
         moved = f" (was version {prev})" if prev is not None else ""
@@ -180,6 +203,15 @@ def describe_event(e: Event) -> str:
         origin = f" from {_short(d.get('origin'))}" if d.get("origin") else ""
         return f"{what}{origin}: new versions {new}"
     return f"{t} {json.dumps(d, sort_keys=True, default=str)}"
+
+
+def _said(d: dict[str, Any]) -> str:
+    return f": {_short(d.get('comment'))}" if d.get("comment") else ""
+
+
+def _closed(d: dict[str, Any]) -> str:
+    closed = d.get("closed_requests") or []
+    return f" (closed requests {', '.join(map(str, closed))})" if closed else ""
 
 
 def _short(value: Any, width: int = 60) -> str:

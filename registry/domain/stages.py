@@ -15,6 +15,11 @@ guard names a target stage and a tag the version must carry to enter it). Two po
 A move to the stage a version is already in is always allowed (it is how MLflow users re-archive siblings
 with ``archive_existing_versions``), but guards still apply to it.
 
+A policy can also require an approved transition request to enter a stage (``require_approval``, typically
+Production), and that the approver be someone other than the requester (``distinct_approver``): a direct move
+into such a stage raises :class:`~registry.errors.ApprovalRequired`, and only ``approve_transition_request``
+(or a ``rollback_stage`` to a version that held the stage before) puts a version there.
+
 The policy is stored in the registry folder, so every process that opens it enforces the same one.
 """
 
@@ -26,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from registry.errors import IllegalStageTransition, InvalidParameterValue
+from registry.errors import ApprovalRequired, IllegalStageTransition, InvalidParameterValue
 
 __all__ = ["LIFECYCLE", "MLFLOW", "Stage", "StageGuard", "StagePolicy", "policy_named"]
 
@@ -85,6 +90,12 @@ def _guards(value: Iterable[StageGuard]) -> tuple[StageGuard, ...]:
     return tuple(value)
 
 
+def _stage_set(value: Iterable[Any]) -> frozenset[Stage]:
+    if isinstance(value, str | Stage):
+        value = [value]
+    return frozenset(Stage.parse(s) for s in value)
+
+
 def _transition_table(value: Mapping[Any, Iterable[Any]]) -> dict[Stage, frozenset[Stage]]:
     table = {Stage.parse(src): frozenset(Stage.parse(dst) for dst in dsts) for src, dsts in value.items()}
     for stage in Stage:
@@ -100,11 +111,30 @@ class StagePolicy:
         name: a label stored with the registry (``lifecycle``, ``mlflow`` or your own).
         transitions: maps each stage to the stages it may move to (names or :class:`Stage`).
         guards: conditions for entering a stage.
+        require_approval: stages a version enters only through an approved transition request.
+        distinct_approver: the approver of a request must not be its requester.
     """
 
     name: str
     transitions: dict[Stage, frozenset[Stage]] = attrs.field(converter=_transition_table)
     guards: tuple[StageGuard, ...] = attrs.field(default=(), converter=_guards)
+    require_approval: frozenset[Stage] = attrs.field(default=frozenset(), converter=_stage_set)
+    distinct_approver: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    def check_direct(self, target: Stage, *, name: str, version: int, current: Stage) -> None:
+        """Raise :class:`ApprovalRequired` if entering ``target`` needs an approved request."""
+        if target in self.require_approval and target != current:
+            raise ApprovalRequired(
+                f"Cannot move version {version} of model '{name}' to '{target.value}' directly: the "
+                f"'{self.name}' stage policy requires an approved transition request. A request must be "
+                f"approved: create_transition_request(name, version, '{target.value}') (or `registry requests "
+                "create`), then have it approved with approve_transition_request"
+                + (" by someone other than the requester." if self.distinct_approver else "."),
+                name=name,
+                version=version,
+                from_stage=current.value,
+                to_stage=target.value,
+            )
 
     def allowed_targets(self, current: Stage) -> list[Stage]:
         """The stages a version in ``current`` may move to, in the enum's order."""
@@ -139,6 +169,15 @@ class StagePolicy:
         """A copy of this policy that also requires ``tag=value`` to enter ``stage``."""
         return attrs.evolve(self, guards=(*self.guards, StageGuard(stage, tag, value)))
 
+    def with_approval(self, stage: str | Stage = Stage.PRODUCTION, *, distinct_approver: bool = True) -> StagePolicy:
+        """A copy of this policy that lets versions into ``stage`` only through an approved transition request
+        (approved by someone other than the requester, unless ``distinct_approver=False``)."""
+        if not isinstance(distinct_approver, bool):
+            raise InvalidParameterValue(f"distinct_approver must be True or False, got {distinct_approver!r}.")
+        return attrs.evolve(
+            self, require_approval=self.require_approval | {Stage.parse(stage)}, distinct_approver=distinct_approver
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -146,6 +185,8 @@ class StagePolicy:
                 src.value: [dst.value for dst in Stage if dst in dsts] for src, dsts in self.transitions.items()
             },
             "guards": [g.to_dict() for g in self.guards],
+            "require_approval": [s.value for s in Stage if s in self.require_approval],
+            "distinct_approver": self.distinct_approver,
         }
 
     @classmethod
@@ -155,6 +196,8 @@ class StagePolicy:
                 name=str(data["name"]),
                 transitions=data["transitions"],
                 guards=tuple(StageGuard(**g) for g in data.get("guards", ())),
+                require_approval=data.get("require_approval") or (),
+                distinct_approver=data.get("distinct_approver", False),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise InvalidParameterValue(f"Malformed stage policy {dict(data)!r}: {exc}") from None

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from registry.domain.entities import ModelVersion, RegisteredModel
+from registry.domain.governance import Governance, RequestStatus
 from registry.domain.stages import Stage
 from registry.errors import CorruptRegistry, ResourceDoesNotExist
 
@@ -63,6 +64,15 @@ class EventType:
     MODEL_VERSION_ALIAS_DELETED = "model_version_alias.deleted"
     # One record per model brought in from elsewhere (a bundle, an MLflow registry): see registry.domain.imports
     REGISTERED_MODEL_IMPORTED = "registered_model.imported"
+    # The approval workflow and comments (Databricks' TRANSITION_REQUEST_* and COMMENT_* events, in this style):
+    # see registry.domain.governance and registry.domain.approvals
+    TRANSITION_REQUEST_CREATED = "transition_request.created"
+    TRANSITION_REQUEST_APPROVED = "transition_request.approved"
+    TRANSITION_REQUEST_REJECTED = "transition_request.rejected"
+    TRANSITION_REQUEST_DELETED = "transition_request.deleted"
+    MODEL_VERSION_COMMENT_CREATED = "model_version_comment.created"
+    MODEL_VERSION_COMMENT_UPDATED = "model_version_comment.updated"
+    MODEL_VERSION_COMMENT_DELETED = "model_version_comment.deleted"
 
 
 @attrs.frozen
@@ -71,6 +81,10 @@ class Event:
 
     ``model_id`` is the registry's internal key of the model the event concerns and ``name`` its name at the
     time; ``data`` holds the event's payload (JSON types only).
+
+    ``prev_hash`` and ``hash`` make the journal a hash chain (see :mod:`registry.domain.chain`): ``hash`` is
+    the digest of the record's other fields, ``prev_hash`` the ``hash`` of the record before it (or
+    ``"start"`` where the chain begins). Both are ``None`` on records written before the chain existed.
     """
 
     seq: int
@@ -80,9 +94,11 @@ class Event:
     model_id: str | None
     name: str | None
     data: dict[str, Any] = attrs.field(factory=dict)
+    prev_hash: str | None = None
+    hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "seq": self.seq,
             "timestamp": self.timestamp,
             "type": self.type,
@@ -91,6 +107,12 @@ class Event:
             "name": self.name,
             "data": self.data,
         }
+        # Only when set, so a record from before the chain reads and writes back exactly as it was.
+        if self.prev_hash is not None:
+            record["prev_hash"] = self.prev_hash
+        if self.hash is not None:
+            record["hash"] = self.hash
+        return record
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Event:
@@ -112,7 +134,10 @@ class Event:
             raise _bad_record(record, f"field 'seq' is {fields['seq']!r}")
         if data is not None and not isinstance(data, dict):
             raise _bad_record(record, f"field 'data' is {data!r}")
-        return cls(data=dict(data or {}), **fields)
+        for name in ("prev_hash", "hash"):
+            if not isinstance(record.get(name), str | None):
+                raise _bad_record(record, f"field '{name}' is {record.get(name)!r}")
+        return cls(data=dict(data or {}), prev_hash=record.get("prev_hash"), hash=record.get("hash"), **fields)
 
 
 _RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -159,6 +184,7 @@ class ModelState:
     next_version: int = 1
     seq: int = 0
     by_stage: dict[Stage, set[int]] = attrs.field(factory=lambda: {s: set() for s in Stage})
+    governance: Governance = attrs.field(factory=Governance)
     _entity: RegisteredModel | None = None
 
     def touch(self, seq: int) -> None:
@@ -208,7 +234,7 @@ class ModelState:
     # -- documents: the materialized view the store writes for fast cold starts -------------------------------
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc = {
             "id": self.id,
             "name": self.name,
             "seq": self.seq,
@@ -223,6 +249,9 @@ class ModelState:
             "version_columns": list(_VERSION_COLUMNS),
             "versions": [_version_row(mv) for mv in self.versions.values()],
         }
+        if self.governance:  # only when there is some, so documents of models without any stay as they were
+            doc["governance"] = self.governance.to_doc()
+        return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], artifact_root: str | None) -> ModelState:
@@ -236,6 +265,7 @@ class ModelState:
             aliases=dict(doc.get("aliases") or {}),
             next_version=int(doc["next_version"]),
             seq=int(doc["seq"]),
+            governance=Governance.from_doc(doc.get("governance") or {}),
         )
         aliases_by_version: dict[int, list[str]] = {}
         for alias, number in model.aliases.items():
@@ -453,6 +483,10 @@ class RegistryState:
         self.models = ModelTable(loader)
         self.ids_by_name: dict[str, str] = {}
         self.seq = 0
+        # The hash of the event at ``chain_seq`` (the last one folded, unless the state started from a
+        # checkpoint and folded nothing since): where the store's next record links to.
+        self.chain_seq = 0
+        self.chain_hash: str | None = None
 
     # -- reads ------------------------------------------------------------------------------------------------
 
@@ -515,6 +549,7 @@ class RegistryState:
             except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
                 raise _cannot_apply(event, exc) from None
         self.seq = event.seq
+        self.chain_seq, self.chain_hash = event.seq, event.hash
 
     def _fold(self, e: Event, load: bool) -> None:
         if e.type == EventType.REGISTERED_MODEL_CREATED:
@@ -670,6 +705,7 @@ def _existing(m: ModelState, number: int) -> ModelVersion:
 def _on_model_renamed(m: ModelState, e: Event, _root: str | None) -> None:
     new_name = _text(e.data, "new_name")
     m.name = new_name
+    m.governance.rename(new_name)
     m.last_updated_timestamp = e.timestamp
     for number, mv in list(m.versions.items()):
         m.versions[number] = attrs.evolve(mv, name=new_name, last_updated_timestamp=e.timestamp)
@@ -732,19 +768,74 @@ def _on_version_deleted(m: ModelState, e: Event, _root: str | None) -> None:
     m.drop_version(number)
     for alias in [a for a, v in m.aliases.items() if v == number]:
         del m.aliases[alias]
+    m.governance.close_for_moves({number: None}, e.timestamp, e.actor)
+    m.governance.drop_version_comments(number)
     m.last_updated_timestamp = e.timestamp
 
 
-def _on_stage_transitioned(m: ModelState, e: Event, _root: str | None) -> None:
+def _stage_moves(m: ModelState, e: Event) -> list[tuple[ModelVersion, Stage]]:
+    """The versions a transition (or an approval, or a rollback) moves and where, all checked to exist."""
     moves = [(_int(e.data, "version"), Stage(_text(e.data, "to_stage")))]
     archived = e.data.get("archived") or []
     if not isinstance(archived, list):
         raise TypeError(f"'archived' is {archived!r}, not a list")
     moves += [(_int(a, "version"), Stage.ARCHIVED) for a in archived]
-    current = [(_existing(m, number), stage) for number, stage in moves]
-    for mv, stage in current:
+    return [(_existing(m, number), stage) for number, stage in moves]
+
+
+def _move(m: ModelState, e: Event, moves: list[tuple[ModelVersion, Stage]]) -> None:
+    for mv, stage in moves:
         m.put_version(attrs.evolve(mv, current_stage=stage, last_updated_timestamp=e.timestamp))
+    # Requests for a version that moved are closed by the same event: never left dangling, and every replay
+    # closes the same ones (registry.domain.governance).
+    m.governance.close_for_moves({mv.version: stage for mv, stage in moves}, e.timestamp, e.actor)
     m.last_updated_timestamp = e.timestamp
+
+
+def _on_stage_transitioned(m: ModelState, e: Event, _root: str | None) -> None:
+    _move(m, e, _stage_moves(m, e))
+
+
+def _on_request_created(m: ModelState, e: Event, _root: str | None) -> None:
+    mv = _existing(m, _int(e.data, "version"))
+    stage = Stage(_text(e.data, "stage"))
+    m.governance.create_request(
+        e.seq, m.name, mv.version, stage, e.actor, _optional_text(e.data, "comment"), e.timestamp
+    )
+
+
+def _on_request_approved(m: ModelState, e: Event, _root: str | None) -> None:
+    found = m.governance.pending_by_id(e.data.get("request_ids"))
+    moves = _stage_moves(m, e)
+    if any(r.version != moves[0][0].version or r.to_stage != moves[0][1] for r in found):
+        raise ValueError("the approved requests are not for the version and stage the event moves")
+    # The request's status and the stage change in one event: no reader sees one without the other.
+    m.governance.resolve(found, RequestStatus.APPROVED, e.actor, _optional_text(e.data, "comment"), e.timestamp)
+    _move(m, e, moves)
+
+
+def _on_request_rejected(m: ModelState, e: Event, _root: str | None) -> None:
+    found = m.governance.pending_by_id(e.data.get("request_ids"))
+    m.governance.resolve(found, RequestStatus.REJECTED, e.actor, _optional_text(e.data, "comment"), e.timestamp)
+
+
+def _on_request_deleted(m: ModelState, e: Event, _root: str | None) -> None:
+    found = m.governance.pending_by_id(e.data.get("request_ids"))
+    m.governance.resolve(found, RequestStatus.DELETED, e.actor, None, e.timestamp)
+
+
+def _on_comment_created(m: ModelState, e: Event, _root: str | None) -> None:
+    mv = _existing(m, _int(e.data, "version"))
+    comment_id = _text(e.data, "id")
+    m.governance.add_comment(comment_id, m.name, mv.version, e.actor, _text(e.data, "comment"), e.timestamp)
+
+
+def _on_comment_updated(m: ModelState, e: Event, _root: str | None) -> None:
+    m.governance.edit_comment(_text(e.data, "id"), _text(e.data, "comment"), e.timestamp)
+
+
+def _on_comment_deleted(m: ModelState, e: Event, _root: str | None) -> None:
+    m.governance.delete_comment(_text(e.data, "id"))
 
 
 def _on_version_tag_set(m: ModelState, e: Event, _root: str | None) -> None:
@@ -850,8 +941,14 @@ def _on_model_imported(m: ModelState, e: Event, root: str | None) -> None:
     if counter is not None:
         next_version = max(next_version, _int(d, "next_version"))
     # everything checked: apply
+    moved = {
+        mv.version: mv.current_stage
+        for mv in staged.values()
+        if mv.version in m.versions and m.versions[mv.version].current_stage != mv.current_stage
+    }
     for mv in staged.values():
         m.put_version(mv)
+    m.governance.close_for_moves(moved, e.timestamp, e.actor)
     m.aliases = pointed
     m.tags.update(tags)
     if description is not None:
@@ -877,4 +974,11 @@ _MODEL_HANDLERS: dict[str, Callable[[ModelState, Event, str | None], None]] = {
     EventType.MODEL_VERSION_ALIAS_CREATED: _on_alias_created,
     EventType.MODEL_VERSION_ALIAS_DELETED: _on_alias_deleted,
     EventType.REGISTERED_MODEL_IMPORTED: _on_model_imported,
+    EventType.TRANSITION_REQUEST_CREATED: _on_request_created,
+    EventType.TRANSITION_REQUEST_APPROVED: _on_request_approved,
+    EventType.TRANSITION_REQUEST_REJECTED: _on_request_rejected,
+    EventType.TRANSITION_REQUEST_DELETED: _on_request_deleted,
+    EventType.MODEL_VERSION_COMMENT_CREATED: _on_comment_created,
+    EventType.MODEL_VERSION_COMMENT_UPDATED: _on_comment_updated,
+    EventType.MODEL_VERSION_COMMENT_DELETED: _on_comment_deleted,
 }

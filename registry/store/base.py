@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from registry.domain.chain import CHAIN_START, link
 from registry.domain.commands import Change
 from registry.domain.entities import ModelVersion
 from registry.domain.stages import StagePolicy
@@ -231,7 +232,7 @@ class Store(abc.ABC):
         if not changes:
             return []
         timestamp = self.clock()
-        events = [
+        unlinked = [
             Event(
                 seq=self._state.seq + offset,
                 timestamp=timestamp,
@@ -243,6 +244,14 @@ class Store(abc.ABC):
             )
             for offset, change in enumerate(changes, start=1)
         ]
+        # Each record carries the hash of the one before it (registry.domain.chain), computed here, in the
+        # one funnel every backend shares, so each persists it through Event.to_dict like any other field (a
+        # lost race decides again on the caught-up state, and links again to its new last record).
+        previous = self._chain_tip()
+        events = []
+        for event in unlinked:
+            events.append(link(event, previous))
+            previous = events[-1].hash or CHAIN_START
         # The events are folded into the caught-up state *before* they are appended, each model they concern
         # fully loaded: an event that state cannot apply is refused here, so no journal this library wrote
         # holds an event that a replay cannot apply (test_store_consistency.py proves it).
@@ -275,6 +284,20 @@ class Store(abc.ABC):
     def ensure_local(self, mv: ModelVersion) -> None:  # noqa: B027 - a hook: local stores have nothing to fetch
         """Make sure a version's own files are at ``mv.storage_location`` on this machine. A store that keeps
         them remotely downloads them there (verified) on first use; the loader verifies them again."""
+
+    def _chain_tip(self) -> str:
+        """What the next record links to: the last record's hash, or CHAIN_START for the first record, and for
+        the first one written to a journal from before the chain (the upgrade point). Called under the lock."""
+        state = self._state
+        if state.seq == 0:
+            return CHAIN_START
+        if state.chain_seq == state.seq:
+            return state.chain_hash or CHAIN_START
+        # The state started from a checkpoint and has folded nothing since: read the last record once.
+        last = self.read_events(state.seq - 1, limit=1)
+        tip = last[0].hash if last and last[0].seq == state.seq else None
+        state.chain_seq, state.chain_hash = state.seq, tip
+        return tip or CHAIN_START
 
     # -- artifacts ----------------------------------------------------------------------------------------------
 

@@ -88,7 +88,22 @@ def webhook_data(event: Event) -> dict[str, Any]:
         if key in ("digest", "run_link"):
             continue
         out[key] = str(value) if key == "version" and value is not None else value
+    if t in _GOVERNANCE:
+        out["user_id"] = event.actor  # who asked, approved or commented (Databricks sends it too)
     return out
+
+
+_GOVERNANCE = frozenset(
+    {
+        E.TRANSITION_REQUEST_CREATED,
+        E.TRANSITION_REQUEST_APPROVED,
+        E.TRANSITION_REQUEST_REJECTED,
+        E.TRANSITION_REQUEST_DELETED,
+        E.MODEL_VERSION_COMMENT_CREATED,
+        E.MODEL_VERSION_COMMENT_UPDATED,
+        E.MODEL_VERSION_COMMENT_DELETED,
+    }
+)
 
 
 def _iso(ms: int) -> str:
@@ -182,6 +197,21 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
     E.MODEL_VERSION_TAG_DELETED: {"version": 1, "key": "example_key"},
     E.MODEL_VERSION_ALIAS_CREATED: {"alias": "example_alias", "version": 1, "previous_version": None},
     E.MODEL_VERSION_ALIAS_DELETED: {"alias": "example_alias", "version": 1},
+    E.TRANSITION_REQUEST_CREATED: {"version": 1, "stage": "Production", "comment": "Validated on March data"},
+    E.TRANSITION_REQUEST_APPROVED: {
+        "version": 1,
+        "stage": "Production",
+        "request_ids": [3],
+        "comment": "Looks good",
+        "from_stage": "Staging",
+        "to_stage": "Production",
+        "archived": [],
+    },
+    E.TRANSITION_REQUEST_REJECTED: {"version": 1, "stage": "Production", "request_ids": [3], "comment": "Not yet"},
+    E.TRANSITION_REQUEST_DELETED: {"version": 1, "stage": "Production", "request_ids": [3], "creator": "alice"},
+    E.MODEL_VERSION_COMMENT_CREATED: {"version": 1, "id": "example.1", "comment": "An example comment"},
+    E.MODEL_VERSION_COMMENT_UPDATED: {"version": 1, "id": "example.1", "comment": "An edited comment"},
+    E.MODEL_VERSION_COMMENT_DELETED: {"version": 1, "id": "example.1"},
 }
 
 
