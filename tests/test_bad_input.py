@@ -217,12 +217,38 @@ CALLS: dict[str, dict[str, Any]] = {
     },
     "push_to_mlflow": {"url": "http://127.0.0.1:9", "models": ["m"], "experiment": "e", "timeout": 5},
     "load_model": {"model_uri": "models:/m/1"},
+    # governance (the template has a pending request of version 1 for Staging, and one comment on it)
+    "create_transition_request": {"name": "m", "version": 1, "stage": "Archived", "comment": "c"},
+    "approve_transition_request": {
+        "name": "m",
+        "version": 1,
+        "stage": "Staging",
+        "archive_existing_versions": False,
+        "comment": "c",
+    },
+    "reject_transition_request": {"name": "m", "version": 1, "stage": "Staging", "comment": "c"},
+    "delete_transition_request": {"name": "m", "version": 1, "stage": "Staging", "creator": "tester"},
+    "list_transition_requests": {"name": "m", "version": 1, "include_closed": True},
+    "create_comment": {"name": "m", "version": 1, "comment": "c"},
+    "update_comment": {"id": "<comment>", "comment": "c"},
+    "delete_comment": {"id": "<comment>"},
+    "list_comments": {"name": "m", "version": 1},
+    "rollback_stage": {"name": "m", "stage": "Production", "reason": "r"},
 }
 
 
 def test_every_method_is_listed() -> None:
     """A new public method must be added to CALLS (or to the few that take no data)."""
-    exempt = {"close", "follow", "log_model", "new_id", "list_registered_models", "subscribe", "last_event_seq"}
+    exempt = {
+        "close",
+        "follow",
+        "log_model",
+        "new_id",
+        "list_registered_models",
+        "subscribe",
+        "last_event_seq",
+        "verify_history",
+    }
     public = {n for n, f in inspect.getmembers(Registry, inspect.isfunction) if not n.startswith("_")}
     webhooks = {n for n in public if "webhook" in n or "trigger" in n}
     assert public - webhooks - exempt - set(CALLS) == set()
@@ -231,12 +257,18 @@ def test_every_method_is_listed() -> None:
 @pytest.fixture(scope="module")
 def junk_root(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = str(tmp_path_factory.mktemp("junk") / "template")
-    reg = Registry(root, durable=False)
+    reg = Registry(root, durable=False, user="tester")
+    _template(reg)
+    reg.close()
+    return root
+
+
+def _template(reg: Registry) -> None:
     reg.create_registered_model("m", tags={"k": "v"})
     reg.create_model_version("m", "s3://bucket/m", tags={"k": "v"})
     reg.set_registered_model_alias("m", "champion", 1)
-    reg.close()
-    return root
+    reg.create_transition_request("m", 1, "Staging")
+    reg.create_comment("m", 1, "a comment")
 
 
 @pytest.mark.parametrize("method", sorted(CALLS))
@@ -249,16 +281,16 @@ def test_wrong_argument_types_are_registry_errors(method: str, backend: str, jun
                 root = str(tmp_path / "r")
                 shutil.rmtree(root, ignore_errors=True)
                 shutil.copytree(junk_root, root)
-                reg = Registry(root, durable=False)
+                reg = Registry(root, durable=False, user="tester")
             else:
-                reg = Registry("memory://", durable=False)
-                reg.create_registered_model("m", tags={"k": "v"})
-                reg.create_model_version("m", "s3://bucket/m", tags={"k": "v"})
-                reg.set_registered_model_alias("m", "champion", 1)
+                reg = Registry("memory://", durable=False, user="tester")
+                _template(reg)
             arguments = {**CALLS[method], parameter: junk}
             for name, value in arguments.items():
                 if isinstance(value, str) and value.startswith("<tmp>/"):
                     arguments[name] = str(tmp_path / value[len("<tmp>/") :])
+                elif value == "<comment>":
+                    arguments[name] = reg.list_comments("m", 1)[0].id
             files = tmp_path / "files"
             if not files.exists():
                 (files / "data").mkdir(parents=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,9 @@ def test_bundle_import_conflicts_and_damage_exit_with_a_line(
     code, _, err = cli(capsys, "bundle", "import", str(bundle), "--registry", dest)
     assert code == EXIT_CONFLICT and err.startswith("error: The import would overwrite")
     raw = bytearray(bundle.read_bytes())
-    raw[len(raw) // 3] ^= 0xFF
+    with tarfile.open(bundle) as tar:  # a byte of the index's contents (not of the tar's zero padding)
+        index = tar.getmembers()[0]
+    raw[index.offset_data + index.size // 3] ^= 0xFF
     bundle.write_bytes(bytes(raw))
     code, _, err = cli(capsys, "bundle", "import", str(bundle), "--registry", str(tmp_path / "fresh"))
     assert code == EXIT_ERROR and "is not a sound bundle" in err and "Traceback" not in err
