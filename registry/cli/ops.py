@@ -104,6 +104,8 @@ def cmd_check(ctx: Context) -> int:
         for p in report.leftovers:
             state = "removed" if p.fixed else "leftover"
             ctx.out.write(f"{state}: {p.kind}: {p.path}: {p.detail}")
+        if report.history is not None and report.history.ok:
+            ctx.out.write(report.history.describe().capitalize() + ".")
         if report.rebuilt:
             ctx.out.write("Rebuilt the model documents and checkpoint from the journal.")
         if not ctx.args.fix and (not report.ok or any(not p.fixed for p in report.leftovers)):

@@ -15,9 +15,12 @@ from registry.domain.chain import ChainReport, verify_chain
 from registry.domain.stages import Stage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from registry.domain.commands import Change
     from registry.domain.entities import ModelVersion
     from registry.domain.governance import Comment, TransitionRequest
-    from registry.domain.state import RegistryState
+    from registry.domain.state import Event, RegistryState
     from registry.store.base import Store
 
 __all__ = ["GovernanceMixin"]
@@ -32,15 +35,18 @@ def _name(name: Any) -> str:
 class GovernanceMixin:
     if TYPE_CHECKING:  # what the client provides
         _store: Store
+        _user: str | None
 
         def new_id(self) -> str: ...
+
+        def _write(self, decide: Callable[[RegistryState], list[Change]]) -> list[Event]: ...
 
         def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
 
     @property
     def user(self) -> str | None:
         """Who this client records as the actor of its changes."""
-        return self._store.actor
+        return self._user
 
     # -- transition requests --------------------------------------------------------------------------------------
 
@@ -54,9 +60,9 @@ class GovernanceMixin:
             ResourceAlreadyExists: this user already has a pending request for it.
         """
         store = self._store
-        events = store.write(
+        events = self._write(
             lambda s: approvals.create_transition_request(
-                s, store.policy, _name(name), version, stage, comment, store.actor
+                s, store.policy, _name(name), version, stage, comment, self._user
             )
         )
         with store.reading() as state:
@@ -80,9 +86,9 @@ class GovernanceMixin:
             IllegalStageTransition: the policy (its moves or guards) refuses the move itself.
         """
         store = self._store
-        events = store.write(
+        events = self._write(
             lambda s: approvals.approve_transition_request(
-                s, store.policy, _name(name), version, stage, archive_existing_versions, comment, store.actor
+                s, store.policy, _name(name), version, stage, archive_existing_versions, comment, self._user
             )
         )
         return self._request(events[0].model_id, events[0].data["request_ids"][0])
@@ -95,7 +101,7 @@ class GovernanceMixin:
         Raises:
             ResourceDoesNotExist: no pending request for that version and stage.
         """
-        events = self._store.write(
+        events = self._write(
             lambda s: approvals.reject_transition_request(s, _name(name), version, stage, comment)
         )
         return self._request(events[0].model_id, events[0].data["request_ids"][0])
@@ -106,7 +112,7 @@ class GovernanceMixin:
         Raises:
             ResourceDoesNotExist: ``creator`` has no pending request for that version and stage.
         """
-        self._store.write(lambda s: approvals.delete_transition_request(s, _name(name), version, stage, creator))
+        self._write(lambda s: approvals.delete_transition_request(s, _name(name), version, stage, creator))
 
     def list_transition_requests(
         self, name: str, version: int | str, include_closed: bool = False
@@ -125,7 +131,7 @@ class GovernanceMixin:
     def create_comment(self, name: str, version: int | str, comment: str) -> Comment:
         """Comment on a version; returns the comment (its ``id`` is what update and delete take)."""
         local = self.new_id()
-        events = self._store.write(lambda s: approvals.create_comment(s, _name(name), version, comment, local))
+        events = self._write(lambda s: approvals.create_comment(s, _name(name), version, comment, local))
         return self._comment(events[0].data["id"])
 
     def update_comment(self, id: str, comment: str) -> Comment:  # noqa: A002 - Databricks' parameter name
@@ -135,7 +141,7 @@ class GovernanceMixin:
             ResourceDoesNotExist: no such comment.
             InvalidParameterValue: the comment is someone else's.
         """
-        self._store.write(lambda s: approvals.update_comment(s, id, comment, self._store.actor))
+        self._write(lambda s: approvals.update_comment(s, id, comment, self._user))
         return self._comment(id)
 
     def delete_comment(self, id: str) -> None:  # noqa: A002 - Databricks' parameter name
@@ -145,7 +151,7 @@ class GovernanceMixin:
             ResourceDoesNotExist: no such comment.
             InvalidParameterValue: the comment is someone else's.
         """
-        self._store.write(lambda s: approvals.delete_comment(s, id, self._store.actor))
+        self._write(lambda s: approvals.delete_comment(s, id, self._user))
 
     def list_comments(self, name: str, version: int | str) -> list[Comment]:
         """A version's comments, oldest first."""
@@ -176,7 +182,7 @@ class GovernanceMixin:
             events = [e for e in store.read_events(0) if e.seq <= state.seq]
             return approvals.rollback_stage(state, store.policy, _name(name), stage, reason, events)
 
-        events = store.write(decide)
+        events = self._write(decide)
         return self.get_model_version(name, events[0].data["version"])
 
     def verify_history(self) -> ChainReport:

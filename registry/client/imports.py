@@ -8,7 +8,7 @@ Bundles and MLflow registries (:mod:`registry.exchange`) read what they carry in
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
@@ -18,7 +18,7 @@ from registry.errors import ArtifactVerificationError, InvalidParameterValue
 
 if TYPE_CHECKING:
     from registry.domain.commands import Change
-    from registry.domain.state import RegistryState
+    from registry.domain.state import Event, RegistryState
     from registry.exchange.protocol import RegistryLike
     from registry.store.artifacts import CopyLimits, StagedArtifacts
     from registry.store.base import Store
@@ -65,6 +65,10 @@ class ImportsMixin:
         _copy_limits: CopyLimits
 
         def new_id(self) -> str: ...
+
+        def _write(
+            self, decide: Callable[[RegistryState], list[Change]], *, publish: Callable[[list[Change]], None] | None
+        ) -> list[Event]: ...
 
     def import_models(
         self,
@@ -141,7 +145,7 @@ class ImportsMixin:
                         if copy is not None:
                             self._store.publish_artifacts(copy, change.model_id, int(v["version"]))
 
-            self._store.write(decide, publish=publish)
+            self._write(decide, publish=publish)
             return result[0]
         finally:
             for copy in staged.values():  # what was not published (versions already here, or a refusal)

@@ -124,6 +124,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
         self._clock = clock or system_clock
         self._ids = ids or _random_id
         actor = user if user is not None else default_actor()
+        self._user = actor
         explicit = policy_named(policy) if policy is not None else None
         self.uri = resolve_registry_uri(uri)
         self._store: Store = open_store(
@@ -207,7 +208,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
             InvalidParameterValue: a bad name, tag or description.
         """
         model_id = self.new_id()
-        self._store.write(lambda s: commands.create_registered_model(s, name, tags, description, model_id))
+        self._write(lambda s: commands.create_registered_model(s, name, tags, description, model_id))
         return self.get_registered_model(name)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -250,25 +251,25 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
         Raises:
             ResourceAlreadyExists: ``new_name`` is taken.
         """
-        self._store.write(lambda s: commands.rename_registered_model(s, _name(name), new_name))
+        self._write(lambda s: commands.rename_registered_model(s, _name(name), new_name))
         return self.get_registered_model(new_name)
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Set a model's description."""
-        self._store.write(lambda s: commands.update_registered_model(s, _name(name), description))
+        self._write(lambda s: commands.update_registered_model(s, _name(name), description))
         return self.get_registered_model(name)
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model with all its versions, aliases and files. Re-creating the name starts at version 1."""
-        self._store.write(lambda s: commands.delete_registered_model(s, _name(name)))
+        self._write(lambda s: commands.delete_registered_model(s, _name(name)))
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set a tag on a model (``value`` is converted to ``str``)."""
-        self._store.write(lambda s: commands.set_registered_model_tag(s, _name(name), key, value))
+        self._write(lambda s: commands.set_registered_model_tag(s, _name(name), key, value))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Delete a model tag (deleting an absent tag does nothing, as in MLflow)."""
-        self._store.write(lambda s: commands.delete_registered_model_tag(s, _name(name), key))
+        self._write(lambda s: commands.delete_registered_model_tag(s, _name(name), key))
 
     # -- model versions --------------------------------------------------------------------------------------------
 
@@ -409,7 +410,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
             self._store.publish_artifacts(staged, changes[0].model_id, changes[0].data["version"])
 
         try:
-            events = self._store.write(decide, publish=publish if staged is not None else None)
+            events = self._write(decide, publish=publish if staged is not None else None)
         except BaseException:
             if staged is not None:
                 self._store.discard_artifacts(staged)
@@ -469,12 +470,12 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description."""
-        self._store.write(lambda s: commands.update_model_version(s, _name(name), version, description))
+        self._write(lambda s: commands.update_model_version(s, _name(name), version, description))
         return self.get_model_version(name, version)
 
     def delete_model_version(self, name: str, version: int | str) -> None:
         """Delete a version and its files; its aliases go with it. Its number is never reused."""
-        self._store.write(lambda s: commands.delete_model_version(s, _name(name), version))
+        self._write(lambda s: commands.delete_model_version(s, _name(name), version))
 
     def set_model_version_tag(
         self,
@@ -486,14 +487,14 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
     ) -> None:
         """Set a tag on a version (given by number, or, as MLflow allows, by ``stage``: its latest there)."""
         number = self._version_or_stage(name, version, stage)
-        self._store.write(lambda s: commands.set_model_version_tag(s, _name(name), number, key, value))
+        self._write(lambda s: commands.set_model_version_tag(s, _name(name), number, key, value))
 
     def delete_model_version_tag(
         self, name: str, version: int | str | None = None, key: str | None = None, stage: str | None = None
     ) -> None:
         """Delete a version tag (deleting an absent tag does nothing, as in MLflow)."""
         number = self._version_or_stage(name, version, stage)
-        self._store.write(lambda s: commands.delete_model_version_tag(s, _name(name), number, key))
+        self._write(lambda s: commands.delete_model_version_tag(s, _name(name), number, key))
 
     def _version_or_stage(self, name: str, version: int | str | None, stage: str | None) -> Any:
         if version is not None and stage is not None:
@@ -564,7 +565,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
         Raises:
             IllegalStageTransition: the policy does not allow the move (the message names the allowed ones).
         """
-        self._store.write(
+        self._write(
             lambda s: commands.transition_model_version_stage(
                 s, self._store.policy, _name(name), version, stage, archive_existing_versions
             )
@@ -586,11 +587,11 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
 
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
-        self._store.write(lambda s: commands.set_registered_model_alias(s, _name(name), alias, version))
+        self._write(lambda s: commands.set_registered_model_alias(s, _name(name), alias, version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias (removing an absent one does nothing, as in MLflow)."""
-        self._store.write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
+        self._write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version ``alias`` points at.
@@ -671,6 +672,15 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
         return check_registry(self._store, fix=fix)
 
     # -- commits (subscribers, webhooks: registry.client.journal) ----------------------------------------------------
+
+    def _write(
+        self,
+        decide: Callable[[RegistryState], list[commands.Change]],
+        *,
+        publish: Callable[[list[commands.Change]], None] | None = None,
+    ) -> list[Event]:
+        # This client's user is the actor, even on a store other clients share (a named in-memory registry).
+        return self._store.write(decide, publish=publish, actor=self._user)
 
     def _deliver(self, events: list[Event]) -> None:
         for listener in list(self._listeners):

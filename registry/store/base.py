@@ -35,7 +35,7 @@ from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError
 from registry.store.artifacts import CopyLimits, StagedArtifacts, stage_directory
 from registry.store.files import fsync_dir, os_errors
 
-__all__ = ["Clock", "CommitConflict", "Store", "default_actor", "system_clock"]
+__all__ = ["DEFAULT_ACTOR", "Clock", "CommitConflict", "Store", "default_actor", "system_clock"]
 
 log = logging.getLogger("registry")
 
@@ -62,6 +62,14 @@ def default_actor() -> str | None:
         return getpass.getuser()
     except Exception:  # getpass raises several types when no user can be found (containers)
         return None
+
+
+class _Default:
+    """The type of :data:`DEFAULT_ACTOR`."""
+
+
+DEFAULT_ACTOR = _Default()
+"""``Store.write``'s default ``actor``: the store's own."""
 
 
 class Store(abc.ABC):
@@ -179,6 +187,7 @@ class Store(abc.ABC):
         decide: Callable[[RegistryState], list[Change]],
         *,
         publish: Callable[[list[Change]], None] | None = None,
+        actor: str | None | _Default = DEFAULT_ACTOR,
     ) -> list[Event]:
         """The mutation funnel: run ``decide`` on fresh state under the lock and commit what it returns.
 
@@ -187,6 +196,8 @@ class Store(abc.ABC):
             publish: called with the changes before the commit, to move staged files into place; files are
                 published before the event that references them, so a crash leaves unreferenced files (which
                 ``check`` finds), never a version without its files.
+            actor: the user recorded on the events, when not the store's own (several clients with their own
+                ``user`` can share one store: a named in-memory registry).
 
         Returns:
             The committed events (empty when ``decide`` returned no changes).
@@ -196,11 +207,12 @@ class Store(abc.ABC):
             RegistryError: ``decide``'s refusal, or an event the state cannot apply (then nothing is committed).
         """
         self.check_writable("change the registry")
+        who = self.actor if isinstance(actor, _Default) else actor
         with self._guard, self._writing("commit a change"), self._process_lock():
             attempt = 0
             while True:
                 attempt += 1
-                events = self._decide_and_commit(decide, publish)
+                events = self._decide_and_commit(decide, publish, who)
                 if events is not None:
                     break
                 # Another writer took the journal position this commit needed (an optimistic store, no lock):
@@ -224,7 +236,10 @@ class Store(abc.ABC):
         return events
 
     def _decide_and_commit(
-        self, decide: Callable[[RegistryState], list[Change]], publish: Callable[[list[Change]], None] | None
+        self,
+        decide: Callable[[RegistryState], list[Change]],
+        publish: Callable[[list[Change]], None] | None,
+        actor: str | None,
     ) -> list[Event] | None:
         """One round of :meth:`write`: the committed events, ``[]`` for no change, ``None`` after a conflict."""
         self._catch_up(writing=True)
@@ -237,7 +252,7 @@ class Store(abc.ABC):
                 seq=self._state.seq + offset,
                 timestamp=timestamp,
                 type=change.type,
-                actor=self.actor,
+                actor=actor,
                 model_id=change.model_id,
                 name=change.name,
                 data=change.data,

@@ -10,6 +10,9 @@ Problems (``report.problems``; ``report.ok`` is False while one is left unfixed)
 * **document_mismatch**: a model document differs from the journal's fold at the event it claims, or claims an
   event that is not one of its model's (a hand edit: a forged tag, a raised ``seq``).
 * **view_mismatch**: this handle's own view differs from the fold of the journal at its position.
+* **history_mismatch**: a journal record does not match the hash chain (registry.domain.chain): it was edited,
+  or records were removed or reordered. ``path`` is the journal's location, ``detail`` names the first record
+  that does not match. Never "fixed": the registry cannot know the original records; restore from a backup.
 * **corrupt_version**: a version's files no longer match the sha256 manifest recorded at registration. Never
   "fixed": the registry cannot know the right bytes. Re-register the model, or delete the version.
 
@@ -38,9 +41,10 @@ from typing import Any
 
 import attrs
 
+from registry.domain.chain import ChainReport, verify_chain
 from registry.domain.entities import ModelVersion
 from registry.domain.state import RegistryState
-from registry.errors import ArtifactVerificationError, ReadOnlyRegistry, RegistryError
+from registry.errors import ArtifactVerificationError, CorruptRegistry, ReadOnlyRegistry, RegistryError
 from registry.store.artifacts import verify_artifacts
 from registry.store.audit import audit_bucket, audit_folder
 from registry.store.base import Store
@@ -78,6 +82,8 @@ class CheckReport:
     problems: list[CheckProblem] = attrs.field(factory=list)
     rebuilt: bool = False
     leftovers: list[CheckProblem] = attrs.field(factory=list)
+    history: ChainReport | None = None
+    """What verifying the journal's hash chain found (None when the journal could not be read)."""
 
     @property
     def ok(self) -> bool:
@@ -91,6 +97,7 @@ class CheckReport:
             "rebuilt": self.rebuilt,
             "problems": [p.to_dict() for p in self.problems],
             "leftovers": [p.to_dict() for p in self.leftovers],
+            "history": self.history.to_dict() if self.history is not None else None,
         }
 
 
@@ -118,6 +125,10 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
     problems: list[CheckProblem] = []
     fold: RegistryState | None = None
     rebuilt = False
+    # The chain first: a reordered or removed record can also make the journal unreplayable (journal_damaged),
+    # and the chain is what names the first record that does not match.
+    chain = _verify_history(store)
+    chained = [] if chain is None or chain.ok else [CheckProblem("history_mismatch", store.location, chain.describe())]
     if isinstance(store, FolderStore | BucketStore):
         findings, fold = audit_folder(store) if isinstance(store, FolderStore) else audit_bucket(store)
         problems += [CheckProblem(f.kind, f.path, f.detail, name=f.name) for f in findings]
@@ -126,7 +137,8 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
             rebuilt = True
             problems = [attrs.evolve(p, fixed=True) for p in problems]
         if fold is None:
-            return CheckReport(versions_checked=0, problems=problems)
+            return CheckReport(versions_checked=0, problems=problems + chained, history=chain)
+    problems += chained
     damaged = isinstance(store, FolderStore) and store.describe_damage() is not None
     if damaged:
         leftovers = []
@@ -152,7 +164,17 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
                 verify_artifacts(mv.storage_location, mv.digest)
             except ArtifactVerificationError as exc:
                 problems.append(CheckProblem("corrupt_version", mv.storage_location, str(exc), mv.name, mv.version))
-    return CheckReport(versions_checked=checked, problems=problems, rebuilt=rebuilt, leftovers=leftovers)
+    return CheckReport(
+        versions_checked=checked, problems=problems, rebuilt=rebuilt, leftovers=leftovers, history=chain
+    )
+
+
+def _verify_history(store: Store) -> ChainReport | None:
+    try:
+        with os_errors(store.location, "read the journal", writing=False):
+            return verify_chain(store.read_events(0))
+    except CorruptRegistry:
+        return None  # a record that is not an event: journal_damaged says so
 
 
 def _scan(store: Store, *, fix: bool, tmp_grace: float) -> list[CheckProblem]:
