@@ -245,3 +245,91 @@ def _closed_of_deleted(reg: Registry, created: object) -> list:
         live = set(model.versions)
         request = model.governance.requests[created.seq]  # type: ignore[attr-defined]
         return [] if request.version in live else [request]
+
+
+# -- stage rollback ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["folder", "memory"])
+def prod(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """Model 'fraud': version 1 promoted to Production, then version 2 (archiving 1); version 3 in Staging."""
+    uri = str(tmp_path / "registry") if request.param == "folder" else "memory://"
+    reg = Registry(uri, clock=TickingClock(), user="alice")
+    reg.create_registered_model("fraud")
+    for n in range(3):
+        reg.create_model_version("fraud", f"s3://bucket/{n}")
+    for n in (1, 2, 3):
+        reg.transition_model_version_stage("fraud", n, "Staging")
+    for n in (1, 2):
+        reg.transition_model_version_stage("fraud", n, "Production", archive_existing_versions=True)
+    yield reg
+    reg.close()
+
+
+def _stages(reg: Registry, name: str = "fraud") -> dict[int, str]:
+    return {mv.version: mv.current_stage.value for mv in reg.list_model_versions(name)}
+
+
+def test_rollback_stage_restores_the_previous_holder_in_one_event(prod: Registry) -> None:
+    seen = []
+    with prod.subscribe(seen.append):
+        restored = prod.rollback_stage("fraud", reason="latency regression")
+    assert restored.version == 1 and restored.current_stage == Stage.PRODUCTION
+    assert _stages(prod) == {1: "Production", 2: "Archived", 3: "Staging"}
+    [event] = seen  # one atomic event: no reader sees both versions in Production, or neither
+    assert event.type == "model_version.stage_transitioned" and event.archived_versions == [2]
+    assert event.data["rollback"] == {"from_version": 2, "reason": "latency regression"}
+    assert describe_event(event) == (
+        "version 1: Archived -> Production (archived 2) (rollback from version 2: latency regression)"
+    )
+    # Rolling back twice returns to where it was.
+    assert prod.rollback_stage("fraud").version == 2
+    assert _stages(prod) == {1: "Archived", 2: "Production", 3: "Staging"}
+
+
+def test_rollback_stage_after_a_rename(prod: Registry) -> None:
+    prod.rename_registered_model("fraud", "fraud-v2")
+    assert prod.rollback_stage("fraud-v2", "production").version == 1
+    assert _stages(prod, "fraud-v2")[1] == "Production"
+
+
+def test_rollback_stage_when_the_previous_holder_was_deleted(prod: Registry) -> None:
+    prod.delete_model_version("fraud", 1)
+    with pytest.raises(ResourceDoesNotExist, match="Version 1 of model 'fraud', which held Production before version 2, was deleted"):
+        prod.rollback_stage("fraud")
+    assert _stages(prod) == {2: "Production", 3: "Staging"}  # nothing changed
+
+
+def test_rollback_stage_with_nothing_to_roll_back_to(prod: Registry) -> None:
+    prod.create_registered_model("solo")
+    prod.create_model_version("solo", "s3://bucket/solo")
+    prod.transition_model_version_stage("solo", 1, "Staging")
+    with pytest.raises(ResourceDoesNotExist, match="No version of model 'solo' held Staging before version 1"):
+        prod.rollback_stage("solo", "Staging")
+    prod.transition_model_version_stage("fraud", 2, "Archived")
+    with pytest.raises(ResourceDoesNotExist, match="No version of model 'fraud' is in Production"):
+        prod.rollback_stage("fraud")
+    with pytest.raises(InvalidParameterValue, match="Only Staging and Production"):
+        prod.rollback_stage("fraud", "Archived")
+    with pytest.raises(ResourceDoesNotExist):
+        prod.rollback_stage("nope")
+
+
+def test_rollback_stage_needs_no_new_approval_and_closes_requests(prod: Registry) -> None:
+    prod.set_stage_policy(GOVERNED)
+    pending = prod.create_transition_request("fraud", 3, "Production")
+    prod.transition_model_version_stage("fraud", 3, "Archived")  # closes it
+    assert prod.rollback_stage("fraud").version == 1  # restores an approved past, without a new request
+    [request] = prod.list_transition_requests("fraud", 3, include_closed=True)
+    assert request.id == pending.id and request.status == RequestStatus.CLOSED
+
+
+def test_rollback_alias_has_the_same_shape(prod: Registry) -> None:
+    prod.set_registered_model_alias("fraud", "champion", 1)
+    prod.set_registered_model_alias("fraud", "champion", 2)
+    mv = prod.rollback_alias("fraud", "champion", reason="bad canary")
+    assert mv.version == 1
+    event = prod.events(types="model_version_alias.created")[-1]
+    assert event.data["rollback"] == {"from_version": 2, "reason": "bad canary"}
+    assert describe_event(event) == "alias @champion -> version 1 (was version 2) (rollback: bad canary)"
+    assert prod.rollback_alias("fraud", "champion").version == 2

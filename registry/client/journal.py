@@ -10,14 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from registry.domain import history
-from registry.domain.validation import validate_version
+import attrs
+
+from registry.domain import commands, history
+from registry.domain.validation import validate_alias, validate_model_name, validate_version
+from registry.errors import InvalidParameterValue
 
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion
     from registry.domain.events import RegistryEvent
     from registry.domain.stages import Stage
+    from registry.domain.commands import Change
     from registry.domain.state import Event, RegistryState
+    from registry.store.base import Store
     from registry.events.bus import EventBus, HandlerError, Subscription
     from registry.events.log import EventLog
 
@@ -28,6 +33,9 @@ class JournalMixin:
     if TYPE_CHECKING:  # what the client provides
         _bus: EventBus
         _log: EventLog
+        _store: Store
+
+        def _write(self, decide: Callable[[RegistryState], list[Change]]) -> list[Event]: ...
 
         def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
 
@@ -113,15 +121,29 @@ class JournalMixin:
         """
         return history.version_at(self._log.events(0), name, at, alias=alias, stage=stage)
 
-    def rollback_alias(self, name: str, alias: str) -> ModelVersion:
+    def rollback_alias(self, name: str, alias: str, reason: str | None = None) -> ModelVersion:
         """Point ``alias`` back at the version it pointed at before its current one (skipping versions deleted
-        since), in one write. Rolling back twice returns to where it started.
+        since), in one write: the choice and the move happen under the writers' lock, so no other write comes
+        between them. Rolling back twice returns to where it started. ``reason`` is recorded on the event.
+        (:meth:`rollback_stage` is the same for a stage.)
 
         Raises:
             ResourceDoesNotExist: the model or alias does not exist, or there is nothing to roll back to.
         """
-        current = self.get_model_version_by_alias(name, alias)
-        live = [mv.version for mv in self.list_model_versions(name)]
-        number = history.rollback_target(self._log.events(0), name, alias, current.version, live)
-        self.set_registered_model_alias(name, alias, number)
-        return self.get_model_version(name, number)
+        store = self._store
+        if not isinstance(reason, str | None):
+            raise InvalidParameterValue(f"reason must be a string or None, got {reason!r}.")
+
+        def decide(state: RegistryState) -> list[Change]:
+            model = state.model(validate_model_name(name))
+            validate_alias(alias)
+            if alias not in model.aliases:
+                raise commands.alias_not_found(name, alias)
+            current = model.aliases[alias]
+            events = [e for e in store.read_events(0) if e.seq <= state.seq]
+            number = history.rollback_target(events, name, alias, current, list(model.versions))
+            changes = commands.set_registered_model_alias(state, name, alias, number)
+            return [attrs.evolve(c, data={**c.data, "rollback": {"from_version": current, "reason": reason}}) for c in changes]
+
+        events = self._write(decide)
+        return self.get_model_version(name, events[0].data["version"])

@@ -194,6 +194,10 @@ def describe_event(e: Event) -> str:
     if t == EventType.MODEL_VERSION_ALIAS_CREATED:
         prev = d.get("previous_version")
         moved = f" (was version {prev})" if prev is not None else ""
+        rollback = d.get("rollback")
+        if isinstance(rollback, dict):
+            why = f": {_short(rollback.get('reason'))}" if rollback.get("reason") else ""
+            moved += f" (rollback{why})"
         return f"alias @{d.get('alias')} -> version {v}{moved}"
     if t == EventType.MODEL_VERSION_ALIAS_DELETED:
         return f"alias @{d.get('alias')} removed (was version {v})"
