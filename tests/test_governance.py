@@ -98,7 +98,7 @@ def test_approval_required_but_missing(team: tuple[Registry, Registry]) -> None:
 
 
 def test_approver_equal_to_requester_is_refused_when_required(team: tuple[Registry, Registry]) -> None:
-    alice, bob = team
+    alice, _ = team
     alice.create_transition_request("fraud", 1, "Production")
     with pytest.raises(ApprovalRequired, match="someone other than the requester"):
         alice.approve_transition_request("fraud", 1, "Production")
@@ -231,11 +231,7 @@ def test_the_new_event_types_are_known_and_webhooks_accept_them(team: tuple[Regi
 def _all_requests(reg: Registry) -> list:
     return [
         r for mv in reg.list_model_versions("fraud") for r in reg.list_transition_requests("fraud", mv.version, True)
-    ] + [
-        r
-        for e in reg.events(types="transition_request.created")
-        for r in _closed_of_deleted(reg, e)
-    ]
+    ] + [r for e in reg.events(types="transition_request.created") for r in _closed_of_deleted(reg, e)]
 
 
 def _closed_of_deleted(reg: Registry, created: object) -> list:
@@ -295,7 +291,9 @@ def test_rollback_stage_after_a_rename(prod: Registry) -> None:
 
 def test_rollback_stage_when_the_previous_holder_was_deleted(prod: Registry) -> None:
     prod.delete_model_version("fraud", 1)
-    with pytest.raises(ResourceDoesNotExist, match="Version 1 of model 'fraud', which held Production before version 2, was deleted"):
+    with pytest.raises(
+        ResourceDoesNotExist, match="Version 1 of model 'fraud', which held Production before version 2, was deleted"
+    ):
         prod.rollback_stage("fraud")
     assert _stages(prod) == {2: "Production", 3: "Staging"}  # nothing changed
 

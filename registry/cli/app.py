@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from registry import __version__
 from registry.cli.aliases import add_commands as add_alias_commands
+from registry.cli.comments import add_commands as add_comment_commands
 from registry.cli.context import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -40,6 +41,8 @@ from registry.cli.exchange import add_commands as add_exchange_commands
 from registry.cli.models import add_commands as add_model_commands
 from registry.cli.ops import add_commands as add_operation_commands
 from registry.cli.output import Output
+from registry.cli.requests import add_commands as add_request_commands
+from registry.cli.rollback import add_commands as add_rollback_commands
 from registry.cli.search import add_commands as add_search_commands
 from registry.cli.ui import add_commands as add_ui_commands
 from registry.cli.versions import add_commands as add_version_commands
@@ -95,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_version_commands(top, group, command, tag_options)
     # stages and aliases
     add_alias_commands(group, command)
+    add_request_commands(group, command)
+    add_comment_commands(group, command)
+    add_rollback_commands(top, command)
     add_search_commands(group, command)
     add_operation_commands(top, command)
     add_webhook_commands(group, command)

@@ -101,9 +101,7 @@ class GovernanceMixin:
         Raises:
             ResourceDoesNotExist: no pending request for that version and stage.
         """
-        events = self._write(
-            lambda s: approvals.reject_transition_request(s, _name(name), version, stage, comment)
-        )
+        events = self._write(lambda s: approvals.reject_transition_request(s, _name(name), version, stage, comment))
         return self._request(events[0].model_id, events[0].data["request_ids"][0])
 
     def delete_transition_request(self, name: str, version: int | str, stage: str | Stage, creator: str) -> None:
@@ -134,7 +132,7 @@ class GovernanceMixin:
         events = self._write(lambda s: approvals.create_comment(s, _name(name), version, comment, local))
         return self._comment(events[0].data["id"])
 
-    def update_comment(self, id: str, comment: str) -> Comment:  # noqa: A002 - Databricks' parameter name
+    def update_comment(self, id: str, comment: str) -> Comment:
         """Replace the text of a comment (only its author may).
 
         Raises:
@@ -144,7 +142,7 @@ class GovernanceMixin:
         self._write(lambda s: approvals.update_comment(s, id, comment, self._user))
         return self._comment(id)
 
-    def delete_comment(self, id: str) -> None:  # noqa: A002 - Databricks' parameter name
+    def delete_comment(self, id: str) -> None:
         """Delete a comment (only its author may).
 
         Raises:

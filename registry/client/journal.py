@@ -17,14 +17,14 @@ from registry.domain.validation import validate_alias, validate_model_name, vali
 from registry.errors import InvalidParameterValue
 
 if TYPE_CHECKING:
+    from registry.domain.commands import Change
     from registry.domain.entities import ModelVersion
     from registry.domain.events import RegistryEvent
     from registry.domain.stages import Stage
-    from registry.domain.commands import Change
     from registry.domain.state import Event, RegistryState
-    from registry.store.base import Store
     from registry.events.bus import EventBus, HandlerError, Subscription
     from registry.events.log import EventLog
+    from registry.store.base import Store
 
 __all__ = ["JournalMixin"]
 
@@ -143,7 +143,10 @@ class JournalMixin:
             events = [e for e in store.read_events(0) if e.seq <= state.seq]
             number = history.rollback_target(events, name, alias, current, list(model.versions))
             changes = commands.set_registered_model_alias(state, name, alias, number)
-            return [attrs.evolve(c, data={**c.data, "rollback": {"from_version": current, "reason": reason}}) for c in changes]
+            return [
+                attrs.evolve(c, data={**c.data, "rollback": {"from_version": current, "reason": reason}})
+                for c in changes
+            ]
 
         events = self._write(decide)
         return self.get_model_version(name, events[0].data["version"])

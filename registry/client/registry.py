@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from registry.client.files import ModelFilesMixin
-from registry.client.imports import ImportsMixin
 from registry.client.governance import GovernanceMixin
+from registry.client.imports import ImportsMixin
 from registry.client.journal import JournalMixin
 from registry.client.webhooks import WebhooksMixin
 from registry.domain import commands

@@ -143,9 +143,7 @@ def approve_transition_request(
     return [Change(E.TRANSITION_REQUEST_APPROVED, model.id, name, data)]
 
 
-def reject_transition_request(
-    state: RegistryState, name: str, version: Any, stage: Any, comment: Any
-) -> list[Change]:
+def reject_transition_request(state: RegistryState, name: str, version: Any, stage: Any, comment: Any) -> list[Change]:
     """Reject the pending requests to move ``version`` to ``stage``."""
     target = _target(stage)
     text = _text(comment, "comment", optional=True)
@@ -175,9 +173,7 @@ def transition_requests(state: RegistryState, name: str, version: Any, include_c
     if not isinstance(include_closed, bool):
         raise InvalidParameterValue(f"include_closed must be True or False, got {include_closed!r}.")
     model, number = _version(state, name, version)
-    return [
-        r for r in model.governance.requests.values() if r.version == number and (include_closed or r.pending)
-    ]
+    return [r for r in model.governance.requests.values() if r.version == number and (include_closed or r.pending)]
 
 
 # -- comments -----------------------------------------------------------------------------------------------------
@@ -299,14 +295,12 @@ def rollback_stage(
     # A rollback restores what was approved before: it needs no new approval, but the policy's moves and
     # guards still apply (checked by plan_transition without the approval requirement).
     _, data = plan_transition(state, policy, name, number, target, False, direct=False)
-    archived = [
-        {"version": other, "from_stage": target.value} for other in sorted(model.by_stage[target]) if other != number
-    ]
-    for a in archived:
-        policy.check(target, Stage.ARCHIVED, model.versions[a["version"]].tags, name=name, version=a["version"])
-    data["archived"] = archived
+    leaving = [other for other in sorted(model.by_stage[target]) if other != number]
+    for other in leaving:
+        policy.check(target, Stage.ARCHIVED, model.versions[other].tags, name=name, version=other)
+    data["archived"] = [{"version": other, "from_stage": target.value} for other in leaving]
     data.pop("closed_requests", None)
-    closed = closed_requests(model, [mv.version, *(a["version"] for a in archived)])
+    closed = closed_requests(model, [mv.version, *leaving])
     if closed:
         data["closed_requests"] = closed
     data["rollback"] = {"from_version": current.version, "reason": text}

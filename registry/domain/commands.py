@@ -243,7 +243,7 @@ def plan_transition(
     policy.check(mv.current_stage, target, mv.tags, name=name, version=number)
     if direct:
         policy.check_direct(target, name=name, version=number, current=mv.current_stage)
-    archived = []
+    archived: list[dict[str, Any]] = []
     if archive_existing_versions:
         for other in sorted(model.by_stage[target]):
             if other != number:
@@ -256,7 +256,7 @@ def plan_transition(
         "to_stage": target.value,
         "archived": archived,
     }
-    closed = closed_requests(model, [number, *(a["version"] for a in archived)])
+    closed = closed_requests(model, [number, *(int(a["version"]) for a in archived)])
     if closed:
         data["closed_requests"] = closed
     return model, data

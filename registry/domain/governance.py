@@ -117,13 +117,20 @@ class Governance:
 
     # -- folding (each checks before it changes anything) -------------------------------------------------------
 
-    def create_request(self, seq: int, name: str, version: int, stage: Stage, actor: str | None,
-                       comment: str | None, timestamp: int) -> None:
+    def create_request(
+        self, seq: int, name: str, version: int, stage: Stage, actor: str | None, comment: str | None, timestamp: int
+    ) -> None:
         if any(r.user_id == actor for r in self.pending(version, stage)):
             raise ValueError(f"{actor!r} already has a pending request to move version {version} to {stage.value}")
         self.requests[seq] = TransitionRequest(
-            id=seq, name=name, version=version, to_stage=stage, user_id=actor, comment=comment,
-            creation_timestamp=timestamp, last_updated_timestamp=timestamp,
+            id=seq,
+            name=name,
+            version=version,
+            to_stage=stage,
+            user_id=actor,
+            comment=comment,
+            creation_timestamp=timestamp,
+            last_updated_timestamp=timestamp,
         )
 
     def pending_by_id(self, ids: Any) -> list[TransitionRequest]:
@@ -140,13 +147,23 @@ class Governance:
             found.append(request)
         return found
 
-    def resolve(self, found: Iterable[TransitionRequest], status: RequestStatus, actor: str | None,
-                comment: str | None, timestamp: int) -> None:
+    def resolve(
+        self,
+        found: Iterable[TransitionRequest],
+        status: RequestStatus,
+        actor: str | None,
+        comment: str | None,
+        timestamp: int,
+    ) -> None:
         """Mark requests (from :meth:`pending_by_id`) approved, rejected or deleted."""
         for request in found:
             self.requests[request.id] = attrs.evolve(
-                request, status=status, last_updated_timestamp=timestamp, resolved_by=actor,
-                resolved_timestamp=timestamp, resolution_comment=comment,
+                request,
+                status=status,
+                last_updated_timestamp=timestamp,
+                resolved_by=actor,
+                resolved_timestamp=timestamp,
+                resolution_comment=comment,
             )
 
     def close_for_moves(self, moves: Mapping[int, Stage | None], timestamp: int, actor: str | None) -> None:
@@ -163,8 +180,12 @@ class Governance:
             else:
                 reason = f"version {request.version} was moved to {reached.value}"
             self.requests[request.id] = attrs.evolve(
-                request, status=RequestStatus.CLOSED, last_updated_timestamp=timestamp, resolved_by=actor,
-                resolved_timestamp=timestamp, reason=reason,
+                request,
+                status=RequestStatus.CLOSED,
+                last_updated_timestamp=timestamp,
+                resolved_by=actor,
+                resolved_timestamp=timestamp,
+                reason=reason,
             )
 
     def rename(self, new_name: str) -> None:
@@ -174,8 +195,9 @@ class Governance:
     def drop_version_comments(self, version: int) -> None:
         self.comments = {i: c for i, c in self.comments.items() if c.version != version}
 
-    def add_comment(self, comment_id: str, name: str, version: int, actor: str | None, text: str,
-                    timestamp: int) -> None:
+    def add_comment(
+        self, comment_id: str, name: str, version: int, actor: str | None, text: str, timestamp: int
+    ) -> None:
         if comment_id in self.comments:
             raise ValueError(f"comment {comment_id!r} already exists")
         self.comments[comment_id] = Comment(comment_id, name, version, actor, text, timestamp, timestamp)

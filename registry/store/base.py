@@ -187,7 +187,7 @@ class Store(abc.ABC):
         decide: Callable[[RegistryState], list[Change]],
         *,
         publish: Callable[[list[Change]], None] | None = None,
-        actor: str | None | _Default = DEFAULT_ACTOR,
+        actor: str | _Default | None = DEFAULT_ACTOR,
     ) -> list[Event]:
         """The mutation funnel: run ``decide`` on fresh state under the lock and commit what it returns.
 

@@ -164,9 +164,7 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
                 verify_artifacts(mv.storage_location, mv.digest)
             except ArtifactVerificationError as exc:
                 problems.append(CheckProblem("corrupt_version", mv.storage_location, str(exc), mv.name, mv.version))
-    return CheckReport(
-        versions_checked=checked, problems=problems, rebuilt=rebuilt, leftovers=leftovers, history=chain
-    )
+    return CheckReport(versions_checked=checked, problems=problems, rebuilt=rebuilt, leftovers=leftovers, history=chain)
 
 
 def _verify_history(store: Store) -> ChainReport | None:

@@ -4,6 +4,7 @@ valid per-record checksums, so only the chain can tell. Registries from before t
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def root(tmp_path: Path) -> Path:
 def test_an_untouched_chain_verifies_from_creation(root: Path) -> None:
     records = _records(root)
     assert records[0]["prev_hash"] == CHAIN_START
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(records, records[1:], strict=False))
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(records))
     report = Registry(str(root), read_only=True).verify_history()
     assert (report.ok, report.records, report.start, report.upgraded) == (True, len(records), 1, False)
 
