@@ -5,7 +5,9 @@ checkpoint it opened, and is closed (which checkpoints), dropped without closing
 reopened, or made to checkpoint at any step, while the others write. Every mutating operation is a rule (rename
 and delete included), each predicted by the reference model: a handle must accept exactly what the reference
 accepts and refuse the rest with the right error. Reads through a handle catch it up and must equal the
-reference.
+reference. Each handle has its own user, and the policy requires an approval by another user to enter
+Production, so transition requests (created, approved, rejected, closed by deletes and moves), comments and
+stage rollbacks are among the steps; the reference keeps every request's status.
 
 After every step, without moving any handle (so the lazy states that other handles' checkpoints can go stale
 under are kept): each handle's name index equals the reference's names at that handle's own position (its
@@ -30,6 +32,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from registry import (
+    MLFLOW,
+    ApprovalRequired,
     ImportConflict,
     ImportedModel,
     ImportedVersion,
@@ -62,12 +66,52 @@ class RefVersion:
 
 
 @attrs.define
+class RefRequest:
+    version: int
+    stage: str
+    user: str
+    status: str = "pending"
+
+
+@attrs.define
 class RefModel:
     description: str | None = None
     tags: dict[str, str] = attrs.field(factory=dict)
     versions: dict[int, RefVersion] = attrs.field(factory=dict)
     aliases: dict[str, int] = attrs.field(factory=dict)
     next: int = 1
+    requests: dict[int, RefRequest] = attrs.field(factory=dict)  # by id (the seq of the creating event)
+    comments: list[tuple[int, str, str]] = attrs.field(factory=list)  # (version, user, text)
+    production: list[int] = attrs.field(factory=list)  # the versions that entered Production, in order
+
+    def moved(self, moves: dict[int, str | None]) -> None:
+        """Versions moved (to a stage) or deleted (None): their pending requests close; Production entries."""
+        for request in self.requests.values():
+            if request.status == "pending" and request.version in moves:
+                request.status = "closed"
+        for number, stage in moves.items():
+            if stage == "Production" and number in self.versions and self.versions[number].stage != "Production":
+                self.production.append(number)
+        self.comments = [c for c in self.comments if not (c[0] in moves and moves[c[0]] is None)]
+
+
+POLICY = MLFLOW.with_approval("Production")
+
+
+class _Fixed:
+    """A stand-in for hypothesis' data object that answers the draws of ``existing`` and ``approve``."""
+
+    def __init__(self, name: str, version: int, stage: str | None = None) -> None:
+        self.pair, self.stage = (name, version), stage
+
+    def draw(self, strategy: Any, label: str | None = None) -> Any:
+        return {"existing": 1, "version": self.pair, "a pending one": self.stage is not None, "stage": self.stage}[
+            label or ""
+        ]
+
+
+def user_of(h: int) -> str:
+    return f"user{h}"
 
 
 def picture_of(reg: Registry) -> dict[str, Any]:
@@ -78,7 +122,13 @@ def picture_of(reg: Registry) -> dict[str, Any]:
             v.version: (v.current_stage.value, v.tags, v.description, sorted(v.aliases), v.name)
             for v in reg.list_model_versions(m.name)
         }
-        out[m.name] = (m.description, m.tags, m.aliases, vs)
+        requests = sorted(
+            (r.id, r.version, r.to_stage.value, r.user_id, r.status.value)
+            for v in vs
+            for r in reg.list_transition_requests(m.name, v, include_closed=True)
+        )
+        comments = [(c.version, c.user_id, c.comment) for v in sorted(vs) for c in reg.list_comments(m.name, v)]
+        out[m.name] = (m.description, m.tags, m.aliases, vs, requests, comments)
     return out
 
 
@@ -91,7 +141,15 @@ def picture_of_state(state: RegistryState) -> dict[str, Any]:
             v.version: (v.current_stage.value, v.tags, v.description, sorted(v.aliases), v.name)
             for v in state.model_versions(name)
         }
-        out[name] = (rm.description, rm.tags, rm.aliases, vs)
+        requests = sorted(
+            (r.id, r.version, r.to_stage.value, r.user_id, r.status.value)
+            for r in m.governance.requests.values()
+            if r.version in vs
+        )
+        comments = sorted(
+            ((c.version, c.user_id, c.comment) for c in m.governance.comments.values()), key=lambda c: c[0]
+        )
+        out[name] = (rm.description, rm.tags, rm.aliases, vs, requests, comments)
     return out
 
 
@@ -100,7 +158,7 @@ class MultiHandleMachine(RuleBasedStateMachine):
         super().__init__()
         self.folder = tempfile.mkdtemp(prefix="registry-multi-")
         self.uri = os.path.join(self.folder, "r")
-        self.handles: list[Registry | None] = [self._open()] + [None] * (HANDLES - 1)  # the others open later
+        self.handles: list[Registry | None] = [self._open(0)] + [None] * (HANDLES - 1)  # the others open later
         self.ref: dict[str, RefModel] = {}
         self.names_at: dict[int, list[str]] = {0: []}  # the reference's names after each journal position
         self.seq = 0
@@ -113,13 +171,14 @@ class MultiHandleMachine(RuleBasedStateMachine):
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
-    def _open(self) -> Registry:
-        return Registry(self.uri, durable=False, policy="mlflow" if not os.path.exists(self.uri) else None)
+    def _open(self, h: int) -> Registry:
+        policy = POLICY if not os.path.exists(self.uri) else None
+        return Registry(self.uri, durable=False, policy=policy, user=user_of(h))
 
     def handle(self, h: int) -> Registry:
         reg = self.handles[h]
         if reg is None:  # a closed or dropped handle is reopened (from the checkpoint) when next used
-            reg = self.handles[h] = self._open()
+            reg = self.handles[h] = self._open(h)
         return reg
 
     def committed(self, reg: Registry) -> None:
@@ -229,6 +288,7 @@ class MultiHandleMachine(RuleBasedStateMachine):
         expected = self.missing(name, version)
         if expected is None:
             m = self.ref[name]
+            m.moved({version: None})
             del m.versions[version]
             m.aliases = {a: v for a, v in m.aliases.items() if v != version}
         self.write(h, close, expected, lambda r: r.delete_model_version(name, version))
@@ -238,13 +298,10 @@ class MultiHandleMachine(RuleBasedStateMachine):
         expected = self.missing(name, version)
         if expected is None and archive and stage not in ("Staging", "Production"):
             expected = InvalidParameterValue
+        if expected is None and stage == "Production" and self.ref[name].versions[version].stage != "Production":
+            expected = ApprovalRequired  # the policy wants an approved request to enter Production
         if expected is None:
-            m = self.ref[name]
-            if archive:
-                for number, v in m.versions.items():
-                    if v.stage == stage and number != version:
-                        v.stage = "Archived"
-            m.versions[version].stage = stage
+            self.move(self.ref[name], version, stage, archive)
         self.write(
             h,
             close,
@@ -279,6 +336,125 @@ class MultiHandleMachine(RuleBasedStateMachine):
         if expected is None:
             self.ref[name].aliases.pop(alias, None)
         self.write(h, close, expected, lambda r: r.delete_registered_model_alias(name, alias))
+
+    def move(self, m: RefModel, version: int, stage: str, archive: bool) -> None:
+        moves: dict[int, str | None] = {version: stage}
+        if archive:
+            moves.update({n: "Archived" for n, v in m.versions.items() if v.stage == stage and n != version})
+        m.moved(moves)
+        for number, target in moves.items():
+            m.versions[number].stage = target  # type: ignore[assignment]
+
+    # -- governance: requests, comments, rollback -----------------------------------------------------------------
+
+    def existing(self, data: Any, name: str, version: int) -> tuple[str, int]:
+        """Mostly a version that exists (random pairs rarely do), sometimes the random one (for the refusals)."""
+        pairs = [(n, v) for n, m in sorted(self.ref.items()) for v in sorted(m.versions)]
+        if isinstance(data, _Fixed):
+            return data.pair
+        if pairs and data.draw(st.integers(0, 3), label="existing") > 0:
+            return data.draw(st.sampled_from(pairs), label="version")
+        return name, version
+
+    def pending(self, m: RefModel, version: int, stage: str) -> list[RefRequest]:
+        return [r for r in m.requests.values() if r.status == "pending" and (r.version, r.stage) == (version, stage)]
+
+    @rule(h=handles, name=names, version=versions, stage=stages, close=then_close, data=st.data())
+    def request(self, h: int, name: str, version: int, stage: str, close: bool, data: st.DataObject) -> None:
+        name, version = self.existing(data, name, version)
+        expected = self.missing(name, version)
+        if expected is None:
+            m = self.ref[name]
+            if m.versions[version].stage == stage:
+                expected = InvalidParameterValue
+            elif any(r.user == user_of(h) for r in self.pending(m, version, stage)):
+                expected = ResourceAlreadyExists
+            else:
+                m.requests[self.seq + 1] = RefRequest(version, stage, user_of(h))
+        self.write(h, close, expected, lambda r: r.create_transition_request(name, version, stage))
+
+    @rule(
+        h=handles, name=names, version=versions, stage=stages, archive=st.booleans(), close=then_close, data=st.data()
+    )
+    def approve(
+        self, h: int, name: str, version: int, stage: str, archive: bool, close: bool, data: st.DataObject
+    ) -> None:
+        name, version = self.existing(data, name, version)
+        m = self.ref.get(name)
+        pending = [r for r in m.requests.values() if r.status == "pending" and r.version == version] if m else []
+        if isinstance(data, _Fixed):
+            stage = data.stage or stage
+        elif pending and data.draw(st.booleans(), label="a pending one"):
+            stage = data.draw(st.sampled_from(sorted({r.stage for r in pending})), label="stage")
+        expected = self.missing(name, version)
+        if expected is None:
+            m = self.ref[name]
+            pending = self.pending(m, version, stage)
+            if not pending:
+                expected = ResourceDoesNotExist
+            elif all(r.user == user_of(h) for r in pending):
+                expected = ApprovalRequired  # the approver must not be the (only) requester
+            elif archive and stage not in ("Staging", "Production"):
+                expected = InvalidParameterValue
+            else:
+                for r in pending:
+                    r.status = "approved"
+                self.move(m, version, stage, archive)
+
+        def call(r: Registry) -> None:
+            r.approve_transition_request(name, version, stage, archive_existing_versions=archive)
+
+        self.write(h, close, expected, call)
+
+    @rule(h=handles, name=names, version=versions, stage=stages, close=then_close, data=st.data())
+    def reject(self, h: int, name: str, version: int, stage: str, close: bool, data: st.DataObject) -> None:
+        name, version = self.existing(data, name, version)
+        expected = self.missing(name, version)
+        if expected is None:
+            pending = self.pending(self.ref[name], version, stage)
+            if not pending:
+                expected = ResourceDoesNotExist
+            for r in pending:
+                r.status = "rejected"
+        self.write(h, close, expected, lambda r: r.reject_transition_request(name, version, stage))
+
+    @rule(h=handles, name=names, version=versions, text=st.sampled_from(["ok", "no"]), close=then_close, data=st.data())
+    def comment(self, h: int, name: str, version: int, text: str, close: bool, data: st.DataObject) -> None:
+        name, version = self.existing(data, name, version)
+        expected = self.missing(name, version)
+        if expected is None:
+            self.ref[name].comments.append((version, user_of(h), text))
+        self.write(h, close, expected, lambda r: r.create_comment(name, version, text))
+
+    @rule(h=handles, other=handles, stage=stages, archive=st.booleans(), data=st.data())
+    def ask_and_approve(self, h: int, other: int, stage: str, archive: bool, data: st.DataObject) -> None:
+        """The whole workflow on a version that exists: handle ``h`` asks, handle ``other`` approves (refused
+        when it is the same user), so versions reach Production and rollbacks have something to undo."""
+        if not any(m.versions for m in self.ref.values()):  # random steps rarely make versions: make one
+            if "a" not in self.ref:
+                self.create_model(h, "a", None, False)
+            self.create_version(h, "a", False)
+        name, version = self.existing(data, "a", 1)
+        self.request(h, name, version, stage, False, _Fixed(name, version))
+        self.approve(other, name, version, stage, archive, False, _Fixed(name, version, stage))
+
+    @rule(h=handles, name=names, close=then_close)
+    def rollback_production(self, h: int, name: str, close: bool) -> None:
+        expected = self.missing(name)
+        if expected is None:
+            m = self.ref[name]
+            holding = [n for n, v in m.versions.items() if v.stage == "Production"]
+            before = [n for n in m.production if n != max(holding)] if holding else []
+            if not before or before[-1] not in m.versions:
+                expected = ResourceDoesNotExist
+            else:
+                target = before[-1]
+                moves: dict[int, str | None] = {n: "Archived" for n in holding if n != target}
+                moves[target] = "Production"
+                m.moved(moves)
+                for number, stage in moves.items():
+                    m.versions[number].stage = stage  # type: ignore[assignment]
+        self.write(h, close, expected, lambda r: r.rollback_stage(name, "Production"))
 
     # -- imports (one record per model: registered_model.imported) ----------------------------------------------
 
@@ -332,6 +508,8 @@ class MultiHandleMachine(RuleBasedStateMachine):
                 m.description = description
             m.tags.setdefault(key, value)
             m.versions[number] = RefVersion(stage=stage, tags={key: value}, description=description)
+            if stage == "Production":
+                m.production.append(number)
             m.aliases[alias] = number
             m.next = number + 1
         self.write(h, close, ImportConflict if conflict else None, lambda r: r.import_models([imported]))
@@ -374,7 +552,7 @@ class MultiHandleMachine(RuleBasedStateMachine):
     @rule(h=handles)
     def reopen_handle(self, h: int) -> None:
         """Drop the handle without closing it (as a killed process) and open a new one now."""
-        self.handles[h] = self._open()
+        self.handles[h] = self._open(h)
 
     @rule(h=handles)
     def force_checkpoint(self, h: int) -> None:
@@ -418,7 +596,11 @@ class MultiHandleMachine(RuleBasedStateMachine):
                 n: (v.stage, v.tags, v.description, sorted(a for a, t in m.aliases.items() if t == n), name)
                 for n, v in m.versions.items()
             }
-            out[name] = (m.description, m.tags, m.aliases, vs)
+            requests = sorted(
+                (i, r.version, r.stage, r.user, r.status) for i, r in m.requests.items() if r.version in m.versions
+            )
+            comments = sorted(m.comments, key=lambda c: c[0])
+            out[name] = (m.description, m.tags, m.aliases, vs, requests, comments)
         return out
 
     @invariant()
