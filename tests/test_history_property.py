@@ -5,6 +5,7 @@ the reference's state just after that change."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import attrs
@@ -152,7 +153,7 @@ def picture_at(state: RegistryState, name: str) -> tuple[Any, ...]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=operations)
 def test_history_and_state_at_equal_the_reference(ops: list[tuple[Any, ...]]) -> None:
-    uri = f"memory://history-{id(ops)}"
+    uri = f"memory://history-{uuid.uuid4().hex}"  # named stores outlive their clients: a fresh one each example
     clock = TickingClock()
     policy = MLFLOW.with_approval("Production")
     clients = {u: Registry(uri, clock=clock, user=u, policy=policy if u == "ann" else None) for u in USERS}
