@@ -3,12 +3,13 @@ with actor, time and details, on both backends, with two users sharing one regis
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TickingClock
+from conftest import TickingClock, registry_uri
 
 from registry import (
     LIFECYCLE,
@@ -27,11 +28,13 @@ from registry.domain.history import describe_event
 GOVERNED = LIFECYCLE.with_approval("Production")
 
 
-@pytest.fixture(params=["folder", "memory"])
+@pytest.fixture(params=["folder", "memory", "bucket"])
 def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Registry, Registry]]:
     """Alice and Bob on one registry whose policy requires an approved request (by someone else) for
     Production; model 'fraud' with versions 1-3, version 1 and 2 in Staging."""
-    uri = str(tmp_path / "registry") if request.param == "folder" else f"memory://{uuid.uuid4().hex}"
+    uri = registry_uri(request.param, request, tmp_path)
+    if uri == "memory://":
+        uri = f"memory://{uuid.uuid4().hex}"  # a named one, so both users share it
     clock = TickingClock()
     alice = Registry(uri, clock=clock, user="alice", policy=GOVERNED)
     bob = Registry(uri, clock=clock, user="bob")
@@ -246,10 +249,10 @@ def _closed_of_deleted(reg: Registry, created: object) -> list:
 # -- stage rollback ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["folder", "memory"])
+@pytest.fixture(params=["folder", "memory", "bucket"])
 def prod(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
     """Model 'fraud': version 1 promoted to Production, then version 2 (archiving 1); version 3 in Staging."""
-    uri = str(tmp_path / "registry") if request.param == "folder" else "memory://"
+    uri = registry_uri(request.param, request, tmp_path)
     reg = Registry(uri, clock=TickingClock(), user="alice")
     reg.create_registered_model("fraud")
     for n in range(3):
@@ -331,3 +334,18 @@ def test_rollback_alias_has_the_same_shape(prod: Registry) -> None:
     assert event.data["rollback"] == {"from_version": 2, "reason": "bad canary"}
     assert describe_event(event) == "alias @champion -> version 1 (was version 2) (rollback: bad canary)"
     assert prod.rollback_alias("fraud", "champion").version == 2
+
+
+def test_every_backend_keeps_the_hash_chain(reg: Registry) -> None:
+    """The chain is computed in Store.write and persisted through Event.to_dict: a fresh handle reads it back."""
+    reg.create_registered_model("m")
+    reg.create_model_version("m", "s3://bucket/m")
+    reg.create_comment("m", 1, "noted")
+    events = reg.events()
+    assert events[0].prev_hash == "start" and all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    report = reg.verify_history()
+    assert (report.ok, report.records, report.start) == (True, 3, 1)
+    if not reg.uri.startswith("memory://"):
+        with Registry(reg.uri, read_only=True) as fresh:
+            assert [e.hash for e in fresh.events()] == [e.hash for e in events]
+            assert fresh.check().history == report
