@@ -16,7 +16,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import rule
 from s3_support import MOTO_ENV, create_bucket
-from store.test_multi_handle_machine import HANDLES, MultiHandleMachine, handles, picture_of_state
+from store.test_multi_handle_machine import (
+    HANDLES,
+    POLICY,
+    MultiHandleMachine,
+    handles,
+    picture_of_state,
+    user_of,
+)
 
 from registry import Registry
 from registry.domain.state import RegistryState
@@ -50,8 +57,8 @@ class BucketMultiHandleMachine(MultiHandleMachine):
         self.bucket_url = f"{_place['base']}/{uuid.uuid4().hex[:12]}"  # a fresh prefix for each example
         super().__init__()
 
-    def _open(self) -> Registry:
-        reg = Registry(self.bucket_url, policy=None if self.created else "mlflow")
+    def _open(self, h: int) -> Registry:
+        reg = Registry(self.bucket_url, policy=None if self.created else POLICY, user=user_of(h))
         self.created = True
         self.uri = reg.uri
         return reg
