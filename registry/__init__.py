@@ -18,6 +18,7 @@ if typing.TYPE_CHECKING:
         get_registry_uri,
         set_registry_uri,
     )
+    from registry.client.replicas import SyncReport
     from registry.defaults import default_registry, register_model
     from registry.domain.chain import ChainReport
     from registry.domain.entities import ModelVersion, ModelVersionFile, ModelVersionStatus, RegisteredModel
@@ -38,6 +39,7 @@ if typing.TYPE_CHECKING:
         RegistryError,
         RegistryIOError,
         RegistryLockTimeout,
+        ReplicaReadOnly,
         ResourceAlreadyExists,
         ResourceDoesNotExist,
     )
@@ -85,6 +87,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "RegistryError": ("registry.errors", "RegistryError"),
     "RegistryIOError": ("registry.errors", "RegistryIOError"),
     "RegistryLockTimeout": ("registry.errors", "RegistryLockTimeout"),
+    "SyncReport": ("registry.client.replicas", "SyncReport"),
+    "ReplicaReadOnly": ("registry.errors", "ReplicaReadOnly"),
     "ResourceAlreadyExists": ("registry.errors", "ResourceAlreadyExists"),
     "ResourceDoesNotExist": ("registry.errors", "ResourceDoesNotExist"),
     "set_registry_uri": ("registry.client", "set_registry_uri"),
@@ -157,12 +161,14 @@ __all__ = [
     "RegistryError",
     "RegistryIOError",
     "RegistryLockTimeout",
+    "ReplicaReadOnly",
     "RequestStatus",
     "ResourceAlreadyExists",
     "ResourceDoesNotExist",
     "Stage",
     "StageGuard",
     "StagePolicy",
+    "SyncReport",
     "TransitionRequest",
     "__version__",
     "default_registry",

@@ -11,6 +11,7 @@
     │   └── ImportConflict                            RESOURCE_ALREADY_EXISTS
     ├── RegistryLockTimeout (+ TimeoutError)          TEMPORARILY_UNAVAILABLE
     ├── ReadOnlyRegistry (+ PermissionError)          PERMISSION_DENIED
+    │   └── ReplicaReadOnly                           PERMISSION_DENIED
     ├── RegistryIOError (+ OSError)                   IO_ERROR
     ├── MlflowServerError                             TEMPORARILY_UNAVAILABLE
     ├── CorruptRegistry                               DATA_LOSS
@@ -43,6 +44,7 @@ __all__ = [
     "RegistryError",
     "RegistryIOError",
     "RegistryLockTimeout",
+    "ReplicaReadOnly",
     "ResourceAlreadyExists",
     "ResourceDoesNotExist",
 ]
@@ -120,6 +122,13 @@ class RegistryLockTimeout(RegistryError, TimeoutError):
 class ReadOnlyRegistry(RegistryError, PermissionError):
     """A write to a registry that is read-only: opened with ``read_only=True`` (or ``$REGISTRY_READ_ONLY``), or
     one this process cannot write (permissions, a read-only filesystem). Nothing was changed."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+class ReplicaReadOnly(ReadOnlyRegistry):
+    """A write to a replica (a registry ``registry sync`` keeps equal to its source): its models change only by
+    syncing. ``source`` names the source; detach the replica (``registry sync --detach``) to write to it."""
 
     error_code = "PERMISSION_DENIED"
 

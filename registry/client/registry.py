@@ -18,6 +18,7 @@ from registry.client.files import ModelFilesMixin
 from registry.client.governance import GovernanceMixin
 from registry.client.imports import ImportsMixin
 from registry.client.journal import JournalMixin
+from registry.client.replicas import ReplicasMixin
 from registry.client.webhooks import WebhooksMixin
 from registry.domain import commands
 from registry.domain.entities import ModelVersion, RegisteredModel
@@ -69,7 +70,7 @@ def _random_id() -> str:
     return uuid.uuid4().hex
 
 
-class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, GovernanceMixin):
+class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, WebhooksMixin, GovernanceMixin):
     """A model registry in a folder (or in memory), with MLflow's registry API.
 
     Args:
@@ -166,6 +167,10 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, WebhooksMixin, Gover
                 f"The ids generator returned {value!r}; ids must be 1-64 letters, digits, '-' or '_'."
             )
         return value
+
+    def open_source_registry(self, uri: str, **options: Any) -> Registry:
+        """Another registry of this class (what a replica's sync opens its source with, ``read_only=True``)."""
+        return type(self)(uri, **options) if type(self) is Registry else Registry(uri, **options)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"

@@ -33,6 +33,7 @@ __all__ = [
     "RegisteredModelDeleted",
     "RegisteredModelImported",
     "RegisteredModelRenamed",
+    "RegisteredModelSynced",
     "RegisteredModelTagDeleted",
     "RegisteredModelTagSet",
     "RegisteredModelUpdated",
@@ -151,6 +152,28 @@ class RegisteredModelImported(RegistryEvent):
     @property
     def origin(self) -> str | None:
         """Where the model came from (a bundle's file, an MLflow URI)."""
+        return self.data.get("origin")
+
+
+class RegisteredModelSynced(RegistryEvent):
+    """A replica's model made equal to its source's, in one record holding its whole state (see
+    registry.domain.replicas)."""
+
+    __slots__ = ()
+
+    @property
+    def created(self) -> bool:
+        """Whether the sync created the model in the replica."""
+        return bool(self.data.get("created"))
+
+    @property
+    def versions(self) -> list[int]:
+        """The versions the model holds after the sync."""
+        return [int(v["version"]) for v in self.data.get("versions", ())]
+
+    @property
+    def origin(self) -> str | None:
+        """The replica's source."""
         return self.data.get("origin")
 
 
@@ -345,6 +368,7 @@ _CLASSES: dict[str, type[RegistryEvent]] = {
     EventType.REGISTERED_MODEL_UPDATED: RegisteredModelUpdated,
     EventType.REGISTERED_MODEL_DELETED: RegisteredModelDeleted,
     EventType.REGISTERED_MODEL_IMPORTED: RegisteredModelImported,
+    EventType.REGISTERED_MODEL_SYNCED: RegisteredModelSynced,
     EventType.REGISTERED_MODEL_TAG_SET: RegisteredModelTagSet,
     EventType.REGISTERED_MODEL_TAG_DELETED: RegisteredModelTagDeleted,
     EventType.MODEL_VERSION_CREATED: ModelVersionCreated,

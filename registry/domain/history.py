@@ -40,7 +40,7 @@ def model_history(events: Sequence[Event], name: str, version: int | None = None
         if e.model_id is None:
             continue
         if e.type == EventType.REGISTERED_MODEL_CREATED or (
-            e.type == EventType.REGISTERED_MODEL_IMPORTED and e.data.get("created")
+            e.type in (EventType.REGISTERED_MODEL_IMPORTED, EventType.REGISTERED_MODEL_SYNCED) and e.data.get("created")
         ):
             live[e.name or ""] = e.model_id
         elif e.type == EventType.REGISTERED_MODEL_RENAMED:
@@ -134,6 +134,9 @@ def _concerns(e: Event, version: int) -> bool:
     if e.type == EventType.REGISTERED_MODEL_IMPORTED:
         touched = [v.get("version") for v in (*data.get("versions", ()), *data.get("updates", ()))]
         return version in touched or version in (data.get("aliases") or {}).values()
+    if e.type == EventType.REGISTERED_MODEL_SYNCED:  # the whole model's state: every version it holds or dropped
+        held = [v.get("version") for v in data.get("versions", ())]
+        return version in held or version in data.get("removed_versions", [])
     return any(a.get("version") == version for a in data.get("archived", []) if isinstance(a, dict))
 
 
@@ -206,6 +209,11 @@ def describe_event(e: Event) -> str:
         what = "model imported" if d.get("created") else "import"
         origin = f" from {_short(d.get('origin'))}" if d.get("origin") else ""
         return f"{what}{origin}: new versions {new}"
+    if t == EventType.REGISTERED_MODEL_SYNCED:
+        held = ", ".join(str(x.get("version")) for x in d.get("versions", ())) or "none"
+        what = "model replicated" if d.get("created") else "replica synced"
+        origin = f" from {_short(d.get('origin'))}" if d.get("origin") else ""
+        return f"{what}{origin}: versions {held}"
     return f"{t} {json.dumps(d, sort_keys=True, default=str)}"
 
 

@@ -73,6 +73,8 @@ class EventType:
     MODEL_VERSION_COMMENT_CREATED = "model_version_comment.created"
     MODEL_VERSION_COMMENT_UPDATED = "model_version_comment.updated"
     MODEL_VERSION_COMMENT_DELETED = "model_version_comment.deleted"
+    # One record per model a replica brought up to date with its source: see registry.domain.replicas
+    REGISTERED_MODEL_SYNCED = "registered_model.synced"
 
 
 @attrs.frozen
@@ -555,7 +557,7 @@ class RegistryState:
         if e.type == EventType.REGISTERED_MODEL_CREATED:
             self._create(e)
             return
-        if e.type == EventType.REGISTERED_MODEL_IMPORTED and e.data.get("created") is True:
+        if e.type in _CREATING_EVENTS and e.data.get("created") is True:
             self._create_imported(e)
             return
         entry = self.models.raw(e.model_id) if isinstance(e.model_id, str) else None
@@ -958,6 +960,67 @@ def _on_model_imported(m: ModelState, e: Event, root: str | None) -> None:
         m.last_updated_timestamp = e.timestamp
 
 
+def _on_model_synced(m: ModelState, e: Event, root: str | None) -> None:
+    """A replica's model made equal to its source's (see registry.domain.replicas): the record holds the model's
+    whole state, which replaces what the model had. Everything is checked and built first, so a refused record
+    changes nothing."""
+    d = e.data
+    next_version = _int(d, "next_version")
+    description = _optional_text(d, "description")
+    tags = _tags(d, "tags")
+    versions = d["versions"]
+    if not isinstance(versions, list):
+        raise TypeError(f"'versions' is {versions!r}, not a list")
+    aliases = d.get("aliases") or {}
+    if not isinstance(aliases, dict):
+        raise TypeError(f"'aliases' is {aliases!r}, not a mapping")
+    by_version: dict[int, list[str]] = {}
+    for alias, number in aliases.items():
+        if not isinstance(alias, str) or isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"alias {alias!r} -> {number!r} is not a name and a version number")
+        by_version.setdefault(number, []).append(alias)
+    built: dict[int, ModelVersion] = {}
+    for v in versions:
+        number = _int(v, "version")
+        if number in built or number < 1 or number >= next_version:
+            raise ValueError(f"version {number} of model '{m.name}' is repeated or not below {next_version}")
+        digest = _optional_text(v, "digest")
+        location = _location(root, m.id, number, digest)
+        built[number] = ModelVersion(
+            name=m.name,
+            version=number,
+            creation_timestamp=_int(v, "creation_timestamp"),
+            last_updated_timestamp=_int(v, "last_updated_timestamp"),
+            description=_optional_text(v, "description"),
+            user_id=_optional_text(v, "user_id"),
+            current_stage=Stage(_text(v, "stage")),
+            source=_optional_text(v, "source") or location,
+            run_id=_optional_text(v, "run_id"),
+            tags=_tags(v, "tags"),
+            run_link=_optional_text(v, "run_link"),
+            aliases=sorted(by_version.get(number, ())),
+            storage_location=location,
+            digest=digest,
+        )
+    missing = sorted(set(by_version) - set(built))
+    if missing:
+        raise KeyError(f"aliases of model '{m.name}' point at versions {missing} the record does not hold")
+    created, updated = _int(d, "creation_timestamp"), _int(d, "last_updated_timestamp")
+    # everything checked: replace
+    for number in list(m.versions):
+        m.drop_version(number)
+    for mv in built.values():
+        m.put_version(mv)
+    m.aliases = {alias: number for alias, number in aliases.items()}
+    m.tags = tags
+    m.description = description
+    m.next_version = next_version
+    m.creation_timestamp = created
+    m.last_updated_timestamp = updated
+
+
+_CREATING_EVENTS = frozenset({EventType.REGISTERED_MODEL_IMPORTED, EventType.REGISTERED_MODEL_SYNCED})
+
 _TABLE_EVENTS = frozenset({EventType.REGISTERED_MODEL_CREATED, EventType.REGISTERED_MODEL_DELETED})
 
 _MODEL_HANDLERS: dict[str, Callable[[ModelState, Event, str | None], None]] = {
@@ -981,4 +1044,5 @@ _MODEL_HANDLERS: dict[str, Callable[[ModelState, Event, str | None], None]] = {
     EventType.MODEL_VERSION_COMMENT_CREATED: _on_comment_created,
     EventType.MODEL_VERSION_COMMENT_UPDATED: _on_comment_updated,
     EventType.MODEL_VERSION_COMMENT_DELETED: _on_comment_deleted,
+    EventType.REGISTERED_MODEL_SYNCED: _on_model_synced,
 }

@@ -40,7 +40,7 @@ from registry.exchange.files import verified_files
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.selection import select_versions
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "export_bundle", "import_bundle", "read_bundle"]
+__all__ = ["BUNDLE_FORMAT", "Bundle", "allocated_top", "export_bundle", "import_bundle", "read_bundle"]
 
 BUNDLE_FORMAT = 1
 _INDEX = "bundle.json"
@@ -131,7 +131,7 @@ def export_bundle(
                 "versions": [_version_entry(mv) for mv in versions],
                 "history": [e.to_dict() for e in history],
                 # whole models carry their counter, so numbers deleted at the source stay unused here too
-                "next_version": _allocated(history) + 1 if numbers is None else None,
+                "next_version": allocated_top(history) + 1 if numbers is None else None,
             }
         )
         written[name] = sorted(kept)
@@ -166,13 +166,13 @@ def export_bundle(
     return written
 
 
-def _allocated(history: Iterable[Event]) -> int:
-    """The highest version number the model's history ever created."""
+def allocated_top(history: Iterable[Event]) -> int:
+    """The highest version number the model's history ever created (or, for a replica, was told of)."""
     top = 0
     for e in history:
         if e.type == EventType.MODEL_VERSION_CREATED:
             top = max(top, int(e.data["version"]))
-        elif e.type == EventType.REGISTERED_MODEL_IMPORTED:
+        elif e.type in (EventType.REGISTERED_MODEL_IMPORTED, EventType.REGISTERED_MODEL_SYNCED):
             top = max(
                 top, *(int(v["version"]) for v in e.data.get("versions", ())), (e.data.get("next_version") or 1) - 1
             )

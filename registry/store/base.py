@@ -31,7 +31,7 @@ from registry.domain.commands import Change
 from registry.domain.entities import ModelVersion
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, EventType, RegistryState
-from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError
+from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError, ReplicaReadOnly
 from registry.store.artifacts import CopyLimits, StagedArtifacts, stage_directory
 from registry.store.files import fsync_dir, os_errors
 
@@ -100,6 +100,8 @@ class Store(abc.ABC):
         self._guard = threading.RLock()
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._state = RegistryState(self.artifact_root)
+        self.replica: dict[str, Any] | None = getattr(self, "replica", None)
+        """What makes this registry a replica (``{"source": ..., ...}``, see :meth:`set_replica`), else None."""
 
     # -- what subclasses provide ------------------------------------------------------------------------------
 
@@ -146,6 +148,30 @@ class Store(abc.ABC):
         """Any OSError in the block becomes the registry error for a failed write (ReadOnlyRegistry, ...)."""
         return os_errors(self.location, doing, writing=True)
 
+    def refuse_replica_write(self, doing: str) -> None:
+        """Raise :class:`~registry.errors.ReplicaReadOnly` if this registry is a replica (checked under the lock,
+        after catching up: a detach by another process is seen)."""
+        if self.replica is not None:
+            source = self.replica.get("source")
+            raise ReplicaReadOnly(
+                f"Cannot {doing}: the registry at {self.location} is a replica of {source}, changed only by "
+                f"'registry sync'. Change the source instead, or detach the replica ('registry sync --detach "
+                f"{self.location}') to make it an ordinary registry.",
+                path=self.location,
+                source=source,
+            )
+
+    def set_replica(self, replica: dict[str, Any] | None) -> None:
+        """Record (or with ``None`` remove) the replica marker, under the lock. JSON types only."""
+        self.check_writable("mark the registry as a replica")
+        with self._guard:
+            self.replica = None if replica is None else dict(replica)
+
+    def replica_info(self) -> dict[str, Any] | None:
+        """The replica marker as committed now (another process may have changed it)."""
+        with self._guard:
+            return None if self.replica is None else dict(self.replica)
+
     @abc.abstractmethod
     def read_events(self, since: int = 0, limit: int | None = None) -> list[Event]:
         """Committed events with ``seq > since``, oldest first (at most ``limit``)."""
@@ -158,6 +184,9 @@ class Store(abc.ABC):
             elif event.type == EventType.MODEL_VERSION_DELETED and event.model_id:
                 number = str(event.data["version"])
                 self._remove_tree(os.path.join(self.artifact_root, event.model_id, "versions", number))
+            elif event.type == EventType.REGISTERED_MODEL_SYNCED and event.model_id:
+                for number in event.data.get("removed_versions", ()):
+                    self._remove_tree(os.path.join(self.artifact_root, event.model_id, "versions", str(number)))
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -188,6 +217,7 @@ class Store(abc.ABC):
         *,
         publish: Callable[[list[Change]], None] | None = None,
         actor: str | _Default | None = DEFAULT_ACTOR,
+        as_replica: bool = False,
     ) -> list[Event]:
         """The mutation funnel: run ``decide`` on fresh state under the lock and commit what it returns.
 
@@ -198,6 +228,8 @@ class Store(abc.ABC):
                 ``check`` finds), never a version without its files.
             actor: the user recorded on the events, when not the store's own (several clients with their own
                 ``user`` can share one store: a named in-memory registry).
+            as_replica: the write is a sync bringing a replica up to date (every other write to a replica is
+                refused with :class:`~registry.errors.ReplicaReadOnly`).
 
         Returns:
             The committed events (empty when ``decide`` returned no changes).
@@ -212,7 +244,7 @@ class Store(abc.ABC):
             attempt = 0
             while True:
                 attempt += 1
-                events = self._decide_and_commit(decide, publish, who)
+                events = self._decide_and_commit(decide, publish, who, as_replica)
                 if events is not None:
                     break
                 # Another writer took the journal position this commit needed (an optimistic store, no lock):
@@ -240,12 +272,15 @@ class Store(abc.ABC):
         decide: Callable[[RegistryState], list[Change]],
         publish: Callable[[list[Change]], None] | None,
         actor: str | None,
+        as_replica: bool = False,
     ) -> list[Event] | None:
         """One round of :meth:`write`: the committed events, ``[]`` for no change, ``None`` after a conflict."""
         self._catch_up(writing=True)
         changes = decide(self._state)
         if not changes:
             return []
+        if not as_replica:  # after deciding: a command that changes nothing (check's scan) is no write
+            self.refuse_replica_write("change the registry")
         timestamp = self.clock()
         unlinked = [
             Event(

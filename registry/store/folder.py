@@ -221,6 +221,10 @@ class FolderStore(Store):
                 path=path,
             )
         self._settings_key = (st.st_size, st.st_mtime_ns)
+        replica = settings.get("replica")
+        if replica is not None and not (isinstance(replica, dict) and isinstance(replica.get("source"), str)):
+            raise CorruptRegistry(f"{path} holds a malformed replica marker {replica!r:.200}.", path=path)
+        self.replica = replica
         try:
             return StagePolicy.from_dict(settings["stage_policy"])
         except RegistryError:
@@ -233,10 +237,33 @@ class FolderStore(Store):
         self.check_writable("change the stage policy")
         with self._guard, self._writing("change the stage policy"), self._process_lock():
             path = self._path(_SETTINGS)
+            self.policy = self._read_settings()
+            self.refuse_replica_write("change the stage policy")
             settings = read_json(path)
             settings["stage_policy"] = policy.to_dict()
             atomic_write_json(path, settings, durable=self.durable)
             self.policy = self._read_settings()
+
+    def set_replica(self, replica: dict[str, Any] | None) -> None:
+        """Record (or with ``None`` remove) the replica marker in registry.json, under the writers' lock, so every
+        process's next write sees it (writers re-read registry.json after taking the lock)."""
+        self.check_writable("mark the registry as a replica")
+        with self._guard, self._writing("mark the registry as a replica"), self._process_lock():
+            path = self._path(_SETTINGS)
+            settings = read_json(path)
+            if replica is None:
+                settings.pop("replica", None)
+            else:
+                settings["replica"] = dict(replica)
+            atomic_write_json(path, settings, durable=self.durable)
+            self.policy = self._read_settings()
+
+    def replica_info(self) -> dict[str, Any] | None:
+        with self._guard, os_errors(self.root, "read the registry's settings", writing=False):
+            st = os.stat(self._path(_SETTINGS))
+            if (st.st_size, st.st_mtime_ns) != self._settings_key:
+                self.policy = self._read_settings()
+            return None if self.replica is None else dict(self.replica)
 
     # -- loading and catching up ----------------------------------------------------------------------------------
 

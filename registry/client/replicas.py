@@ -1,0 +1,316 @@
+"""Replicas: a registry kept equal to another (a folder, any registry URI, or a bundle file) by ``sync_from``
+(a mixin of :class:`registry.Registry`; the source side is :mod:`registry.exchange.sync`, the rules the pure
+command :func:`registry.domain.replicas.plan_sync`).
+
+A sync, in order:
+
+1. **Incremental**: the source's journal position (a bundle's size and time) is compared with the one the
+   replica recorded at its last sync; when it has not moved (and the selections are the same), nothing is read.
+2. **Verified, resumable**: each version the replica lacks has its files copied into the replica's ``tmp/``,
+   every file checked against the source's manifest and the manifest against the version's digest. Verified
+   copies are kept by digest, so an interrupted sync started again fetches only what it had not verified.
+3. **Atomic for readers**: one write, one ``registered_model.synced`` record per model that changed, holding its
+   whole state (or ``registered_model.deleted`` for one the source no longer offers). A reader of the replica
+   sees each model before or after, never a mixture. The files are renamed into place before the records.
+4. The replica marker in ``registry.json`` records the source and the position reached; ordinary writes to the
+   replica are refused (:class:`~registry.errors.ReplicaReadOnly`) until :meth:`ReplicasMixin.detach_replica`.
+
+The source is always opened read-only, so a sync never writes to it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from registry.domain.replicas import plan_sync
+from registry.errors import InvalidParameterValue, RegistryError
+from registry.exchange.arguments import path_argument, selections_argument
+from registry.exchange.sync import SyncProgress, Transfer, cache_path, describe_source, fetch_version
+from registry.store.artifacts import StagedArtifacts
+
+if TYPE_CHECKING:
+    from registry.client.registry import Registry
+    from registry.domain.commands import Change
+    from registry.domain.state import RegistryState
+    from registry.store.base import Store
+
+__all__ = ["ReplicasMixin", "SyncReport"]
+
+
+@attrs.frozen
+class SyncReport:
+    """What one sync did. ``up_to_date``: the source had not moved, nothing was read or written."""
+
+    source: str
+    up_to_date: bool = False
+    created_models: list[str] = attrs.field(factory=list)
+    synced_models: list[str] = attrs.field(factory=list)
+    deleted_models: list[str] = attrs.field(factory=list)
+    files_fetched: int = 0
+    bytes_fetched: int = 0
+    bytes_reused: int = 0
+    position: Any = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created_models or self.synced_models or self.deleted_models)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "up_to_date": self.up_to_date,
+            "created_models": list(self.created_models),
+            "synced_models": list(self.synced_models),
+            "deleted_models": list(self.deleted_models),
+            "files_fetched": self.files_fetched,
+            "bytes_fetched": self.bytes_fetched,
+            "bytes_reused": self.bytes_reused,
+            "position": self.position,
+        }
+
+
+class _Source:
+    """An open source: a registry (opened read-only) or a bundle file (verified and read into a scratch
+    in-memory registry, only when its position moved)."""
+
+    def __init__(self, opener: Callable[..., Registry], source: Any) -> None:
+        self._opener = opener
+        self._registry: Registry | None = None
+        self._owned = False
+        if hasattr(source, "last_event_seq") and hasattr(source, "list_registered_models"):
+            self._registry, self.uri, self.bundle = source, str(source.uri), None
+            return
+        text = path_argument(source, "sync source")
+        if os.path.isfile(text):
+            self.bundle: str | None = os.path.abspath(text)
+            self.uri = self.bundle
+        else:
+            self.bundle = None
+            self._registry = opener(text, read_only=True)
+            self._owned = True
+            self.uri = str(self._registry.uri)
+
+    def position(self) -> Any:
+        if self.bundle is not None:
+            st = os.stat(self.bundle)
+            return {"bundle_size": st.st_size, "bundle_mtime_ns": st.st_mtime_ns}
+        assert self._registry is not None
+        return {"seq": self._registry.last_event_seq()}
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            assert self.bundle is not None
+            scratch = self._opener("memory://", durable=False)
+            scratch.import_bundle(self.bundle)
+            self._registry, self._owned = scratch, True
+        return self._registry
+
+    def close(self) -> None:
+        if self._owned and self._registry is not None:
+            self._registry.close()
+        self._registry = None
+
+
+class ReplicasMixin:
+    if TYPE_CHECKING:  # what the client provides
+        _store: Store
+        uri: str
+        _clock: Callable[[], int]
+
+        def new_id(self) -> str: ...
+
+        def open_source_registry(self, uri: str, **options: Any) -> Registry: ...
+
+    @property
+    def replica_source(self) -> str | None:
+        """The source this registry is a replica of (``None`` when it is not a replica)."""
+        info = self._store.replica_info()
+        return None if info is None else str(info["source"])
+
+    def detach_replica(self) -> None:
+        """Make this replica an ordinary registry: it keeps its models and accepts writes; it is no longer
+        synced (a later ``sync_from`` into it is refused, as into any registry that holds models).
+
+        Raises:
+            InvalidParameterValue: the registry is not a replica.
+        """
+        if self._store.replica_info() is None:
+            raise InvalidParameterValue(f"The registry at {self.uri} is not a replica; there is nothing to detach.")
+        self._store.set_replica(None)
+
+    def sync_from(
+        self,
+        source: Any,
+        models: Iterable[str] | str | None = None,
+        *,
+        progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Bring this registry up to date with ``source`` (see the module docstring), making it a replica of it.
+
+        Args:
+            source: a registry folder or URI (opened read-only), a bundle file, or an open :class:`Registry`.
+            models: selections (``NAME``, ``NAME@alias``, ``NAME/3``, ``NAME/Production``; ``None``: every
+                model). Only the selected versions are held, with their metadata, stages and the aliases that
+                point at them; what is no longer selected (or no longer exists at the source) is removed.
+            progress: called with a :class:`~registry.exchange.sync.SyncProgress` as files are fetched.
+
+        Returns:
+            A :class:`SyncReport`.
+
+        Raises:
+            InvalidParameterValue: this registry holds models and is not a replica, or is a replica of another
+                source.
+            ResourceDoesNotExist: the source, or a selection at the source, does not exist.
+            ArtifactVerificationError: a source version's files do not match their digest; nothing was synced.
+            ReadOnlyRegistry: this registry was opened read-only.
+        """
+        selections = selections_argument(models)
+        if progress is not None and not callable(progress):
+            raise InvalidParameterValue(f"progress must be a callable or None, got {progress!r:.80}.")
+        opened = _Source(self.open_source_registry, source)
+        try:
+            return self._sync(opened, selections, progress)
+        finally:
+            opened.close()
+
+    def follow_sync(
+        self,
+        source: Any,
+        models: Iterable[str] | str | None = None,
+        *,
+        interval: float = 5.0,
+        stop: threading.Event | None = None,
+        progress: Callable[[SyncProgress], None] | None = None,
+        on_sync: Callable[[SyncReport], None] | None = None,
+        on_error: Callable[[RegistryError], None] | None = None,
+    ) -> None:
+        """Keep this replica current: sync, then poll the source's journal every ``interval`` seconds and sync
+        when it moved, until ``stop`` is set. A failed sync (the source unreachable, a damaged file) is handed
+        to ``on_error`` (raised when none is given) and retried at the next poll; the replica keeps what it had.
+        """
+        if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
+            raise InvalidParameterValue(f"The interval must be a positive number of seconds, got {interval!r:.80}.")
+        selections = selections_argument(models)
+        stop = stop or threading.Event()
+        opened: _Source | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    if opened is None:
+                        opened = _Source(self.open_source_registry, source)
+                    report = self._sync(opened, selections, progress)
+                except RegistryError as exc:
+                    if on_error is None:
+                        raise
+                    on_error(exc)
+                    if opened is not None:
+                        opened.close()
+                    opened = None  # open the source afresh next time (it may have been restored)
+                else:
+                    if on_sync is not None:
+                        on_sync(report)
+                stop.wait(interval)
+        finally:
+            if opened is not None:
+                opened.close()
+
+    # -- one sync -------------------------------------------------------------------------------------------------
+
+    def _sync(
+        self, source: _Source, selections: list[str] | None, progress: Callable[[SyncProgress], None] | None
+    ) -> SyncReport:
+        store = self._store
+        store.check_writable("sync the registry")
+        info = store.replica_info()
+        if info is not None and info.get("source") != source.uri:
+            raise InvalidParameterValue(
+                f"The registry at {self.uri} is a replica of {info.get('source')}, not of {source.uri}. Sync it from "
+                "its own source, or detach it first ('registry sync --detach').",
+                path=self.uri,
+            )
+        if info is None:
+            with store.reading() as state:
+                if state.names():
+                    raise InvalidParameterValue(
+                        f"The registry at {self.uri} holds models and is not a replica: a sync would replace them. "
+                        "Sync into an empty or new folder.",
+                        path=self.uri,
+                    )
+        position = source.position()
+        if info is not None and info.get("position") == position and info.get("models") == selections:
+            return SyncReport(source=source.uri, up_to_date=True, position=position)
+        wanted, files = describe_source(source.registry(), selections)
+        with store.reading() as state:
+            held = [mv for name in state.names() for mv in state.model(name).versions.values()]
+        have = {(mv.name, mv.version): mv.digest for mv in held}
+        local = {mv.digest: mv.storage_location for mv in held if mv.digest and mv.storage_location}
+        needed = list({sv.digest: sv for key, sv in files.items() if have.get(key) != sv.digest}.values())
+        transfer = Transfer(sum(len(sv.entries) for sv in needed), sum(sv.size for sv in needed), progress)
+        cache = store.staging_root
+        os.makedirs(cache, exist_ok=True)
+        fetched = {sv.digest: fetch_version(sv, cache, transfer, durable=store.durable) for sv in needed}
+        transfer.report(finished=True)
+        if info is None or info.get("models") != selections:
+            # The marker first: from now on other writers are refused, and a crash leaves a replica to sync again.
+            store.set_replica({"source": source.uri, "models": selections, "position": None})
+        new_ids = {m.name: self.new_id() for m in wanted}
+        now = self._clock()
+        result: list[list[Change]] = []
+
+        def decide(state: RegistryState) -> list[Change]:
+            result[:] = [plan_sync(state, wanted, new_ids, now=now, origin=source.uri)]
+            return result[0]
+
+        def publish(changes: list[Change]) -> None:
+            published: dict[str, str] = {}
+            for change in changes:
+                if change.data.get("versions") is None:
+                    continue
+                for v in change.data["versions"]:
+                    digest, number = v.get("digest"), int(v["version"])
+                    if digest is None or (have.get((change.name, number)) == digest and not change.data["created"]):
+                        continue
+                    copy_of = published.get(digest) or (None if digest in fetched else local.get(digest))
+                    if copy_of is not None:
+                        # Files already in the replica (two versions with the same files, or a model made again
+                        # under a new id): each version gets its own copy.
+                        path = store.staging_directory("sync-copy-")
+                        os.rmdir(path)
+                        shutil.copytree(copy_of, path)
+                    else:
+                        path = fetched.get(digest) or cache_path(cache, digest)
+                        if not os.path.isdir(path):
+                            raise RegistryError(
+                                f"The verified files of '{change.name}' version {number} are gone from {cache} "
+                                "(removed while the sync ran?); nothing was synced. Sync again.",
+                                name=change.name,
+                                version=number,
+                            )
+                    published[digest] = store.publish_artifacts(StagedArtifacts(path, digest), change.model_id, number)
+
+        events = store.write(decide, publish=publish, as_replica=True)
+        # The position last: a crash before this line only makes the next sync compare again (and find nothing).
+        store.set_replica({"source": source.uri, "models": selections, "position": position})
+        for digest in fetched:
+            leftover = cache_path(cache, digest)
+            if os.path.isdir(leftover):  # a version the sync found was already here after all
+                shutil.rmtree(leftover, ignore_errors=True)
+        created = [e.name for e in events if e.type.endswith(".synced") and e.data.get("created")]
+        synced = [e.name for e in events if e.type.endswith(".synced") and not e.data.get("created")]
+        deleted = [e.name for e in events if e.type.endswith(".deleted") and e.name not in created]
+        return SyncReport(
+            source=source.uri,
+            created_models=[n for n in created if n is not None],
+            synced_models=[n for n in synced if n is not None],
+            deleted_models=[n for n in deleted if n is not None],
+            files_fetched=transfer.files_fetched,
+            bytes_fetched=transfer.bytes_fetched,
+            bytes_reused=transfer.bytes_reused,
+            position=position,
+        )
