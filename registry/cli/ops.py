@@ -8,6 +8,7 @@ status; errors propagate to the CLI's one error boundary.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context
@@ -123,8 +124,13 @@ def cmd_serve(ctx: Context) -> int:
     a = ctx.args
     timeouts = {} if a.timeout is None else {"header_timeout": a.timeout, "body_timeout": a.timeout}
     limits = ServerLimits(max_body_bytes=a.max_body_bytes, max_connections=a.max_connections, **timeouts)
+    reg = ctx.registry(create=a.sync_from is not None)
+    stop = threading.Event()
+    follower = None
+    if a.sync_from is not None:
+        follower = _start_sync(reg, a, stop)
     server = ScoringServer(
-        ctx.registry(),
+        reg,
         a.uri,
         host=a.host,
         port=a.port,
@@ -145,8 +151,34 @@ def cmd_serve(ctx: Context) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         server.shutdown()
+        if follower is not None:
+            follower.join(timeout=10)
     return EXIT_OK
+
+
+def _start_sync(reg: Any, a: Any, stop: threading.Event) -> threading.Thread:
+    """``serve --sync-from``: sync once (so there is something to serve), then keep the replica current in a
+    thread; the server's own reload watcher sees the moved alias in the replica and swaps the model in."""
+    selections = a.sync_model
+    if not selections and a.uri.startswith("models:/"):
+        selections = [a.uri[len("models:/") :]]
+    report = reg.sync_from(a.sync_from, selections)
+    print(f"Synced from {report.source} (models: {', '.join(selections or ['all'])}).", file=sys.stderr, flush=True)
+
+    def failed(exc: Exception) -> None:
+        print(f"registry serve: sync from {a.sync_from} failed: {exc}; still serving", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(
+        target=reg.follow_sync,
+        args=(a.sync_from, selections),
+        kwargs={"interval": a.sync_interval, "stop": stop, "on_error": failed},
+        name="registry-serve-sync",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 def cmd_demo(ctx: Context) -> int:
@@ -197,5 +229,10 @@ def add_commands(top: Any, command: Command) -> None:
     p.add_argument(
         "--no-access-log", dest="access_log", action="store_false", help="no access log line per request on stderr"
     )
+    p.add_argument("--sync-from", metavar="SOURCE", help="keep the registry a replica of SOURCE (a registry or bundle)")
+    p.add_argument(
+        "--sync-model", action="append", metavar="SEL", help="what to replicate (default: the served URI's model@alias)"
+    )
+    p.add_argument("--sync-interval", type=float, default=5.0, metavar="SECONDS", help="how often to look at SOURCE")
     p = command(top, "demo", cmd_demo, "log, register, promote, alias, load and predict with a small model")
     p.add_argument("--name", default="demo-fraud", help="the registered model to use (default demo-fraud)")
