@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from registry.domain.replicas import plan_sync
+from registry.domain.state import EventType
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.exchange.arguments import path_argument, selections_argument
 from registry.exchange.sync import SyncProgress, Transfer, cache_path, describe_source, fetch_version
@@ -270,7 +271,7 @@ class ReplicasMixin:
         def publish(changes: list[Change]) -> None:
             published: dict[str, str] = {}
             for change in changes:
-                if change.data.get("versions") is None:
+                if change.type != EventType.REGISTERED_MODEL_SYNCED:
                     continue
                 for v in change.data["versions"]:
                     digest, number = v.get("digest"), int(v["version"])
@@ -301,9 +302,12 @@ class ReplicasMixin:
             leftover = cache_path(cache, digest)
             if os.path.isdir(leftover):  # a version the sync found was already here after all
                 shutil.rmtree(leftover, ignore_errors=True)
-        created = [e.name for e in events if e.type.endswith(".synced") and e.data.get("created")]
-        synced = [e.name for e in events if e.type.endswith(".synced") and not e.data.get("created")]
-        deleted = [e.name for e in events if e.type.endswith(".deleted") and e.name not in created]
+        synced_events = [e for e in events if e.type == EventType.REGISTERED_MODEL_SYNCED]
+        created = [e.name for e in synced_events if e.data.get("created")]
+        synced = [e.name for e in synced_events if not e.data.get("created")]
+        deleted = [
+            e.name for e in events if e.type == EventType.REGISTERED_MODEL_DELETED and e.name not in created
+        ]
         return SyncReport(
             source=source.uri,
             created_models=[n for n in created if n is not None],

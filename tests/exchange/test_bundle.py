@@ -16,20 +16,12 @@ from typing import Any
 
 import pytest
 from conftest import TickingClock
+from exchange_support import make_model, snapshot
 from process_support import first_line
 
 from registry import Registry
 from registry.errors import CorruptBundle, ImportConflict, ReadOnlyRegistry, ResourceAlreadyExists
 from registry.exchange.bundle import read_bundle
-
-
-def make_model(folder: Path, content: str) -> str:
-    (folder / "data").mkdir(parents=True)
-    (folder / "MLmodel").write_text("flavors: {}\n")
-    (folder / "data" / "weights.bin").write_bytes(content.encode() * 100)
-    (folder / "README").write_text("model " + content)
-    (folder / "empty").write_bytes(b"")  # a link or device member in its place would match its size and sha256
-    return str(folder)
 
 
 @pytest.fixture
@@ -53,28 +45,6 @@ def source(tmp_path: Path) -> Registry:
     reg.create_model_version("churn", make_model(tmp_path / "c1", "churn"))
     yield reg
     reg.close()
-
-
-def snapshot(reg: Registry) -> dict[str, Any]:
-    """Everything a registry holds, with its own folder paths left out (they differ by design)."""
-    out = {}
-    for rm in reg.list_registered_models():
-        model = rm.to_dict()
-        model.pop("latest_versions")
-        versions = []
-        for mv in reg.list_model_versions(rm.name):
-            row = mv.to_dict()
-            if row["storage_location"] is not None:
-                if row["source"] == row["storage_location"]:
-                    row["source"] = "<its own copy>"
-                row.pop("storage_location")
-                files = Path(mv.storage_location or "")
-                row["files"] = {
-                    str(p.relative_to(files)): p.read_bytes() for p in sorted(files.rglob("*")) if p.is_file()
-                }
-            versions.append(row)
-        out[rm.name] = {"model": model, "versions": versions}
-    return out
 
 
 def test_round_trip_equals_the_original(source: Registry, tmp_path: Path) -> None:

@@ -1,0 +1,321 @@
+"""Replicas: ``Registry.sync_from`` makes a registry equal to its source (or to the selected part of it), only
+when the source moved, with every file verified, removals and moved aliases propagated, writes to the replica
+refused until it is detached, and the source never written."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import TickingClock
+from exchange_support import make_model, snapshot
+
+from registry import Registry
+from registry.errors import (
+    ArtifactVerificationError,
+    InvalidParameterValue,
+    ReadOnlyRegistry,
+    ReplicaReadOnly,
+    ResourceDoesNotExist,
+)
+from registry.exchange.sync import SyncProgress
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Any:
+    reg = Registry(str(tmp_path / "source"), clock=TickingClock(), user="alice")
+    reg.create_registered_model("fraud", tags={"team": "risk"}, description="Fraud scores")
+    for i in range(1, 4):
+        reg.create_model_version(
+            "fraud", make_model(tmp_path / f"m{i}", f"w{i}"), run_id=f"run{i}", tags={"i": str(i)}, run_link=f"l{i}"
+        )
+    reg.create_model_version("fraud", "s3://bucket/fraud/4", description="files elsewhere")
+    reg.delete_model_version("fraud", 2)
+    reg.transition_model_version_stage("fraud", 3, "Staging")
+    reg.transition_model_version_stage("fraud", 3, "Production")
+    reg.set_registered_model_alias("fraud", "champion", 3)
+    reg.set_registered_model_alias("fraud", "old", 1)
+    reg.create_registered_model("churn")
+    reg.create_model_version("churn", make_model(tmp_path / "c1", "churn"))
+    yield reg
+    reg.close()
+
+
+def replica_of(tmp_path: Path, name: str = "replica") -> Registry:
+    return Registry(str(tmp_path / name))
+
+
+def test_a_whole_registry_round_trips_and_stays_equal(source: Registry, tmp_path: Path) -> None:
+    replica = replica_of(tmp_path)
+    report = replica.sync_from(source.uri)
+    assert report.created_models == ["churn", "fraud"] and report.files_fetched == 3 * 4
+    assert snapshot(replica) == snapshot(source)
+    assert replica.replica_source == source.uri
+    assert replica.check().problems == []
+    assert [e.type for e in replica.events()] == ["registered_model.synced"] * 2  # one record per model
+    # numbers deleted at the source stay unused: the counter came along
+    assert replica.history("fraud")[0].data["next_version"] == 5
+    # a version loads from the replica's own verified copy
+    mv = replica.get_model_version("fraud", 3)
+    assert mv.storage_location is not None and mv.storage_location.startswith(str(tmp_path / "replica"))
+    assert (Path(mv.storage_location) / "data" / "weights.bin").read_bytes() == b"w3" * 100
+
+
+def test_nothing_is_read_when_the_source_has_not_moved(source: Registry, tmp_path: Path, monkeypatch: Any) -> None:
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri)
+    events = replica.events()
+    import registry.client.replicas as replicas
+
+    def refuse(*args: Any) -> Any:
+        raise AssertionError("the source was read although its journal did not move")
+
+    monkeypatch.setattr(replicas, "describe_source", refuse)
+    again = replica.sync_from(source.uri)
+    assert again.up_to_date and not again.changed
+    assert replica.events() == events
+
+
+def test_deletes_alias_moves_and_edits_propagate(source: Registry, tmp_path: Path) -> None:
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri)
+    old_files = Path(replica.get_model_version("fraud", 1).storage_location or "")
+    source.set_registered_model_alias("fraud", "champion", 1)
+    source.delete_registered_model_alias("fraud", "old")
+    source.delete_model_version("fraud", 4)
+    source.set_model_version_tag("fraud", 1, "validated", "true")
+    source.update_registered_model("fraud", description="v2 of the scores")
+    source.delete_registered_model("churn")
+    source.create_registered_model("new")
+    report = replica.sync_from(source.uri)
+    assert report.synced_models == ["fraud"] and report.deleted_models == ["churn"]
+    assert report.created_models == ["new"] and report.files_fetched == 0  # the files were already here
+    assert snapshot(replica) == snapshot(source)
+    assert old_files.is_dir()
+    source.delete_model_version("fraud", 1)
+    replica.sync_from(source.uri)
+    assert snapshot(replica) == snapshot(source)
+    assert not old_files.exists()  # a version deleted at the source leaves the replica's disk too
+    assert not (tmp_path / "replica" / "models" / "churn").exists()
+    assert replica.check().problems == []
+
+
+def test_a_selection_holds_only_the_selected_versions(source: Registry, tmp_path: Path) -> None:
+    edge = replica_of(tmp_path, "edge")
+    edge.sync_from(source.uri, ["fraud@champion"])
+    assert [m.name for m in edge.list_registered_models()] == ["fraud"]
+    (mv,) = edge.list_model_versions("fraud")
+    assert (mv.version, mv.current_stage, mv.aliases) == (3, "Production", ["champion"])
+    assert edge.get_registered_model("fraud").tags == {"team": "risk"}
+    # the champion moves at the source: the edge holds the new one, the old one is gone
+    source.create_model_version("fraud", make_model(tmp_path / "m5", "w5"))
+    source.set_registered_model_alias("fraud", "champion", 5)
+    report = edge.sync_from(source.uri, ["fraud@champion"])
+    assert report.synced_models == ["fraud"] and report.files_fetched == 4
+    (mv,) = edge.list_model_versions("fraud")
+    assert (mv.version, mv.aliases) == (5, ["champion"])
+    assert edge.resolve_model_uri("models:/fraud@champion").version == 5
+    assert [p.name for p in (tmp_path / "edge" / "models").glob("*/versions/*")] == ["5"]  # v3's files are gone
+    assert edge.check().problems == []
+    # a stage and a fixed version together, and a wider selection later
+    edge.sync_from(source.uri, ["fraud/Production", "fraud/1", "churn"])
+    assert [v.version for v in edge.list_model_versions("fraud")] == [1, 3]
+    assert edge.get_registered_model("fraud").aliases == {"old": 1}
+    assert [m.name for m in edge.list_registered_models()] == ["churn", "fraud"]
+
+
+def test_a_selection_that_names_nothing_is_refused_with_nothing_written(source: Registry, tmp_path: Path) -> None:
+    edge = replica_of(tmp_path, "edge")
+    with pytest.raises(ResourceDoesNotExist):
+        edge.sync_from(source.uri, ["fraud@nobody"])
+    assert edge.list_registered_models() == [] and edge.replica_source is None
+
+
+def test_a_bundle_is_a_source_too(source: Registry, tmp_path: Path) -> None:
+    bundle = tmp_path / "all.tar"
+    source.export_bundle(bundle)
+    replica = replica_of(tmp_path)
+    replica.sync_from(bundle, ["fraud@champion"])
+    assert [v.version for v in replica.list_model_versions("fraud")] == [3]
+    assert replica.sync_from(bundle, ["fraud@champion"]).up_to_date
+    source.set_registered_model_alias("fraud", "champion", 1)
+    source.export_bundle(bundle)
+    os.utime(bundle, ns=(1, 1))  # a new bundle in the same place: its size or time moves
+    replica.sync_from(bundle, ["fraud@champion"])
+    # the aliases of what is held come along: @old points at version 1 too
+    assert [(v.version, v.aliases) for v in replica.list_model_versions("fraud")] == [(1, ["champion", "old"])]
+
+
+def test_writes_to_a_replica_are_refused_until_it_is_detached(source: Registry, tmp_path: Path) -> None:
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri)
+    other_handle = Registry(str(tmp_path / "replica"))
+    for write in (
+        lambda r: r.set_registered_model_alias("fraud", "mine", 1),
+        lambda r: r.create_registered_model("x"),
+        lambda r: r.delete_model_version("fraud", 1),
+        lambda r: r.set_stage_policy("mlflow"),
+    ):
+        for handle in (replica, other_handle):
+            with pytest.raises(ReplicaReadOnly, match=r"replica of .*source.*registry sync --detach") as info:
+                write(handle)
+            assert isinstance(info.value, ReadOnlyRegistry) and info.value.context["source"] == source.uri
+    assert snapshot(replica) == snapshot(source)
+    assert replica.check(fix=True).problems == []  # maintenance is not a write
+    other_handle.detach_replica()
+    assert replica.replica_source is None
+    replica.set_registered_model_alias("fraud", "mine", 1)  # another process's detach is seen
+    with pytest.raises(InvalidParameterValue, match="holds models and is not a replica"):
+        replica.sync_from(source.uri)
+    with pytest.raises(InvalidParameterValue, match="not a replica"):
+        replica.detach_replica()
+
+
+def test_a_registry_with_models_or_another_source_is_not_synced_over(source: Registry, tmp_path: Path) -> None:
+    mine = replica_of(tmp_path, "mine")
+    mine.create_registered_model("precious")
+    with pytest.raises(InvalidParameterValue, match="holds models"):
+        mine.sync_from(source.uri)
+    assert [m.name for m in mine.list_registered_models()] == ["precious"]
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri)
+    other = Registry(str(tmp_path / "other"))
+    with pytest.raises(InvalidParameterValue, match="is a replica of"):
+        replica.sync_from(other.uri)
+
+
+def test_the_source_is_opened_read_only_and_never_written(source: Registry, tmp_path: Path) -> None:
+    root = Path(source.uri)
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    os.chmod(root / "journal", 0o555)
+    try:
+        replica_of(tmp_path).sync_from(str(root))
+    finally:
+        os.chmod(root / "journal", 0o755)
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+
+
+def test_a_read_only_replica_refuses_to_sync(source: Registry, tmp_path: Path) -> None:
+    replica_of(tmp_path).close()
+    with pytest.raises(ReadOnlyRegistry):
+        Registry(str(tmp_path / "replica"), read_only=True).sync_from(source.uri)
+
+
+def test_a_damaged_source_file_is_refused_before_anything_is_visible(source: Registry, tmp_path: Path) -> None:
+    mv = source.get_model_version("fraud", 3)
+    weights = Path(mv.storage_location or "") / "data" / "weights.bin"
+    weights.write_bytes(b"tampered" * 25)
+    replica = replica_of(tmp_path)
+    with pytest.raises(ArtifactVerificationError, match="does not match its manifest"):
+        replica.sync_from(source.uri)
+    assert replica.list_registered_models() == []
+    (Path(mv.storage_location or "") / "MANIFEST.sha256").write_text("junk")
+    with pytest.raises(ArtifactVerificationError, match="differs from its digest"):
+        replica.sync_from(source.uri)
+    assert replica.list_registered_models() == []
+
+
+def test_progress_is_reported_and_verified_files_are_reused(source: Registry, tmp_path: Path) -> None:
+    reports: list[SyncProgress] = []
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri, progress=reports.append)
+    last = reports[-1]
+    assert last.finished and last.files_done == last.files_total == 12
+    assert last.bytes_done == last.bytes_total > 0 and last.bytes_reused == 0
+    # what an interrupted sync verified into tmp/ is kept by digest and reused, never fetched again
+    mv = source.get_model_version("fraud", 3)
+    v6, v7 = (source.create_model_version("fraud", make_model(tmp_path / f"m{i}", f"w{i}")) for i in range(6, 8))
+    staged = tmp_path / "replica" / "tmp" / f"sync-{v6.digest}"
+    import shutil
+
+    shutil.copytree(v6.storage_location or "", staged)
+    partial = tmp_path / "replica" / "tmp" / f"sync-{v7.digest}.partial"
+    (partial / "data").mkdir(parents=True)
+    shutil.copy(Path(v7.storage_location or "") / "data" / "weights.bin", partial / "data" / "weights.bin")
+    (partial / "README.part").write_text("cut off")  # an interrupted copy: dropped, not published
+    reports.clear()
+    report = replica.sync_from(source.uri, progress=reports.append)
+    size = lambda v: sum(p.stat().st_size for p in Path(v.storage_location).rglob("*") if p.is_file() and p.name != "MANIFEST.sha256")  # noqa: E731
+    assert report.bytes_reused == size(v6) + 200 and report.files_fetched == 3  # v7's three other files
+    assert snapshot(replica) == snapshot(source)
+    assert replica.check().problems == [] and os.listdir(tmp_path / "replica" / "tmp") == []
+    assert mv.version == 3
+
+
+def test_follow_keeps_the_replica_current(source: Registry, tmp_path: Path) -> None:
+    replica = replica_of(tmp_path, "edge")
+    stop = threading.Event()
+    synced: list[Any] = []
+
+    def on_sync(report: Any) -> None:
+        synced.append(report)
+        if len(synced) == 1:
+            source.set_registered_model_alias("fraud", "champion", 1)
+        elif replica.resolve_model_uri("models:/fraud@champion").version == 1:
+            stop.set()
+
+    thread = threading.Thread(
+        target=replica.follow_sync, args=(source.uri, ["fraud@champion"]), kwargs={"interval": 0.05, "stop": stop,
+                                                                                   "on_sync": on_sync}
+    )
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert [v.version for v in replica.list_model_versions("fraud")] == [1]
+    assert any(r.up_to_date for r in synced) or len(synced) >= 2
+
+
+def test_follow_reports_errors_and_carries_on(tmp_path: Path) -> None:
+    replica = replica_of(tmp_path)
+    stop = threading.Event()
+    errors: list[Exception] = []
+
+    def on_error(exc: Exception) -> None:
+        errors.append(exc)
+        if len(errors) == 2:
+            stop.set()
+
+    replica.follow_sync(str(tmp_path / "missing"), interval=0.01, stop=stop, on_error=on_error)
+    assert len(errors) == 2 and all(isinstance(e, ResourceDoesNotExist) for e in errors)
+    with pytest.raises(ResourceDoesNotExist):
+        replica.follow_sync(str(tmp_path / "missing"), interval=0.01)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda r, s: r.sync_from(s, 3), "selections"),
+        (lambda r, s: r.sync_from(s, progress=3), "progress"),
+        (lambda r, s: r.sync_from(None), "sync source"),
+        (lambda r, s: r.follow_sync(s, interval=0), "interval"),
+        (lambda r, s: r.follow_sync(s, interval=True), "interval"),
+    ],
+)
+def test_bad_arguments_are_refused(source: Registry, tmp_path: Path, call: Any, match: str) -> None:
+    replica = replica_of(tmp_path)
+    with pytest.raises(InvalidParameterValue, match=match):
+        call(replica, source.uri)
+    assert replica.list_registered_models() == []
+
+
+def test_the_replica_survives_a_checkpoint_and_a_full_replay(source: Registry, tmp_path: Path) -> None:
+    root = tmp_path / "replica"
+    with Registry(str(root)) as replica:
+        replica.sync_from(source.uri)
+        source.set_registered_model_alias("fraud", "champion", 1)
+        source.delete_model_version("fraud", 4)
+        replica.sync_from(source.uri)
+        expected = snapshot(replica)
+        assert [e.type for e in replica.history("fraud")] == ["registered_model.synced"] * 2
+        assert [e.seq for e in replica.history("fraud", 4)] == [e.seq for e in replica.history("fraud")]
+    with Registry(str(root)) as reopened:
+        assert snapshot(reopened) == expected
+    (root / "view.json").unlink()
+    for doc in root.glob("models/*/model.json"):
+        doc.unlink()
+    with Registry(str(root)) as replayed:
+        assert snapshot(replayed) == expected
+        assert replayed.check().problems == []
