@@ -168,7 +168,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             )
         return value
 
-    def open_source_registry(self, uri: str, **options: Any) -> Registry:
+    def _open_source(self, uri: str, **options: Any) -> Registry:
         """Another registry of this class (what a replica's sync opens its source with, ``read_only=True``)."""
         return type(self)(uri, **options) if type(self) is Registry else Registry(uri, **options)
 

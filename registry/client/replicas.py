@@ -126,7 +126,7 @@ class ReplicasMixin:
 
         def new_id(self) -> str: ...
 
-        def open_source_registry(self, uri: str, **options: Any) -> Registry: ...
+        def _open_source(self, uri: str, **options: Any) -> Registry: ...
 
     @property
     def replica_source(self) -> str | None:
@@ -174,7 +174,7 @@ class ReplicasMixin:
         selections = selections_argument(models)
         if progress is not None and not callable(progress):
             raise InvalidParameterValue(f"progress must be a callable or None, got {progress!r:.80}.")
-        opened = _Source(self.open_source_registry, source)
+        opened = _Source(self._open_source, source)
         try:
             return self._sync(opened, selections, progress)
         finally:
@@ -198,13 +198,18 @@ class ReplicasMixin:
         if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
             raise InvalidParameterValue(f"The interval must be a positive number of seconds, got {interval!r:.80}.")
         selections = selections_argument(models)
+        if stop is not None and not isinstance(stop, threading.Event):
+            raise InvalidParameterValue(f"stop must be a threading.Event or None, got {stop!r:.80}.")
+        for what, value in (("progress", progress), ("on_sync", on_sync), ("on_error", on_error)):
+            if value is not None and not callable(value):
+                raise InvalidParameterValue(f"{what} must be a callable or None, got {value!r:.80}.")
         stop = stop or threading.Event()
         opened: _Source | None = None
         try:
             while not stop.is_set():
                 try:
                     if opened is None:
-                        opened = _Source(self.open_source_registry, source)
+                        opened = _Source(self._open_source, source)
                     report = self._sync(opened, selections, progress)
                 except RegistryError as exc:
                     if on_error is None:

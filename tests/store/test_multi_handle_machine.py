@@ -20,6 +20,7 @@ a few examples); ``REGISTRY_LONG=1`` runs the ``long`` profile.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ from registry import (
     ImportedVersion,
     InvalidParameterValue,
     Registry,
+    ReplicaReadOnly,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
@@ -162,9 +164,13 @@ class MultiHandleMachine(RuleBasedStateMachine):
         self.ref: dict[str, RefModel] = {}
         self.names_at: dict[int, list[str]] = {0: []}  # the reference's names after each journal position
         self.seq = 0
+        # a replica of the folder, through two handles of its own, and what it held at its last sync
+        self.replica_uri = os.path.join(self.folder, "replica")
+        self.replicas: list[Registry | None] = [None, None]
+        self.replica_picture: dict[str, Any] | None = None
 
     def teardown(self) -> None:
-        for reg in self.handles:
+        for reg in [*self.handles, *self.replicas]:
             if reg is not None:
                 reg.close()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -587,7 +593,51 @@ class MultiHandleMachine(RuleBasedStateMachine):
         assert report.ok, report.problems
         assert report.rebuilt == fix
 
+    # -- a replica ------------------------------------------------------------------------------------------------
+
+    def replica(self, r: int) -> Registry:
+        reg = self.replicas[r]
+        if reg is None:
+            reg = self.replicas[r] = Registry(self.replica_uri, durable=False)
+        return reg
+
+    @rule(r=st.integers(0, 1), close=then_close)
+    def sync_replica(self, r: int, close: bool) -> None:
+        """The replica syncs from the folder (opened read-only): afterwards it holds what the reference holds,
+        through either of its handles and by a full replay of its own journal."""
+        replica = self.replica(r)
+        replica.sync_from(self.uri)
+        self.replica_picture = copy.deepcopy(self.reference_picture())  # the reference's dicts move on
+        assert picture_of(replica) == self.replica_picture
+        assert picture_of(self.replica(1 - r)) == self.replica_picture
+        records, _end, torn = Journal(os.path.join(self.replica_uri, "journal", "journal.log")).read(0)
+        state = RegistryState(os.path.join(self.replica_uri, "models"))
+        for record in records:
+            state.apply(Event.from_dict(record))
+        assert not torn and picture_of_state(state) == self.replica_picture
+        assert replica.sync_from(self.uri).up_to_date  # nothing moved since
+        if close:
+            replica.close()
+            self.replicas[r] = None
+
+    @rule(r=st.integers(0, 1), name=names)
+    def write_to_replica(self, r: int, name: str) -> None:
+        """Once synced, a replica refuses ordinary writes through any handle, whatever they are."""
+        if self.replica_picture is None:
+            return
+        try:
+            self.replica(r).create_registered_model(name + "-local")
+        except ReplicaReadOnly:
+            pass
+        else:
+            raise AssertionError("a replica accepted an ordinary write")
+
     # -- invariants -----------------------------------------------------------------------------------------------
+
+    @invariant()
+    def the_replica_holds_its_last_sync(self) -> None:
+        if self.replica_picture is not None:
+            assert picture_of(Registry(self.replica_uri, read_only=True)) == self.replica_picture
 
     def reference_picture(self) -> dict[str, Any]:
         out = {}
