@@ -17,6 +17,14 @@ __all__ = ["add_commands", "sync_lines"]
 _SELECTION_HELP = "only NAME, NAME@alias, NAME/<version> or NAME/<Stage> (repeatable; default: every model)"
 
 
+def _show(ctx: Context, report: Any) -> None:
+    def human() -> None:
+        for line in sync_lines(report):
+            ctx.out.write(line)
+
+    ctx.out.result(report.to_dict(), human)
+
+
 def sync_lines(report: Any) -> list[str]:
     """What a sync did, in words."""
     if report.up_to_date:
@@ -56,21 +64,19 @@ def cmd_sync(ctx: Context) -> int:
     with Registry(a.dest) as reg:
         if not a.follow:
             report = reg.sync_from(a.source, a.model, progress=progress)
-            ctx.out.result(report.to_dict(), lambda: [ctx.out.write(line) for line in sync_lines(report)])
+            _show(ctx, report)
             return EXIT_OK
 
         def synced(report: Any) -> None:
             if not report.up_to_date:
-                ctx.out.result(report.to_dict(), lambda: [ctx.out.write(line) for line in sync_lines(report)])
+                _show(ctx, report)
                 sys.stdout.flush()
 
         def failed(exc: RegistryError) -> None:
             print(f"error: {exc} (trying again in {a.interval:g}s)", file=sys.stderr, flush=True)
 
         try:
-            reg.follow_sync(
-                a.source, a.model, interval=a.interval, progress=progress, on_sync=synced, on_error=failed
-            )
+            reg.follow_sync(a.source, a.model, interval=a.interval, progress=progress, on_sync=synced, on_error=failed)
         except KeyboardInterrupt:
             pass
     return EXIT_OK
@@ -79,10 +85,14 @@ def cmd_sync(ctx: Context) -> int:
 def add_commands(top: Any, command: Command) -> None:
     """Add ``sync`` to the CLI's top-level subparsers."""
     p = command(top, "sync", cmd_sync, "make or update a verified replica of a registry or bundle (--follow: keep it)")
-    p.add_argument("source", nargs="?", help="the registry folder or URI, or a bundle file (with --detach: the replica)")
+    p.add_argument(
+        "source", nargs="?", help="the registry folder or URI, or a bundle file (with --detach: the replica)"
+    )
     p.add_argument("dest", nargs="?", help="the replica's folder (made on the first sync)")
     p.add_argument("--model", action="append", metavar="SEL", help=_SELECTION_HELP)
     p.add_argument("--follow", action="store_true", help="keep syncing when the source's journal moves, until Ctrl-C")
-    p.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="how often --follow looks (default 5)")
+    p.add_argument(
+        "--interval", type=float, default=5.0, metavar="SECONDS", help="how often --follow looks (default 5)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--detach", action="store_true", help="make the replica DEST an ordinary, writable registry")

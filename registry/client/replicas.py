@@ -84,15 +84,14 @@ class _Source:
         self._opener = opener
         self._registry: Registry | None = None
         self._owned = False
+        self.bundle: str | None = None
         if hasattr(source, "last_event_seq") and hasattr(source, "list_registered_models"):
-            self._registry, self.uri, self.bundle = source, str(source.uri), None
+            self._registry, self.uri = source, str(source.uri)
             return
         text = path_argument(source, "sync source")
         if os.path.isfile(text):
-            self.bundle: str | None = os.path.abspath(text)
-            self.uri = self.bundle
+            self.bundle = self.uri = os.path.abspath(text)
         else:
-            self.bundle = None
             self._registry = opener(text, read_only=True)
             self._owned = True
             self.uri = str(self._registry.uri)
@@ -310,9 +309,7 @@ class ReplicasMixin:
         synced_events = [e for e in events if e.type == EventType.REGISTERED_MODEL_SYNCED]
         created = [e.name for e in synced_events if e.data.get("created")]
         synced = [e.name for e in synced_events if not e.data.get("created")]
-        deleted = [
-            e.name for e in events if e.type == EventType.REGISTERED_MODEL_DELETED and e.name not in created
-        ]
+        deleted = [e.name for e in events if e.type == EventType.REGISTERED_MODEL_DELETED and e.name not in created]
         return SyncReport(
             source=source.uri,
             created_models=[n for n in created if n is not None],

@@ -156,6 +156,4 @@ def plan_sync(
 
 
 def _deletion(model: ModelState) -> Change:
-    return Change(
-        EventType.REGISTERED_MODEL_DELETED, model.id, model.name, {"versions": sorted(model.versions)}
-    )
+    return Change(EventType.REGISTERED_MODEL_DELETED, model.id, model.name, {"versions": sorted(model.versions)})

@@ -1011,7 +1011,7 @@ def _on_model_synced(m: ModelState, e: Event, root: str | None) -> None:
         m.drop_version(number)
     for mv in built.values():
         m.put_version(mv)
-    m.aliases = {alias: number for alias, number in aliases.items()}
+    m.aliases = dict(aliases)
     m.tags = tags
     m.description = description
     m.next_version = next_version

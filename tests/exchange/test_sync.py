@@ -238,7 +238,11 @@ def test_progress_is_reported_and_verified_files_are_reused(source: Registry, tm
     (partial / "README.part").write_text("cut off")  # an interrupted copy: dropped, not published
     reports.clear()
     report = replica.sync_from(source.uri, progress=reports.append)
-    size = lambda v: sum(p.stat().st_size for p in Path(v.storage_location).rglob("*") if p.is_file() and p.name != "MANIFEST.sha256")  # noqa: E731
+
+    def size(v: Any) -> int:
+        files = Path(v.storage_location).rglob("*")
+        return sum(p.stat().st_size for p in files if p.is_file() and p.name != "MANIFEST.sha256")
+
     assert report.bytes_reused == size(v6) + 200 and report.files_fetched == 3  # v7's three other files
     assert snapshot(replica) == snapshot(source)
     assert replica.check().problems == [] and os.listdir(tmp_path / "replica" / "tmp") == []
@@ -258,8 +262,9 @@ def test_follow_keeps_the_replica_current(source: Registry, tmp_path: Path) -> N
             stop.set()
 
     thread = threading.Thread(
-        target=replica.follow_sync, args=(source.uri, ["fraud@champion"]), kwargs={"interval": 0.05, "stop": stop,
-                                                                                   "on_sync": on_sync}
+        target=replica.follow_sync,
+        args=(source.uri, ["fraud@champion"]),
+        kwargs={"interval": 0.05, "stop": stop, "on_sync": on_sync},
     )
     thread.start()
     thread.join(timeout=30)

@@ -211,8 +211,21 @@ def test_serve_sync_from_picks_up_a_champion_moved_at_the_source(tmp_path: Path)
     edge = tmp_path / "edge"
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "registry", "--registry", str(edge), "serve", "models:/fraud@champion",
-            "--port", "0", "--poll-interval", "0.05", "--sync-from", source.uri, "--sync-interval", "0.05",
+            sys.executable,
+            "-m",
+            "registry",
+            "--registry",
+            str(edge),
+            "serve",
+            "models:/fraud@champion",
+            "--port",
+            "0",
+            "--poll-interval",
+            "0.05",
+            "--sync-from",
+            source.uri,
+            "--sync-interval",
+            "0.05",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
