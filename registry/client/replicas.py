@@ -36,7 +36,6 @@ from registry.exchange.sync import SyncProgress, Transfer, cache_path, describe_
 from registry.store.artifacts import StagedArtifacts
 
 if TYPE_CHECKING:
-    from registry.client.registry import Registry
     from registry.domain.commands import Change
     from registry.domain.state import RegistryState
     from registry.store.base import Store
@@ -80,9 +79,9 @@ class _Source:
     """An open source: a registry (opened read-only) or a bundle file (verified and read into a scratch
     in-memory registry, only when its position moved)."""
 
-    def __init__(self, opener: Callable[..., Registry], source: Any) -> None:
+    def __init__(self, opener: Callable[..., Any], source: Any) -> None:
         self._opener = opener
-        self._registry: Registry | None = None
+        self._registry: Any = None
         self._owned = False
         self.bundle: str | None = None
         if hasattr(source, "last_event_seq") and hasattr(source, "list_registered_models"):
@@ -103,7 +102,7 @@ class _Source:
         assert self._registry is not None
         return {"seq": self._registry.last_event_seq()}
 
-    def registry(self) -> Registry:
+    def registry(self) -> Any:
         if self._registry is None:
             assert self.bundle is not None
             scratch = self._opener("memory://", durable=False)
@@ -125,7 +124,7 @@ class ReplicasMixin:
 
         def new_id(self) -> str: ...
 
-        def _open_source(self, uri: str, **options: Any) -> Registry: ...
+        def _open_source(self, uri: str, **options: Any) -> Any: ...
 
     @property
     def replica_source(self) -> str | None:
