@@ -174,7 +174,8 @@ class ReplicasMixin:
             raise InvalidParameterValue(f"progress must be a callable or None, got {progress!r:.80}.")
         opened = _Source(self._open_source, source)
         try:
-            return self._sync(opened, selections, progress)
+            with self._store.sync_lock():
+                return self._sync(opened, selections, progress)
         finally:
             opened.close()
 
@@ -208,7 +209,8 @@ class ReplicasMixin:
                 try:
                     if opened is None:
                         opened = _Source(self._open_source, source)
-                    report = self._sync(opened, selections, progress)
+                    with self._store.sync_lock():
+                        report = self._sync(opened, selections, progress)
                 except RegistryError as exc:
                     if on_error is None:
                         raise

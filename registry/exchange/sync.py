@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -241,7 +242,7 @@ class Transfer:
 
 def _copy_verified(source: str, target: str, digest: str, transfer: Transfer, durable: bool) -> bool:
     """Copy ``source`` to ``target`` through a temporary name, hashing as it goes; rename only when it matches."""
-    part = target + ".part"
+    part = f"{target}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # never shared, even by a concurrent sync
     h = hashlib.sha256()
     with open(source, "rb") as src, open(part, "wb") as out:
         while chunk := src.read(_CHUNK):

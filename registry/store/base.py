@@ -98,6 +98,7 @@ class Store(abc.ABC):
         self.durable = durable
         self.read_only = read_only
         self._guard = threading.RLock()
+        self._sync_guard = threading.Lock()  # one sync at a time per handle (readers are never held by it)
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._state = RegistryState(self.artifact_root)
         self.replica: dict[str, Any] | None = getattr(self, "replica", None)
@@ -166,6 +167,11 @@ class Store(abc.ABC):
         self.check_writable("mark the registry as a replica")
         with self._guard:
             self.replica = None if replica is None else dict(replica)
+
+    def sync_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Held for the whole of a replica sync, so two syncs into one replica (a ``--follow`` and a cron job)
+        never fetch into the same staging folders at once. Readers and writers are not held up by it."""
+        return self._sync_guard
 
     def replica_info(self) -> dict[str, Any] | None:
         """The replica marker as committed now (another process may have changed it)."""

@@ -130,6 +130,7 @@ class FolderStore(Store):
         self._needs_reload = False
         self.durable = durable  # needed by _create, before Store.__init__ runs
         self._lock = ProcessLock(os.path.join(self.root, ".lock"))
+        self._sync_lock = ProcessLock(os.path.join(self.root, ".sync.lock"))
         with os_errors(self.root, f"open the registry at {self.root}", writing=False):
             stored = self._open_or_create(policy or default_policy, clock)
             if policy is not None and policy != stored:
@@ -257,6 +258,24 @@ class FolderStore(Store):
                 settings["replica"] = dict(replica)
             atomic_write_json(path, settings, durable=self.durable)
             self.policy = self._read_settings()
+
+    @contextlib.contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        self.check_writable("sync the registry")
+        with self._sync_guard:
+            try:
+                with self._writing("sync the registry"):
+                    self._sync_lock.acquire(timeout=self.lock_timeout)
+            except LockTimeout:
+                raise RegistryLockTimeout(
+                    f"Another sync into the replica at {self.root} has run for more than {self.lock_timeout} s. "
+                    "Let it finish, or raise lock_timeout.",
+                    path=self.root,
+                ) from None
+            try:
+                yield
+            finally:
+                self._sync_lock.release()
 
     def replica_info(self) -> dict[str, Any] | None:
         with self._guard, os_errors(self.root, "read the registry's settings", writing=False):
@@ -546,6 +565,7 @@ class FolderStore(Store):
                 except (RegistryError, OSError) as exc:
                     log.debug("registry: no checkpoint on closing %s (%s)", self.root, exc)
             self._lock.close()
+            self._sync_lock.close()
 
     def describe_damage(self) -> CorruptRegistry | None:
         """Why this store refuses to serve (its checkpoint names a position the journal lacks), if it does."""

@@ -257,3 +257,17 @@ def _server_url(server: subprocess.Popen[str]) -> str:
         if " on http://" in line:
             return line.split(" on ", 1)[1].split(" ", 1)[0]
     raise AssertionError(f"the server did not start: {line!r}")
+
+
+def test_concurrent_syncs_into_one_replica_take_turns(tmp_path: Path) -> None:
+    source = Registry(str(tmp_path / "source"), durable=False)
+    source.create_registered_model("big")
+    for i in range(4):
+        source.create_model_version("big", model_folder(tmp_path / f"m{i}", i, 1_000_000))
+    replica_root = tmp_path / "replica"
+    children = [subprocess.Popen([sys.executable, "-c", SYNC, str(replica_root), source.uri]) for _ in range(3)]
+    assert [child.wait(timeout=120) for child in children] == [0, 0, 0]
+    replica = Registry(str(replica_root))
+    assert snapshot(replica) == snapshot(source)
+    assert replica.check().problems == [] and os.listdir(replica_root / "tmp") == []
+    assert [e.type for e in replica.events()] == ["registered_model.synced"]  # the later ones found nothing to do
