@@ -13,7 +13,7 @@ from typing import Any
 
 from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context
 from registry.cli.output import format_time
-from registry.errors import ResourceDoesNotExist
+from registry.errors import RegistryError, ResourceDoesNotExist
 
 __all__ = ["add_commands"]
 
@@ -164,8 +164,18 @@ def _start_sync(reg: Any, a: Any, stop: threading.Event) -> threading.Thread:
     selections = a.sync_model
     if not selections and a.uri.startswith("models:/"):
         selections = [a.uri[len("models:/") :]]
-    report = reg.sync_from(a.sync_from, selections)
-    print(f"Synced from {report.source} (models: {', '.join(selections or ['all'])}).", file=sys.stderr, flush=True)
+    try:
+        report = reg.sync_from(a.sync_from, selections)
+    except RegistryError as exc:
+        if reg.replica_source is None:
+            raise  # nothing synced before: nothing to serve
+        print(
+            f"registry serve: cannot sync from {a.sync_from} now ({exc}); serving what the replica holds",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        print(f"Synced from {report.source} (models: {', '.join(selections or ['all'])}).", file=sys.stderr, flush=True)
 
     def failed(exc: Exception) -> None:
         print(f"registry serve: sync from {a.sync_from} failed: {exc}; still serving", file=sys.stderr, flush=True)

@@ -233,6 +233,8 @@ class ReplicasMixin:
     ) -> SyncReport:
         store = self._store
         store.check_writable("sync the registry")
+        if source.uri == self.uri:
+            raise InvalidParameterValue(f"A registry cannot be a replica of itself ({self.uri}).", path=self.uri)
         info = store.replica_info()
         if info is not None and info.get("source") != source.uri:
             raise InvalidParameterValue(
@@ -258,8 +260,10 @@ class ReplicasMixin:
         local = {mv.digest: mv.storage_location for mv in held if mv.digest and mv.storage_location}
         needed = list({sv.digest: sv for key, sv in files.items() if have.get(key) != sv.digest}.values())
         transfer = Transfer(sum(len(sv.entries) for sv in needed), sum(sv.size for sv in needed), progress)
-        cache = store.staging_root
-        os.makedirs(cache, exist_ok=True)
+        # The staging area exists once the store has made a folder there (the memory store makes it lazily).
+        probe = store.staging_directory("probe-")
+        cache = os.path.dirname(probe)
+        os.rmdir(probe)
         fetched = {sv.digest: fetch_version(sv, cache, transfer, durable=store.durable) for sv in needed}
         transfer.report(finished=True)
         if info is None or info.get("models") != selections:

@@ -69,7 +69,8 @@ def test_sync_quiet_prints_no_progress(source: str, tmp_path: Path, capsys: pyte
         (["sync", "{src}", "{tmp}/e", "--model", "fraud@nobody"], EXIT_NOT_FOUND, "nobody"),
         (["sync", "{tmp}/missing", "{tmp}/e"], EXIT_NOT_FOUND, "There is no registry"),
         (["sync", "{src}", "{tmp}/e", "--follow", "--interval", "0"], EXIT_INVALID, "--interval"),
-        (["sync", "{src}", "{src}"], EXIT_INVALID, "holds models and is not a replica"),
+        (["sync", "{src}", "{src}"], EXIT_INVALID, "cannot be a replica of itself"),
+        (["sync", "{tmp}/other", "{src}"], EXIT_NOT_FOUND, "There is no registry"),
     ],
 )
 def test_sync_mistakes_exit_with_one_line(

@@ -324,3 +324,19 @@ def test_the_replica_survives_a_checkpoint_and_a_full_replay(source: Registry, t
     with Registry(str(root)) as replayed:
         assert snapshot(replayed) == expected
         assert replayed.check().problems == []
+
+
+def test_an_in_memory_registry_can_be_a_replica(source: Registry) -> None:
+    replica = Registry("memory://")
+    replica.sync_from(source.uri, ["fraud@champion"])
+    assert [v.version for v in replica.list_model_versions("fraud")] == [3]
+    assert replica.check().problems == []
+    with pytest.raises(ReplicaReadOnly):
+        replica.create_registered_model("x")
+
+
+def test_a_registry_is_not_its_own_replica(tmp_path: Path) -> None:
+    reg = replica_of(tmp_path)
+    with pytest.raises(InvalidParameterValue, match="replica of itself"):
+        reg.sync_from(reg.uri)
+    reg.create_registered_model("m")  # still an ordinary registry
