@@ -129,16 +129,20 @@ def cmd_serve(ctx: Context) -> int:
     follower = None
     if a.sync_from is not None:
         follower = _start_sync(reg, a, stop)
-    server = ScoringServer(
-        reg,
-        a.uri,
-        host=a.host,
-        port=a.port,
-        poll_interval=a.poll_interval,
-        input_format=a.input_format,
-        limits=limits,
-        access_log=a.access_log,
-    )
+    try:
+        server = ScoringServer(
+            reg,
+            a.uri,
+            host=a.host,
+            port=a.port,
+            poll_interval=a.poll_interval,
+            input_format=a.input_format,
+            limits=limits,
+            access_log=a.access_log,
+        )
+    except BaseException:
+        stop.set()  # the sync thread ends with the command
+        raise
     mv = server.served.version
     print(
         f"Serving {a.uri} ('{mv.name}' version {mv.version}) on {server.url} "

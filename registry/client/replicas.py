@@ -33,7 +33,7 @@ from registry.domain.state import EventType
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.exchange.arguments import path_argument, selections_argument
 from registry.exchange.sync import SyncProgress, Transfer, cache_path, describe_source, fetch_version
-from registry.store.artifacts import StagedArtifacts
+from registry.store.artifacts import CopyLimits, StagedArtifacts
 
 if TYPE_CHECKING:
     from registry.domain.commands import Change
@@ -121,6 +121,7 @@ class ReplicasMixin:
         _store: Store
         uri: str
         _clock: Callable[[], int]
+        _copy_limits: CopyLimits
 
         def new_id(self) -> str: ...
 
@@ -259,6 +260,16 @@ class ReplicasMixin:
         have = {(mv.name, mv.version): mv.digest for mv in held}
         local = {mv.digest: mv.storage_location for mv in held if mv.digest and mv.storage_location}
         needed = list({sv.digest: sv for key, sv in files.items() if have.get(key) != sv.digest}.values())
+        limits = self._copy_limits
+        for sv in needed:  # the same limits as any copy into this registry, checked before anything is fetched
+            if sv.size > limits.max_bytes or len(sv.entries) > limits.max_files:
+                raise InvalidParameterValue(
+                    f"'{sv.name}' version {sv.version} at the source holds {sv.size} bytes in {len(sv.entries)} "
+                    f"files, beyond this registry's limits ({limits.max_bytes} bytes, {limits.max_files} files); "
+                    "nothing was synced. Open the replica with larger max_version_bytes / max_version_files.",
+                    name=sv.name,
+                    version=sv.version,
+                )
         transfer = Transfer(sum(len(sv.entries) for sv in needed), sum(sv.size for sv in needed), progress)
         # The staging area exists once the store has made a folder there (the memory store makes it lazily).
         probe = store.staging_directory("probe-")

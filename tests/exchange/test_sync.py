@@ -340,3 +340,10 @@ def test_a_registry_is_not_its_own_replica(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterValue, match="replica of itself"):
         reg.sync_from(reg.uri)
     reg.create_registered_model("m")  # still an ordinary registry
+
+
+def test_the_replica_s_copy_limits_apply_before_anything_is_fetched(source: Registry, tmp_path: Path) -> None:
+    small = Registry(str(tmp_path / "small"), max_version_bytes=100)
+    with pytest.raises(InvalidParameterValue, match="beyond this registry's limits"):
+        small.sync_from(source.uri)
+    assert small.list_registered_models() == [] and os.listdir(tmp_path / "small" / "tmp") == []
