@@ -347,3 +347,18 @@ def test_the_replica_s_copy_limits_apply_before_anything_is_fetched(source: Regi
     with pytest.raises(InvalidParameterValue, match="beyond this registry's limits"):
         small.sync_from(source.uri)
     assert small.list_registered_models() == [] and os.listdir(tmp_path / "small" / "tmp") == []
+
+
+def test_subscribers_get_typed_synced_events_and_history_describes_them(source: Registry, tmp_path: Path) -> None:
+    from registry.domain.events import RegisteredModelSynced
+    from registry.domain.history import describe_event
+
+    replica = replica_of(tmp_path)
+    heard: list[Any] = []
+    replica.subscribe(heard.append, events="registered_model.*")
+    replica.sync_from(source.uri, ["fraud@champion"])
+    (event,) = heard
+    assert isinstance(event, RegisteredModelSynced)
+    assert (event.created, event.versions, event.origin) == (True, [3], source.uri)
+    text = describe_event(replica.history("fraud")[0])
+    assert text.startswith("model replicated from /") and text.endswith(": versions 3")
