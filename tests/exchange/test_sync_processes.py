@@ -121,11 +121,20 @@ def test_a_sync_killed_at_random_points_resumes_and_readers_never_see_a_mixture(
     try:
         assert first_line(reader).strip() == "ready"
         kills = 0
-        for attempt in range(30):
+        tmp = replica_root / "tmp"
+        for attempt in range(11):
             child = subprocess.Popen([sys.executable, "-c", SYNC, str(replica_root), source.uri])
-            delay = rng.uniform(0.05, 0.4 + 0.1 * attempt)
-            try:
-                child.wait(timeout=delay)
+            # Wait until the child is fetching (or done), then let it run a random while longer: the kills land
+            # among the copies, the renames into place and the commit, more of the sync each attempt.
+            deadline = time.monotonic() + 30
+            while (
+                child.poll() is None
+                and time.monotonic() < deadline
+                and not any(p.name.startswith("sync-") for p in tmp.iterdir())
+            ):
+                time.sleep(0.001)
+            try:  # the last attempt runs to the end
+                child.wait(timeout=rng.uniform(0, 0.04 * (attempt + 1)) if attempt < 10 else 120)
             except subprocess.TimeoutExpired:
                 child.send_signal(signal.SIGKILL)
                 child.wait()
@@ -134,7 +143,7 @@ def test_a_sync_killed_at_random_points_resumes_and_readers_never_see_a_mixture(
             assert child.returncode == 0
             break
         else:
-            pytest.fail("no sync finished in 30 attempts")
+            pytest.fail("the last sync did not finish")
     finally:
         stop.write_text("")
         out, err = reader.communicate(timeout=60)
