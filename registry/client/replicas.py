@@ -32,7 +32,14 @@ from registry.domain.replicas import plan_sync
 from registry.domain.state import EventType
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.exchange.arguments import path_argument, selections_argument
-from registry.exchange.sync import SyncProgress, Transfer, cache_path, describe_source, fetch_version
+from registry.exchange.sync import (
+    SyncProgress,
+    Transfer,
+    cache_path,
+    describe_source,
+    fetch_version,
+    source_version,
+)
 from registry.store.artifacts import CopyLimits, StagedArtifacts
 
 if TYPE_CHECKING:
@@ -254,12 +261,14 @@ class ReplicasMixin:
         position = source.position()
         if info is not None and info.get("position") == position and info.get("models") == selections:
             return SyncReport(source=source.uri, up_to_date=True, position=position)
-        wanted, files = describe_source(source.registry(), selections)
+        src = source.registry()
+        wanted, files = describe_source(src, selections)
         with store.reading() as state:
             held = [mv for name in state.names() for mv in state.model(name).versions.values()]
         have = {(mv.name, mv.version): mv.digest for mv in held}
         local = {mv.digest: mv.storage_location for mv in held if mv.digest and mv.storage_location}
-        needed = list({sv.digest: sv for key, sv in files.items() if have.get(key) != sv.digest}.values())
+        lacking = {digest: key for key, digest in files.items() if have.get(key) != digest}
+        needed = [source_version(src, name, number) for name, number in lacking.values()]
         limits = self._copy_limits
         for sv in needed:  # the same limits as any copy into this registry, checked before anything is fetched
             if sv.size > limits.max_bytes or len(sv.entries) > limits.max_files:

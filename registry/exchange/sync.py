@@ -39,6 +39,7 @@ __all__ = [
     "describe_source",
     "fetch_version",
     "read_manifest_entries",
+    "source_version",
 ]
 
 _CHUNK = 1024 * 1024
@@ -127,11 +128,25 @@ def read_manifest_entries(mv: ModelVersion) -> tuple[bytes, tuple[tuple[str, str
     return manifest, tuple(entries)
 
 
+def source_version(src: RegistryLike, name: str, version: int) -> SourceVersion:
+    """Where the files of one source version are on this machine (a bucket registry downloads them into its
+    verified cache first) and what they must be.
+
+    Raises:
+        ArtifactVerificationError: the version's manifest is damaged or a listed file is missing.
+    """
+    mv = src.fetch_version_files(name, version)
+    manifest, entries = read_manifest_entries(mv)
+    assert mv.storage_location is not None and mv.digest is not None
+    return SourceVersion(name, version, mv.storage_location, mv.digest, manifest, entries)
+
+
 def describe_source(
     src: RegistryLike, selections: Iterable[str] | None
-) -> tuple[list[ImportedModel], dict[tuple[str, int], SourceVersion]]:
-    """The selected models of ``src`` as the replica is to hold them, and the files of each version that has
-    its own copy. A whole model keeps its counter (numbers deleted at the source stay unused in the replica).
+) -> tuple[list[ImportedModel], dict[tuple[str, int], str]]:
+    """The selected models of ``src`` as the replica is to hold them, and the digest of each version that has
+    its own files (:func:`source_version` tells where they are, only for those the replica lacks). A whole
+    model keeps its counter (numbers deleted at the source stay unused in the replica).
 
     Raises:
         ResourceDoesNotExist: a selection names nothing at the source.
@@ -139,7 +154,7 @@ def describe_source(
     """
     chosen = select_versions(src, selections)
     models: list[ImportedModel] = []
-    files: dict[tuple[str, int], SourceVersion] = {}
+    files: dict[tuple[str, int], str] = {}
     for name in sorted(chosen):
         rm = src.get_registered_model(name)
         numbers = chosen[name]
@@ -147,7 +162,7 @@ def describe_source(
         kept = {mv.version for mv in versions}
         imported = []
         for mv in versions:
-            own = mv.storage_location is not None and mv.digest is not None
+            own = mv.digest is not None
             imported.append(
                 ImportedVersion(
                     version=mv.version,
@@ -164,11 +179,8 @@ def describe_source(
                 )
             )
             if own:
-                manifest, entries = read_manifest_entries(mv)
-                assert mv.storage_location is not None and mv.digest is not None
-                files[(name, mv.version)] = SourceVersion(
-                    name, mv.version, mv.storage_location, mv.digest, manifest, entries
-                )
+                assert mv.digest is not None
+                files[(name, mv.version)] = mv.digest
         top = max(kept, default=0)
         counter = allocated_top(src.history(name)) + 1 if numbers is None else top + 1
         models.append(

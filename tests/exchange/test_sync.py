@@ -362,3 +362,25 @@ def test_subscribers_get_typed_synced_events_and_history_describes_them(source: 
     assert (event.created, event.versions, event.origin) == (True, [3], source.uri)
     text = describe_event(replica.history("fraud")[0])
     assert text.startswith("model replicated from /") and text.endswith(": versions 3")
+
+
+def test_a_bucket_registry_is_a_source(s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``s3://`` registry (moto on 127.0.0.1) syncs like a folder: only the versions the replica lacks are
+    downloaded (into the source's verified cache), and the replica then owes the bucket nothing."""
+    monkeypatch.setenv("REGISTRY_CACHE_DIR", str(tmp_path / "cache"))
+    bucket = Registry(s3_url)
+    bucket.create_registered_model("fraud")
+    for i in range(1, 3):
+        bucket.create_model_version("fraud", make_model(tmp_path / f"b{i}", f"b{i}"))
+    bucket.set_registered_model_alias("fraud", "champion", 2)
+    edge = replica_of(tmp_path, "edge")
+    report = edge.sync_from(s3_url, ["fraud@champion"])
+    assert report.created_models == ["fraud"] and report.files_fetched == 4
+    (mv,) = edge.list_model_versions("fraud")
+    assert (mv.version, mv.aliases, mv.digest) == (2, ["champion"], bucket.get_model_version("fraud", 2).digest)
+    assert (Path(mv.storage_location or "") / "data" / "weights.bin").read_bytes() == b"b2" * 100
+    assert edge.sync_from(s3_url, ["fraud@champion"]).up_to_date
+    bucket.set_registered_model_alias("fraud", "champion", 1)
+    edge.sync_from(s3_url, ["fraud@champion"])
+    assert [(v.version, v.aliases) for v in edge.list_model_versions("fraud")] == [(1, ["champion"])]
+    assert edge.check().problems == []
