@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -85,6 +86,10 @@ def test_sync_follow_keeps_a_replica_current(source: str, tmp_path: Path) -> Non
     dest = str(tmp_path / "edge")
     cmd = [sys.executable, "-m", "registry", "sync", source, dest, "--model", "fraud@champion", "--follow"]
     proc = subprocess.Popen([*cmd, "--interval", "0.05", "--quiet"], stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 30
         seen: list[int] = []
@@ -101,11 +106,15 @@ def test_sync_follow_keeps_a_replica_current(source: str, tmp_path: Path) -> Non
                     src.set_registered_model_alias("fraud", "champion", 2)
                 moved = True
         assert seen == [2]
+        while time.monotonic() < deadline and sum("Synced from" in line for line in lines) < 2:
+            time.sleep(0.01)  # the second sync committed; its report is on its way
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        proc.stdout.close()
     assert proc.returncode == EXIT_OK
-    assert out.count("Synced from") == 2
+    assert sum("Synced from" in line for line in lines) == 2
 
 
 def _progress(done: int, size: int, *, finished: bool = False, reused: int = 0) -> SyncProgress:
