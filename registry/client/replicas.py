@@ -123,6 +123,18 @@ class _Source:
         self._registry = None
 
 
+def _clear(cache: str, *, keep_verified: bool) -> None:
+    """Remove sync leftovers from the staging area: copies cut short (``sync-copy-*``, probes), and with
+    ``keep_verified=False`` the verified copies and partial fetches kept for a resumed sync too. Only a holder of
+    the sync lock calls this, so no other sync is using them; other writers' staged copies are not touched."""
+    for entry in os.listdir(cache):
+        if not entry.startswith("sync-"):
+            continue
+        if keep_verified and not entry.startswith(("sync-copy-", "sync-probe-")):
+            continue
+        shutil.rmtree(os.path.join(cache, entry), ignore_errors=True)
+
+
 class ReplicasMixin:
     if TYPE_CHECKING:  # what the client provides
         _store: Store
@@ -281,9 +293,10 @@ class ReplicasMixin:
                 )
         transfer = Transfer(sum(len(sv.entries) for sv in needed), sum(sv.size for sv in needed), progress)
         # The staging area exists once the store has made a folder there (the memory store makes it lazily).
-        probe = store.staging_directory("probe-")
+        probe = store.staging_directory("sync-probe-")
         cache = os.path.dirname(probe)
         os.rmdir(probe)
+        _clear(cache, keep_verified=True)  # what a killed sync left mid-copy (we hold the sync lock)
         fetched = {sv.digest: fetch_version(sv, cache, transfer, durable=store.durable) for sv in needed}
         transfer.report(finished=True)
         if info is None or info.get("models") != selections:
@@ -327,10 +340,9 @@ class ReplicasMixin:
         events = store.write(decide, publish=publish, as_replica=True)
         # The position last: a crash before this line only makes the next sync compare again (and find nothing).
         store.set_replica({"source": source.uri, "models": selections, "position": position})
-        for digest in fetched:
-            leftover = cache_path(cache, digest)
-            if os.path.isdir(leftover):  # a version the sync found was already here after all
-                shutil.rmtree(leftover, ignore_errors=True)
+        # Published copies were renamed away; what is left of this or earlier syncs' copies (versions found here
+        # after all, digests the source no longer offers) is garbage now.
+        _clear(cache, keep_verified=False)
         synced_events = [e for e in events if e.type == EventType.REGISTERED_MODEL_SYNCED]
         created = [e.name for e in synced_events if e.data.get("created")]
         synced = [e.name for e in synced_events if not e.data.get("created")]

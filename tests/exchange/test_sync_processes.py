@@ -171,7 +171,8 @@ def test_a_resumed_sync_fetches_only_what_it_had_not_verified(tmp_path: Path) ->
     child = subprocess.Popen([sys.executable, "-c", SYNC, str(replica_root), source.uri])
     tmp = replica_root / "tmp"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(list(tmp.glob("sync-*"))) < 3:
+    # three versions fetched (or being fetched): each a sync-<sha256> folder, complete or .partial
+    while time.monotonic() < deadline and len([p for p in tmp.glob("sync-*") if len(p.name) >= 69]) < 3:
         time.sleep(0.002)
     child.send_signal(signal.SIGKILL)
     child.wait()
