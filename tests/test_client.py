@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -341,6 +342,7 @@ def test_models_uri_as_source_copies_files(reg: Registry, model_dir: Callable[..
 
 
 def test_lifecycle_transitions(reg: Registry) -> None:
+    reg.set_stage_policy("lifecycle")
     reg.create_registered_model("m")
     reg.create_model_version("m", source="s3://x")
     assert reg.get_model_version_stages("m", 1) == ["None", "Staging", "Archived"]
@@ -355,6 +357,29 @@ def test_lifecycle_transitions(reg: Registry) -> None:
     assert reg.transition_model_version_stage("m", "1", "staging").current_stage == "Staging"  # rollback
     assert reg.transition_model_version_stage("m", 1, "archived").current_stage == "Archived"
     assert reg.transition_model_version_stage("m", 1, "Production").current_stage == "Production"  # restore
+
+
+def test_registries_created_implicitly_allow_mlflows_free_moves(tmp_path: Path) -> None:
+    """Code written for MlflowClient runs on a registry made by Registry(), whichever opens it first."""
+    folder = str(tmp_path / "made-by-registry")
+    with Registry(folder) as made:
+        assert made.stage_policy.name == "mlflow"
+        made.create_model_version(made.create_registered_model("m").name, source="s3://x")
+    with MlflowClient(registry_uri=folder) as client:
+        assert client.transition_model_version_stage("m", 1, "Production").current_stage == "Production"
+    Registry(str(tmp_path / "strict"), policy="lifecycle").close()  # the stricter table is a choice
+    with Registry(str(tmp_path / "strict")) as reopened:
+        assert reopened.stage_policy.name == "lifecycle"
+
+
+def test_a_policy_refusal_says_how_to_change_the_policy(reg: Registry) -> None:
+    reg.set_stage_policy("lifecycle")
+    reg.create_model_version(reg.create_registered_model("m").name, source="s3://x")
+    with pytest.raises(IllegalStageTransition) as info:
+        reg.transition_model_version_stage("m", 1, "Production")
+    assert "set_stage_policy('mlflow')" in str(info.value) and "registry policy set mlflow" in str(info.value)
+    reg.set_stage_policy("mlflow")  # what the message says works
+    assert reg.transition_model_version_stage("m", 1, "Production").current_stage == "Production"
 
 
 @pytest.mark.parametrize("bad", ["", "Prod", "none ", "Deployed", None])

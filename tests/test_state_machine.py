@@ -37,7 +37,7 @@ class RegistryMachine(RuleBasedStateMachine):
         super().__init__()
         self.folder = tempfile.mkdtemp(prefix="registry-sm-") if self.backend == "folder" else None
         self.uri = self.folder + "/r" if self.folder else "memory://"
-        self.reg = Registry(self.uri, durable=False)
+        self.reg = Registry(self.uri, policy="lifecycle", durable=False)
         # reference: name -> {"next": int, "versions": {n: stage}, "aliases": {alias: n}, "tags": {}}
         self.ref: dict[str, dict] = {}
         self.issued: dict[str, set[int]] = {}  # every number ever issued to the current incarnation of a name
@@ -212,7 +212,7 @@ class RegistryMachine(RuleBasedStateMachine):
     def reopen(self) -> None:
         """Close (which checkpoints) and open again: documents plus journal tail must give the same state."""
         self.reg.close()
-        self.reg = Registry(self.uri, durable=False)
+        self.reg = Registry(self.uri, policy="lifecycle", durable=False)
 
     # -- invariants -------------------------------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ class RegistryMachine(RuleBasedStateMachine):
     def another_process_agrees(self) -> None:
         if self.folder is None:
             return
-        other = Registry(self.uri, durable=False)
+        other = Registry(self.uri, policy="lifecycle", durable=False)
         try:
             assert other.list_registered_models() == self.reg.list_registered_models()
             for name in self.ref:

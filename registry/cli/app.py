@@ -41,6 +41,7 @@ from registry.cli.exchange import add_commands as add_exchange_commands
 from registry.cli.models import add_commands as add_model_commands
 from registry.cli.ops import add_commands as add_operation_commands
 from registry.cli.output import Output
+from registry.cli.policy import add_commands as add_policy_commands
 from registry.cli.replicas import add_commands as add_replica_commands
 from registry.cli.requests import add_commands as add_request_commands
 from registry.cli.rollback import add_commands as add_rollback_commands
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_request_commands(group, command)
     add_comment_commands(group, command)
     add_rollback_commands(top, command)
+    add_policy_commands(group, command)
     add_search_commands(group, command)
     add_operation_commands(top, command)
     add_webhook_commands(group, command)

@@ -79,7 +79,9 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             ``$REGISTRY_URI``, else ``./mlregistry``.
         policy: the stage policy, ``'lifecycle'``, ``'mlflow'`` or a :class:`~registry.domain.stages.StagePolicy`.
             A new registry is created with it; an existing folder keeps its own, and naming a different one
-            raises. ``None`` uses the folder's policy, or ``lifecycle`` for a new one.
+            raises. ``None`` uses the folder's policy, or ``mlflow`` (every move allowed, as in MLflow) for a new
+            one, so code written for MLflow runs unchanged on any registry this library creates; ``lifecycle``
+            is a choice made here or later with :meth:`set_stage_policy`.
         durable: fsync every commit (the default). ``False`` trades crash safety for speed, for fixtures.
         clock: returns the time in integer milliseconds; inject a fixed clock for exact timestamps in tests.
         user: recorded as ``user_id`` on versions and as the actor of events (default: ``$REGISTRY_USER`` or the
@@ -101,7 +103,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         RegistryIOError: the operating system refused to read the folder (the message says what to do).
     """
 
-    _default_policy: StagePolicy = policy_named("lifecycle")
+    _default_policy: StagePolicy = MLFLOW
 
     def __init__(
         self,
@@ -693,13 +695,12 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
 
 class MlflowClient(Registry):
-    """:class:`Registry` under MLflow's constructor, creating registries with the permissive ``mlflow`` policy.
+    """:class:`Registry` under MLflow's constructor (new registries get the permissive ``mlflow`` policy, as with
+    :class:`Registry`).
 
     ``registry_uri`` (else ``tracking_uri``) may be a folder, a ``file:`` URI or ``memory://``; server and
     database URIs raise :class:`~registry.errors.InvalidParameterValue`, because this library has no server.
     """
-
-    _default_policy = MLFLOW
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:
         super().__init__(registry_uri or tracking_uri, **options)

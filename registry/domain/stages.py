@@ -147,7 +147,8 @@ class StagePolicy:
             raise IllegalStageTransition(
                 f"Cannot move version {version} of model '{name}' from stage '{current.value}' to "
                 f"'{target.value}' under the '{self.name}' stage policy; from '{current.value}' it may move "
-                f"to: {targets}.",
+                f"to: {targets}. To allow every move, as MLflow does, switch the registry to the 'mlflow' "
+                "policy: set_stage_policy('mlflow') in Python, `registry policy set mlflow` in a shell.",
                 name=name,
                 version=version,
                 from_stage=current.value,

@@ -156,8 +156,22 @@ def test_search(run: Run, model_dir: Callable[..., str]) -> None:
     assert code == EXIT_INVALID and err.startswith("error: ")
 
 
+def test_policy_show_and_set(run: Run, model_dir: Callable[..., str]) -> None:
+    run("versions", "register", "m", model_dir())
+    shown = json.loads(run("policy", "show", "--json")[1])
+    assert shown["name"] == "mlflow" and "Production" in shown["transitions"]["None"]
+    code, out, _ = run("policy", "set", "lifecycle")
+    assert code == EXIT_OK and "'lifecycle'" in out and "None" in out
+    code, _, err = run("transition", "m", "1", "Production")
+    assert code == EXIT_CONFLICT and "registry policy set mlflow" in err
+    assert run("policy", "set", "mlflow")[0] == EXIT_OK
+    assert run("transition", "m", "1", "Production")[0] == EXIT_OK
+    assert run("policy", "set", "strictest")[0] == EXIT_INVALID
+
+
 def test_errors_are_one_line_with_distinct_exit_codes(run: Run, model_dir: Callable[..., str]) -> None:
     run("versions", "register", "m", model_dir())
+    run("policy", "set", "lifecycle")
     cases = [
         (("models", "show", "nope"), EXIT_NOT_FOUND),
         (("versions", "show", "m", "9"), EXIT_NOT_FOUND),

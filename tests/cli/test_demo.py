@@ -30,7 +30,7 @@ def test_demo_twice(tmp_path: Path) -> None:
     stages = {mv.version: mv.current_stage.value for mv in reg.list_model_versions("demo-fraud")}
     assert stages == {1: "None", 2: "Archived", 3: "None", 4: "Production"}
     assert reg.get_model_version_by_alias("demo-fraud", "champion").version == 4
-    assert reg.stage_policy.name == "lifecycle"
+    assert reg.stage_policy.name == "mlflow"  # created implicitly: MLflow's policy
     assert reg.load_model("models:/demo-fraud@champion").predict(SAMPLE_ROWS) == second.predictions
     assert reg.check().ok
 

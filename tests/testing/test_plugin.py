@@ -154,7 +154,7 @@ def test_this_suite_loads_the_plugin(request: pytest.FixtureRequest) -> None:
 
 
 def test_model_registry_fixture(model_registry: Registry, tmp_path: Path, registry_clock: FrozenClock) -> None:
-    assert type(model_registry) is Registry and model_registry.stage_policy.name == "lifecycle"
+    assert type(model_registry) is Registry and model_registry.stage_policy.name == "mlflow"
     assert model_registry.uri == str(tmp_path / "model-registry")
     assert model_registry._store.durable is False
     mv = model_registry.create_model_version(model_registry.create_registered_model("m").name, "s3://b")

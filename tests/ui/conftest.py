@@ -14,7 +14,7 @@ from registry.ui import UIServer
 
 @pytest.fixture
 def ui_registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(str(tmp_path / "registry"), clock=FixedClock(), user="ana", ids=counting_ids())
+    reg = Registry(str(tmp_path / "registry"), policy="lifecycle", clock=FixedClock(), user="ana", ids=counting_ids())
     populate(reg, tmp_path)
     yield reg
     reg.close()

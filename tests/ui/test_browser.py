@@ -248,7 +248,7 @@ def demo_server() -> Iterator[UIServer]:
     root = Path(tempfile.gettempdir()) / "registry-ui-demo"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
-    reg = Registry(str(root / "mlregistry"), clock=FixedClock(), user="ana", ids=counting_ids())
+    reg = Registry(str(root / "mlregistry"), policy="lifecycle", clock=FixedClock(), user="ana", ids=counting_ids())
     populate(reg, root)
     server = UIServer(reg, port=0, poll_interval=0.05).start()
     yield server
