@@ -429,18 +429,22 @@ def test_get_latest_versions(reg: Registry) -> None:
     reg.transition_model_version_stage("m", 3, "Production")
     reg.transition_model_version_stage("m", 1, "Archived")
     latest = reg.get_latest_versions("m")
+    # MLflow's order (checked against its SQL store): a stage comes first when its lowest version is lower
     assert [(mv.version, mv.current_stage) for mv in latest] == [
-        (5, "None"),
+        (1, "Archived"),
         (2, "Staging"),
         (3, "Production"),
-        (1, "Archived"),
+        (5, "None"),
     ]
-    assert [mv.version for mv in reg.get_latest_versions("m", stages=[])] == [5, 2, 3, 1]
-    assert [mv.version for mv in reg.get_latest_versions("m", ["production", "STAGING"])] == [3, 2]
-    assert reg.get_registered_model("m").latest_versions == sorted(latest, key=lambda mv: mv.version)
+    assert [mv.version for mv in reg.get_latest_versions("m", stages=[])] == [1, 2, 3, 5]
+    assert [mv.version for mv in reg.get_latest_versions("m", ["production", "STAGING"])] == [2, 3]
+    assert reg.get_registered_model("m").latest_versions == latest
+    reg.transition_model_version_stage("m", 4, "Production")  # Production's lowest is now 3, None's 5
+    reg.transition_model_version_stage("m", 1, "None")  # None's lowest is now 1
+    assert [mv.version for mv in reg.get_latest_versions("m")] == [5, 2, 4]
     with pytest.raises(InvalidParameterValue):
         reg.get_latest_versions("m", ["Prod"])
-    assert [mv.version for mv in reg.get_latest_versions("m", "Production")] == [3]  # a bare stage name
+    assert [mv.version for mv in reg.get_latest_versions("m", "Production")] == [4]  # a bare stage name
 
 
 def test_mlflow_policy_allows_any_move(tmp_path) -> None:  # type: ignore[no-untyped-def]

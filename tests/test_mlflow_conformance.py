@@ -9,11 +9,14 @@ section lists them all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+import yaml
 
 from registry import (
     InvalidParameterValue,
@@ -141,8 +144,10 @@ def test_delete_registered_model_cascades_and_the_name_starts_over(client: Mlflo
         client.update_registered_model("m", description="deleted")
     with fails(ResourceDoesNotExist, NOT_FOUND, r"^Registered Model with name=m not found"):
         client.delete_registered_model("m")
-    with fails(ResourceDoesNotExist, NOT_FOUND, "not found"):
+    with fails(ResourceDoesNotExist, NOT_FOUND, r"^Model Version \(name=m, version=1\) not found$"):
         client.get_model_version("m", 1)
+    with fails(ResourceDoesNotExist, NOT_FOUND, r"^Model Version \(name=never, version=3\) not found$"):
+        client.get_model_version("never", 3)
     client.create_registered_model("m")
     assert client.create_model_version("m", "s3://b/m").version == 1  # versions went with the model
 
@@ -698,6 +703,74 @@ def test_search_model_versions_paging(client: MlflowClient, clock: FrozenClock) 
         client.search_model_versions(query, max_results=1e15)  # type: ignore[arg-type]
     with fails(InvalidParameterValue, INVALID, "^Invalid value for request parameter max_results"):
         client.search_model_versions(query, max_results=200_001)
+
+
+# -- behaviours MLflow's own suite checks (issue 15, item 6) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["latest", "Latest", "LATEST"])
+def test_latest_is_a_case_insensitive_pseudo_alias(client: MlflowClient, spelling: str) -> None:
+    client.create_registered_model("m")
+    with fails(ResourceDoesNotExist, NOT_FOUND, "no versions"):
+        client.get_model_version_by_alias("m", spelling)
+    make_versions(client, "m", 3)
+    assert client.get_model_version_by_alias("m", spelling).version == 3
+    assert client.resolve_model_uri(f"models:/m@{spelling}").version == 3
+    client.delete_model_version("m", 3)
+    assert client.get_model_version_by_alias("m", spelling).version == 2
+
+
+def test_get_latest_versions_in_mlflows_order(client: MlflowClient) -> None:
+    """The order MLflow's SQL store returns (run side by side with MLflow 3): by each stage's lowest version."""
+    client.create_registered_model("m")
+    make_versions(client, "m", 6)
+    for version, stage in [(1, "Archived"), (2, "Production"), (4, "Staging"), (5, "Production"), (3, "Staging")]:
+        client.transition_model_version_stage("m", version, stage)
+    everything = [(1, "Archived"), (5, "Production"), (4, "Staging"), (6, "None")]
+    assert [(mv.version, mv.current_stage) for mv in client.get_latest_versions("m")] == everything
+    assert [(mv.version, mv.current_stage) for mv in client.get_registered_model("m").latest_versions] == everything
+    chosen = client.get_latest_versions("m", ["Production", "None", "Staging"])
+    assert [(mv.version, mv.current_stage) for mv in chosen] == [(5, "Production"), (4, "Staging"), (6, "None")]
+
+
+def test_current_stage_is_mlflows_plain_string_in_yaml_and_json(client: MlflowClient) -> None:
+    client.create_registered_model("m")
+    make_versions(client, "m", 1)
+    mv = client.transition_model_version_stage("m", 1, "Production")
+    assert yaml.safe_load(yaml.safe_dump({"stage": mv.current_stage})) == {"stage": "Production"}
+    as_dict = attrs.asdict(mv)
+    assert yaml.safe_load(yaml.safe_dump(as_dict))["current_stage"] == "Production"
+    assert json.loads(json.dumps(as_dict))["current_stage"] == "Production"
+    assert yaml.safe_load(yaml.dump(as_dict, Dumper=yaml.Dumper))["current_stage"] == "Production"
+    none = client.create_model_version("m", "s3://b/2")
+    assert yaml.safe_load(yaml.safe_dump({"s": none.current_stage})) == {"s": "None"}  # the string, not null
+
+
+def test_paged_list_to_list(client: MlflowClient) -> None:
+    client.create_registered_model("m")
+    make_versions(client, "m", 3)
+    page = client.search_model_versions("name = 'm'", max_results=2)
+    plain = page.to_list()
+    assert type(plain) is list and plain == list(page) and len(plain) == 2 and page.token is not None
+
+
+@pytest.mark.parametrize("name", ["a", "hook-1", "Deploy.v2", "x" * 63, "9_to_5"])
+def test_webhook_names_mlflow_accepts(client: MlflowClient, name: str) -> None:
+    assert client.create_webhook(name, "https://example.com/h", ["model_version.created"]).name == name
+
+
+@pytest.mark.parametrize("name", ["-hook", "hook-", "hook.", "_h", "x" * 64, "with space", "a/b", ""])
+def test_webhook_names_mlflow_refuses(client: MlflowClient, name: str) -> None:
+    with fails(InvalidParameterValue, INVALID, "[Ww]ebhook name"):
+        client.create_webhook(name, "https://example.com/h", ["model_version.created"])
+
+
+def test_list_webhooks_pages_between_1_and_1000(client: MlflowClient) -> None:
+    client.create_webhook("h", "https://example.com/h", ["model_version.created"])
+    assert len(client.list_webhooks(max_results=1000)) == 1
+    for bad in (0, 1001):
+        with fails(InvalidParameterValue, INVALID, "max_results"):
+            client.list_webhooks(max_results=bad)
 
 
 # -- the error tree --------------------------------------------------------------------------------------------

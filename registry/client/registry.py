@@ -23,7 +23,7 @@ from registry.client.webhooks import WebhooksMixin
 from registry.domain import commands
 from registry.domain.entities import ModelVersion, RegisteredModel
 from registry.domain.stages import MLFLOW, Stage, StagePolicy, policy_named
-from registry.domain.state import Event, RegistryState
+from registry.domain.state import Event, RegistryState, version_not_found
 from registry.domain.uris import is_models_uri, local_path, parse_models_uri
 from registry.domain.validation import (
     validate_alias,
@@ -428,7 +428,9 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         """Raises ResourceDoesNotExist for an unknown model or version (deleted versions included)."""
         number = validate_version(version)
         with self._store.reading() as state:
-            return state.model(_name(name)).version(number)
+            if _name(name) not in state.ids_by_name:  # MLflow names the version, not the model, here too
+                raise version_not_found(name, number)
+            return state.model(name).version(number)
 
     def fetch_version_files(self, name: str, version: int | str) -> ModelVersion:
         """The version, with its own files present at ``storage_location`` on this machine: on a bucket registry
@@ -601,15 +603,20 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         self._write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version ``alias`` points at.
+        """The version ``alias`` points at; the reserved ``latest`` (any case, as in MLflow) means the newest version.
 
         Raises:
-            ResourceDoesNotExist: no such model or alias.
+            ResourceDoesNotExist: no such model or alias, or ``latest`` of a model without versions.
         """
         if not isinstance(alias, str):
             validate_alias(alias)
         with self._store.reading() as state:
             model = state.model(_name(name))
+            if alias.lower() == "latest" and alias not in model.aliases:
+                newest = model.latest_version()
+                if newest is None:
+                    raise ResourceDoesNotExist(f"Registered model '{name}' has no versions, so no 'latest'.", name=name)
+                return newest
             if alias not in model.aliases:
                 validate_alias(alias)
                 raise commands.alias_not_found(name, alias)

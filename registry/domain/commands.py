@@ -303,4 +303,4 @@ def latest_versions(state: RegistryState, name: str, stages: Iterable[Any] | Non
             stages=stages,
         )
     wanted = list(Stage) if not stages else [Stage.parse(s) for s in stages]
-    return [mv for s in dict.fromkeys(wanted) if (mv := model.latest(s)) is not None]
+    return model.latest_in(wanted)

@@ -3,14 +3,15 @@
 A :class:`StagePolicy` is a table from each stage to the stages it may move to, plus optional guards (a
 guard names a target stage and a tag the version must carry to enter it). Two policies are built in:
 
-``lifecycle`` (what :class:`registry.Registry` creates)::
+``lifecycle`` (chosen explicitly: ``policy="lifecycle"`` or ``set_stage_policy``)::
 
     None       -> Staging | Archived
     Staging    -> Production | Archived
     Production -> Staging | Archived          (Staging is the rollback path)
     Archived   -> Staging | Production        (restore)
 
-``mlflow`` (what :class:`registry.MlflowClient` creates): any stage may move to any other, as in MLflow.
+``mlflow`` (what every registry is created with unless one is chosen): any stage may move to any other, as in
+MLflow.
 
 A move to the stage a version is already in is always allowed (it is how MLflow users re-archive siblings
 with ``archive_existing_versions``), but guards still apply to it.
@@ -30,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+import yaml
 
 from registry.errors import ApprovalRequired, IllegalStageTransition, InvalidParameterValue
 
@@ -65,6 +67,17 @@ class Stage(enum.StrEnum):
 
 
 _BY_LOWER = {s.value.lower(): s for s in Stage}
+
+
+def _represent_stage(dumper: yaml.BaseDumper, stage: Stage) -> yaml.Node:
+    return dumper.represent_str(stage.value)  # type: ignore[attr-defined]
+
+
+# MLflow's current_stage is a plain str, so yaml.safe_dump of a version's fields (or of attrs.asdict(mv)) works in
+# MLflow code; a str subclass would otherwise be refused by the safe dumper (json already writes it as a string).
+for _dumper in (yaml.SafeDumper, yaml.Dumper, getattr(yaml, "CSafeDumper", None), getattr(yaml, "CDumper", None)):
+    if _dumper is not None:
+        _dumper.add_representer(Stage, _represent_stage)
 
 
 def _stage(value: str | Stage) -> Stage:

@@ -197,6 +197,12 @@ class ModelState:
         members = self.by_stage[stage]
         return self.versions[max(members)] if members else None
 
+    def latest_in(self, stages: Iterable[Stage]) -> list[ModelVersion]:
+        """The highest version in each of ``stages`` that has one, in MLflow's order: a stage comes before another
+        when its lowest version number is lower (the order MLflow meets them walking the versions up)."""
+        wanted = [s for s in dict.fromkeys(stages) if self.by_stage[s]]
+        return [self.versions[max(self.by_stage[s])] for s in sorted(wanted, key=lambda s: min(self.by_stage[s]))]
+
     def latest_version(self) -> ModelVersion | None:
         return self.versions[max(self.versions)] if self.versions else None
 
@@ -209,13 +215,12 @@ class ModelState:
     def registered_model(self) -> RegisteredModel:
         # Cached until the next change, so repeated reads of a model with many versions cost nothing.
         if self._entity is None:
-            latest = [mv for stage in Stage if (mv := self.latest(stage)) is not None]
             self._entity = RegisteredModel(
                 name=self.name,
                 creation_timestamp=self.creation_timestamp,
                 last_updated_timestamp=self.last_updated_timestamp,
                 description=self.description,
-                latest_versions=sorted(latest, key=lambda mv: mv.version),
+                latest_versions=self.latest_in(Stage),
                 tags=dict(self.tags),
                 aliases=dict(self.aliases),
             )

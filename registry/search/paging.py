@@ -39,6 +39,10 @@ class PagedList(list[T]):
     def __repr__(self) -> str:
         return f"PagedList({list.__repr__(self)}, token={self.token!r})"
 
+    def to_list(self) -> list[T]:
+        """The items as a plain ``list`` (as MLflow's ``PagedList.to_list``)."""
+        return list(self)
+
 
 def check_max_results(max_results: Any, limit: int) -> int:
     """Return ``max_results`` if it is an int in ``[1, limit]``.

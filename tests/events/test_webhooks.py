@@ -171,8 +171,8 @@ def test_definitions_are_shared_by_processes_and_survive_reopening(tmp_path: Pat
     ("kwargs", "message"),
     [
         ({"name": ""}, "name must be a non-empty string"),
-        ({"name": "-bad"}, "must start with a letter or digit"),
-        ({"name": "x" * 257}, "longer than 256"),
+        ({"name": "-bad"}, "must start and end with a letter or digit"),
+        ({"name": "x" * 64}, "longer than 63"),
         ({"url": ""}, "URL must be a non-empty string"),
         ({"url": "ftp://host/x"}, "scheme 'ftp'"),
         ({"url": "http:///nohost"}, "has no host"),

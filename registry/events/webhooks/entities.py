@@ -33,12 +33,13 @@ __all__ = [
 ]
 
 # The limits of MLflow's webhooks table (name 256, url 500, description 1000, secret 1000 characters).
-MAX_NAME = 256
+MAX_NAME = 63  # MLflow's limit
 MAX_URL = 500
 MAX_DESCRIPTION = 1000
 MAX_SECRET = 1000
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\- ]*")
+# MLflow's rule: letters, digits, ".", "_" and "-", starting and ending with a letter or digit.
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._\-]*[A-Za-z0-9])?")
 
 
 class WebhookStatus(enum.StrEnum):
@@ -133,7 +134,7 @@ def validate_hook_name(name: Any, what: str = "Webhook") -> str:
         raise InvalidParameterValue(f"{what} name is longer than {MAX_NAME} characters.", name=name)
     if not _NAME.fullmatch(name):
         raise InvalidParameterValue(
-            f"{what} name {name!r} must start with a letter or digit and contain only letters, digits, spaces, "
+            f"{what} name {name!r} must start and end with a letter or digit and contain only letters, digits, "
             "'.', '_' and '-'.",
             name=name,
         )

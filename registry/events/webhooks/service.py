@@ -279,11 +279,16 @@ def _list_or_none(value: tuple[str, ...] | None) -> list[str] | None:
     return None if value is None else list(value)
 
 
+MAX_PAGE = 1000  # MLflow's largest page of webhooks
+
+
 def _page(items: list[Any], max_results: int | None, page_token: str | None) -> PagedList[Any]:
     if max_results is not None and (
         isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
     ):
         raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results!r}.")
+    if max_results is not None and max_results > MAX_PAGE:
+        raise InvalidParameterValue(f"max_results must be between 1 and {MAX_PAGE}, got {max_results}.")
     start = 0
     if page_token is not None:
         if not isinstance(page_token, str) or not page_token.isdigit():
