@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from registry.cli.output import Output
-from registry.client import DEFAULT_REGISTRY_FOLDER, Registry
+from registry.client import DEFAULT_REGISTRY_FOLDER, Registry, resolve_registry_uri
 from registry.errors import (
     IllegalStageTransition,
     InvalidParameterValue,
@@ -67,6 +67,7 @@ class Context:
     def registry(self, *, create: bool = False) -> Registry:
         if self._reg is None:
             uri = self.args.registry or os.environ.get("REGISTRY_URI") or DEFAULT_REGISTRY_FOLDER
+            resolve_registry_uri(uri)  # a URI this library cannot serve says so (and what to use), not "no registry"
             if not create and "://" not in uri and not uri.startswith("file:"):
                 path = os.path.abspath(os.path.expanduser(uri))
                 if not os.path.exists(os.path.join(path, "registry.json")):

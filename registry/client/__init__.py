@@ -10,7 +10,15 @@ from registry.client.registry import (
     MlflowClient,
     Registry,
     get_registry_uri,
+    resolve_registry_uri,
     set_registry_uri,
 )
 
-__all__ = ["DEFAULT_REGISTRY_FOLDER", "MlflowClient", "Registry", "get_registry_uri", "set_registry_uri"]
+__all__ = [
+    "DEFAULT_REGISTRY_FOLDER",
+    "MlflowClient",
+    "Registry",
+    "get_registry_uri",
+    "resolve_registry_uri",
+    "set_registry_uri",
+]

@@ -58,6 +58,7 @@ __all__ = [
     "MlflowClient",
     "Registry",
     "get_registry_uri",
+    "resolve_registry_uri",
     "set_registry_uri",
 ]
 

@@ -29,6 +29,7 @@ __all__ = [
     "open_store",
     "resolve_registry_uri",
     "set_registry_uri",
+    "unservable",
 ]
 
 DEFAULT_REGISTRY_FOLDER = "mlregistry"
@@ -64,15 +65,46 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
                 uri=clean,
             )
         return clean
-    path = local_path(text)
+    refusal = unservable(text)
+    path = local_path(text) if refusal is None else None
     if path is None:
         raise InvalidParameterValue(
-            f"Unsupported registry URI {text!r}: use a folder path, a file: URI, a bucket URL (s3://bucket/prefix) "
-            "or memory://. This library "
-            "has no server; to move a registry into an MLflow server, export it.",
+            f"Unsupported registry URI {text!r}: {refusal or 'this library cannot open it'}. Use a folder path "
+            "(e.g. ./mlregistry), a file: URI, a bucket URL (s3://bucket/prefix) or memory:// instead.",
             uri=text,
         )
     return os.path.abspath(os.path.expanduser(path))
+
+
+# MLflow's words for a Databricks workspace: as plain words they would otherwise be taken for folder names.
+_DATABRICKS_WORDS = ("databricks", "databricks-uc")
+_DATABASES = ("sqlite", "postgresql", "postgres", "mysql", "mssql")
+
+
+def unservable(uri: str) -> str | None:
+    """Why ``uri``, a URI MLflow accepts, names something this library cannot serve (``None`` when it may).
+
+    What to use instead is part of the answer: these are URIs people bring from MLflow code.
+    """
+    scheme = uri.partition(":")[0].lower() if ":" in uri else ""
+    if uri in _DATABRICKS_WORDS or scheme in ("databricks", "databricks-uc", "uc"):
+        return (
+            "it names a Databricks workspace, and this library keeps its registry on this machine (no Databricks "
+            "backend); download the models you need with MLflow, then register those folders here"
+        )
+    if scheme.partition("+")[0] in _DATABASES:
+        bring = (
+            f"`registry import-mlflow {uri}` brings its models and versions in"
+            if scheme == "sqlite"
+            else "`registry import-mlflow http://HOST:PORT` brings its models in through the MLflow server on it"
+        )
+        return f"it names an MLflow database, and this library keeps its registry in a folder; {bring}"
+    if scheme in ("http", "https"):
+        return (
+            "it names an MLflow tracking server, and this library has no server; `registry import-mlflow "
+            f"{uri}` brings its models in, `registry push --to {uri}` replays this registry into it"
+        )
+    return None
 
 
 def open_store(
