@@ -10,7 +10,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
-    from registry import pyfunc
+    from registry import pyfunc, sklearn
     from registry.client import (
         DEFAULT_REGISTRY_FOLDER,
         MlflowClient,
@@ -43,6 +43,7 @@ if typing.TYPE_CHECKING:
         ResourceAlreadyExists,
         ResourceDoesNotExist,
     )
+    from registry.flavors.model_info import ModelInfo
     from registry.models.mlmodel import MLmodel
     from registry.models.signature import ModelSignature, infer_signature
     from registry.search import PagedList
@@ -74,12 +75,14 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "MlflowClient": ("registry.client", "MlflowClient"),
     "MlflowServerError": ("registry.errors", "MlflowServerError"),
     "MLmodel": ("registry.models.mlmodel", "MLmodel"),
+    "ModelInfo": ("registry.flavors.model_info", "ModelInfo"),
     "ModelSignature": ("registry.models.signature", "ModelSignature"),
     "ModelVersion": ("registry.domain.entities", "ModelVersion"),
     "ModelVersionFile": ("registry.domain.entities", "ModelVersionFile"),
     "ModelVersionStatus": ("registry.domain.entities", "ModelVersionStatus"),
     "PagedList": ("registry.search", "PagedList"),
     "pyfunc": ("registry.pyfunc", None),
+    "sklearn": ("registry.sklearn", None),
     "register_model": ("registry.defaults", "register_model"),
     "ReadOnlyRegistry": ("registry.errors", "ReadOnlyRegistry"),
     "RegisteredModel": ("registry.domain.entities", "RegisteredModel"),
@@ -150,6 +153,7 @@ __all__ = [
     "MLmodel",
     "MlflowClient",
     "MlflowServerError",
+    "ModelInfo",
     "ModelSignature",
     "ModelVersion",
     "ModelVersionFile",
@@ -177,4 +181,5 @@ __all__ = [
     "pyfunc",
     "register_model",
     "set_registry_uri",
+    "sklearn",
 ]

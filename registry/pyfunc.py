@@ -25,18 +25,20 @@ allow-list in :mod:`registry.flavors` are used; a ``loader_module`` named in a m
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from registry.defaults import registry_for_uri
+from registry.defaults import registry_for, registry_for_uri
 from registry.flavors import pyfunc as _impl
 from registry.flavors.model_api import PythonModel, PythonModelContext
+from registry.flavors.model_info import ModelInfo, logged_name
 from registry.flavors.pyfunc import PyFuncModel, save_model
+from registry.models.signature import ModelSignature
 
 if TYPE_CHECKING:
     from registry.client import Registry
 
-__all__ = ["PyFuncModel", "PythonModel", "PythonModelContext", "load_model", "save_model"]
+__all__ = ["ModelInfo", "PyFuncModel", "PythonModel", "PythonModelContext", "load_model", "log_model", "save_model"]
 
 
 def load_model(
@@ -62,3 +64,49 @@ def load_model(
         InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader not on the allow-list.
     """
     return _impl.load_model(model_uri, registry=registry_for_uri(model_uri, registry), model_config=model_config)
+
+
+def log_model(
+    name: str | None = None,
+    python_model: PythonModel | None = None,
+    *,
+    artifact_path: str | None = None,
+    artifacts: Mapping[str, str | os.PathLike[str]] | None = None,
+    registered_model_name: str | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    await_registration_for: int | None = None,
+    tags: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> ModelInfo:
+    """Save ``python_model`` and register it as a new version, as ``mlflow.pyfunc.log_model`` does.
+
+    ``name`` (MLflow 3) or ``artifact_path`` (MLflow 2) names the logged model; ``registered_model_name`` is the
+    registered model the version goes to (default: ``name``, since there is no run to log it into here). The
+    version is created in ``registry`` or the default registry (``$REGISTRY_URI`` / ``set_registry_uri``).
+    ``await_registration_for`` is accepted and ignored: registration is done when this returns. Returns a
+    :class:`~registry.flavors.model_info.ModelInfo` whose ``model_uri`` is the new version's ``models:/`` URI.
+
+    Raises:
+        InvalidParameterValue: no name at all, two different names, or what ``save_model`` refuses.
+    """
+    del await_registration_for  # registration is synchronous here
+    logged = logged_name(name, artifact_path, registered_model_name)
+    requirements = [*(pip_requirements or ()), *(extra_pip_requirements or ())] or None
+    _mv, info = registry_for(registry).log_model_info(
+        python_model,
+        name=logged,
+        registered_model_name=registered_model_name or logged,
+        artifacts=artifacts,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=requirements,
+        code_paths=code_paths,
+        metadata=metadata,
+        tags=tags,
+    )
+    return info  # type: ignore[no-any-return]

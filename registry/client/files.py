@@ -34,11 +34,23 @@ class ModelFilesMixin:
 
         ``reg.log_model(python_model=... or sk_model=..., registered_model_name=..., artifacts=...,
         input_example=..., signature=..., pip_requirements=..., code_paths=..., metadata=..., tags=...,
-        description=...)``; see :func:`registry.flavors.registration.log_model`. Returns the new ModelVersion.
+        description=...)``; see :func:`registry.flavors.registration.log_model`. A model passed positionally may
+        be a ``PythonModel`` or anything with ``.predict`` (saved in the sklearn layout). Returns the new
+        ModelVersion.
         """
-        from registry.flavors.registration import log_model
+        return self.log_model_info(python_model, **kwargs)[0]
 
-        return log_model(cast("Registrar", self), python_model, staging=self._store.staging_directory, **kwargs)
+    def log_model_info(self, python_model: Any = None, *, name: str | None = None, **kwargs: Any) -> Any:
+        """:meth:`log_model`, also returning MLflow's ``ModelInfo``: ``(ModelVersion, ModelInfo)``; ``name`` is
+        the name the model was logged under (default: the registered model's). What ``registry.pyfunc.log_model``
+        and ``registry.sklearn.log_model`` call."""
+        from registry.flavors.model_info import model_info
+        from registry.flavors.registration import log_model_with_mlmodel
+
+        mv, mlmodel = log_model_with_mlmodel(
+            cast("Registrar", self), python_model, staging=self._store.staging_directory, **kwargs
+        )
+        return mv, model_info(name or mv.name, mv, mlmodel)
 
     def register_model(self, model_uri: str | os.PathLike[str], name: str, **kwargs: Any) -> ModelVersion:
         """Register a model directory (path or ``file:`` URI) or a ``models:/`` version under ``name``."""

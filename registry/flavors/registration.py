@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists
+from registry.flavors.model_api import PythonModel
 from registry.models import model_dir
 from registry.models.resolve import local_path_of
 from registry.store.files import path_text
 
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion, RegisteredModel
-    from registry.flavors.model_api import PythonModel
+    from registry.models.mlmodel import MLmodel
     from registry.models.signature import ModelSignature
 
 __all__ = ["Registrar", "log_model", "register_model"]
@@ -62,9 +63,14 @@ def _ensure_registered_model(reg: Registrar, name: str) -> None:
         pass
 
 
-def log_model(
+def log_model(reg: Registrar, python_model: Any = None, **kwargs: Any) -> ModelVersion:
+    """Save a model and create a version of ``registered_model_name`` from it (see ``Registry.log_model``)."""
+    return log_model_with_mlmodel(reg, python_model, **kwargs)[0]
+
+
+def log_model_with_mlmodel(
     reg: Registrar,
-    python_model: PythonModel | None = None,
+    python_model: Any = None,
     *,
     registered_model_name: str,
     sk_model: Any = None,
@@ -78,8 +84,11 @@ def log_model(
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
     staging: Callable[[str], str] | None = None,
-) -> ModelVersion:
-    """Save a model and create a version of ``registered_model_name`` from it (see ``Registry.log_model``).
+) -> tuple[ModelVersion, MLmodel]:
+    """Save a model and create a version of ``registered_model_name`` from it; also returns the saved MLmodel.
+
+    A model object passed positionally goes where it belongs: a :class:`PythonModel` is saved as one, anything
+    else with a callable ``.predict`` in MLflow's ``sklearn`` layout (as ``sk_model=``).
 
     ``staging(prefix)`` makes the folder the model is saved in first (the client passes its store's, inside the
     registry's ``tmp/``, so a crash leaves it where ``check`` finds it); the folder is removed afterwards.
@@ -88,10 +97,16 @@ def log_model(
 
     if not isinstance(registered_model_name, str) or not registered_model_name:
         raise InvalidParameterValue("log_model needs registered_model_name= (the name to register under).")
+    if (
+        sk_model is None
+        and not isinstance(python_model, PythonModel)
+        and callable(getattr(python_model, "predict", None))
+    ):
+        python_model, sk_model = None, python_model
     folder = staging("log-model-") if staging is not None else tempfile.mkdtemp(prefix="registry-log-model-")
     try:
         path = Path(folder) / "model"
-        pyfunc.save_model(
+        mlmodel = pyfunc.save_model(
             path,
             python_model,
             sk_model=sk_model,
@@ -105,7 +120,8 @@ def log_model(
         )
         _ensure_registered_model(reg, registered_model_name)
         # The staging folder is gone once this returns, so the version's source is its own copy in the registry.
-        return reg.create_model_version_from_files(registered_model_name, str(path), tags=tags, description=description)
+        mv = reg.create_model_version_from_files(registered_model_name, str(path), tags=tags, description=description)
+        return mv, mlmodel
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
