@@ -162,6 +162,39 @@ def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> An
     return _load_dir(path, mlmodel)
 
 
+def _names_columns(data: Any) -> bool:
+    if isinstance(data, Mapping):
+        return True
+    return isinstance(data, list) and bool(data) and all(isinstance(row, Mapping) for row in data)
+
+
+def columns_as_frame(data: Any, model: Any) -> Any:
+    """Input that names its columns (``{"a": [1.0]}``, ``{"a": 1.0}`` or ``[{"a": 1.0}]``) as a pandas DataFrame,
+    as MLflow hands it to a scikit-learn model (which finds its features by name); anything else as given.
+
+    Without pandas, a scikit-learn estimator cannot take columns by name, so that raises with the shape to pass
+    instead; any other object with ``.predict`` gets the dicts as given (it may read them itself).
+    """
+    if not _names_columns(data):
+        return data
+    try:
+        import pandas as pd
+    except ImportError:
+        if type(model).__module__.split(".")[0] != "sklearn":
+            return data
+        raise InvalidParameterValue(
+            f"This scikit-learn {type(model).__name__} was given columns by name (dicts), which it can only take "
+            "as a pandas DataFrame, and pandas is not installed. Install pandas, or pass rows as lists of values "
+            "in the order of the columns it was fitted on, e.g. [[1.0, 2.0], [3.0, 4.0]]."
+        ) from None
+    if isinstance(data, Mapping):
+        try:
+            return pd.DataFrame(dict(data))  # {"a": [1.0, 2.0]}: columns
+        except ValueError:
+            return pd.DataFrame([dict(data)])  # {"a": 1.0}: one row of scalars
+    return pd.DataFrame([dict(row) for row in data])
+
+
 class SklearnImpl:
     """The loaded model behind :class:`registry.pyfunc.PyFuncModel` for this flavor."""
 
@@ -173,7 +206,7 @@ class SklearnImpl:
         self._predict = predict
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self._predict(data)
+        return self._predict(columns_as_frame(data, self.model))
 
     def unwrap(self) -> Any:
         return self.model
