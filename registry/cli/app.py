@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(
         parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help: str
     ) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=help, description=help, parents=[common])
+        # "resolve": a command may take -h for something else, as `serve -h HOST` does in MLflow (--help stays)
+        p = parent.add_parser(name, help=help, description=help, parents=[common], conflict_handler="resolve")
         p.set_defaults(handler=handler)
         return p
 

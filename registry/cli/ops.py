@@ -146,7 +146,7 @@ def cmd_serve(ctx: Context) -> int:
     mv = server.served.version
     print(
         f"Serving {a.uri} ('{mv.name}' version {mv.version}) on {server.url} "
-        f"(POST /invocations, GET /ping /health /version). Ctrl-C stops.",
+        f"(POST /invocations, GET /ping /health /version /model). Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
@@ -226,8 +226,9 @@ def add_commands(top: Any, command: Command) -> None:
     p.add_argument("--fix", action="store_true", help="remove orphans and leftovers, and rebuild the checkpoint")
     p = command(top, "serve", cmd_serve, "serve a model over HTTP (MLflow's scoring protocol), following its alias")
     p.add_argument("uri", help="e.g. models:/fraud@champion or models:/fraud/Production")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
+    # -h is --host and -p --port, as in `mlflow models serve` (help stays --help)
+    p.add_argument("-h", "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("-p", "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
     p.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="how often to look for a move")
     p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
     p.add_argument(

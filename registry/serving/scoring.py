@@ -93,8 +93,12 @@ def media_type(content_type: str | None) -> str:
 
 
 def is_supported(content_type: str | None) -> bool:
-    """Whether requests of this Content-Type can be scored (JSON or CSV)."""
+    """Whether requests of this Content-Type can be scored: JSON or CSV, with no parameter but ``charset``
+    (as MLflow's server: ``application/json; format=pandas-split`` is refused, not guessed at)."""
     media = media_type(content_type)
+    for parameter in (content_type or "").split(";")[1:]:
+        if parameter.strip() and parameter.split("=", 1)[0].strip().lower() != "charset":
+            return False
     return media == "text/csv" or media in _JSON_TYPES
 
 
@@ -252,6 +256,13 @@ def _split(value: Any) -> tuple[list[Any], list[dict[Any, Any]]]:
                 f"({', '.join(map(str, columns))})."
             )
         records.append(dict(zip(columns, row, strict=True)))
+    index = value.get("index")
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        length = len(index) if isinstance(index, list) else type(index).__name__
+        raise _bad(
+            f"'dataframe_split.index' must list one label per row: {length} labels for {len(data)} rows, so "
+            "this is not a valid frame."
+        )
     return columns, records
 
 

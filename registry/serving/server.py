@@ -5,7 +5,8 @@
     POST /invocations   JSON (dataframe_split, dataframe_records, instances, inputs; optional params) or CSV
     GET  /ping          200 once a model is loaded (MLflow's health check)
     GET  /health        the same, with a JSON body
-    GET  /version       which model version is serving, and the last reload error, if any
+    GET  /version       this library's version, as plain text (MLflow's server answers its own version there)
+    GET  /model         which model version is serving, and the last reload error, if any
 
 **Hot reload.** A watcher thread resolves the served ``models:/`` URI every ``poll_interval`` seconds (a cheap
 ``stat`` of the registry's journal when nothing changed). When the alias or stage it names has moved to another
@@ -13,7 +14,8 @@ version, in this process or any other, the watcher loads the new version and ver
 recorded digests, in the background, then swaps it in with one reference assignment. A request reads that
 reference once when it starts, so requests in flight finish on the old model and the next ones use the new
 one; no request ever sees half a swap. A version that fails to load or verify is never swapped in: the old one
-keeps serving, ``/version`` reports the error, and the watcher tries again only when the URI moves elsewhere.
+keeps serving, ``/model`` and ``/health`` report the error, and the watcher tries again only when the URI moves
+elsewhere.
 
 **Errors.** A malformed request (bad JSON, missing key, rows of the wrong width, columns or types the model's
 signature refuses) gets 400 and ``{"error_code": "BAD_REQUEST", "message": ...}``; an exception raised by the
@@ -34,6 +36,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from registry import __version__
 from registry.client import Registry
 from registry.domain.entities import ModelVersion
 from registry.domain.uris import parse_models_uri
@@ -54,6 +57,7 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/ping": ("GET", "HEAD"),
     "/health": ("GET", "HEAD"),
     "/version": ("GET", "HEAD"),
+    "/model": ("GET", "HEAD"),
 }
 
 Loader = Callable[[Registry, ModelVersion], Any]
@@ -256,7 +260,9 @@ class ScoringServer:
         path = request.path
         allowed = _ROUTES.get(path)
         if allowed is None:
-            message = f"No endpoint {request.method} {path}; use POST /invocations, GET /ping, /health or /version."
+            message = (
+                f"No endpoint {request.method} {path}; use POST /invocations, GET /ping, /health, /version or /model."
+            )
             return error_response(404, "ENDPOINT_NOT_FOUND", message)
         if request.method not in allowed:
             message = f"{path} does not take {request.method}; use {' or '.join(m for m in allowed if m != 'HEAD')}."
@@ -269,11 +275,15 @@ class ScoringServer:
         if path == "/ping":
             return Response(200, b"\n", "text/plain", tag=tag)
         if path == "/health":
-            return Response(200, json.dumps({"status": "OK", **self._served.describe()}).encode(), tag=tag)
+            # Still 200 (a model is loaded and answering), but saying when the URI no longer names a version.
+            health = {"status": "OK", **self._served.describe(), "last_reload_error": self.last_reload_error}
+            return Response(200, json.dumps(health).encode(), tag=tag)
+        if path == "/version":  # MLflow's scoring client reads a plain version string here
+            return Response(200, __version__.encode(), "text/plain", tag=tag)
         return Response(200, json.dumps(self.status()).encode(), tag=tag)
 
     def status(self) -> dict[str, Any]:
-        """The body of ``GET /version``."""
+        """The body of ``GET /model``."""
         return {
             "model_uri": self.model_uri,
             **self._served.describe(),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import registry
 from registry import Registry
 from registry.cli import main
 from registry.cli.context import (
@@ -349,7 +350,8 @@ def test_serve_command_serves_until_interrupted(fraud: Registry, folder: str) ->
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "registry", "serve", "models:/fraud@champion", "--port", str(port)]
+    # MLflow's short spellings: -p PORT, -h HOST
+    cmd = [sys.executable, "-m", "registry", "serve", "models:/fraud@champion", "-p", str(port), "-h", "127.0.0.1"]
     with subprocess.Popen([*cmd, "--registry", folder], stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stderr is not None
@@ -358,11 +360,13 @@ def test_serve_command_serves_until_interrupted(fraud: Registry, folder: str) ->
             body: Any = None
             while body is None and time.monotonic() < deadline:
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=5) as resp:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5) as resp:
                         body = json.loads(resp.read())
                 except OSError:
                     time.sleep(0.05)
             assert body is not None and body["version"] == 2
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=5) as resp:
+                assert resp.read().decode() == registry.__version__  # a plain string, as MLflow's server
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=10) == EXIT_OK

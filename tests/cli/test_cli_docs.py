@@ -70,5 +70,5 @@ def test_the_readme_lists_no_command_that_does_not_exist() -> None:
 def test_the_scoring_server_is_documented() -> None:
     text = README.read_text()
     assert "## Scoring server" in text
-    for endpoint in ("POST /invocations", "GET /ping", "GET /health", "GET /version"):
+    for endpoint in ("POST /invocations", "GET /ping", "GET /health", "GET /version", "GET /model"):
         assert endpoint in text

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from registry import Registry, ResourceDoesNotExist, infer_signature
+from registry import Registry, ResourceDoesNotExist, __version__, infer_signature
 from registry.pyfunc import PythonModel
 from registry.serving.server import ScoringServer
 
@@ -81,7 +81,7 @@ class Client:
         return status, json.loads(data), int(headers["x-model-version"])
 
     def version(self) -> dict[str, Any]:
-        status, _, data = self.request("GET", "/version")
+        status, _, data = self.request("GET", "/model")
         assert status == 200
         return json.loads(data)
 
@@ -191,6 +191,9 @@ def test_ping_health_version_and_unknown_paths(reg: Registry, tmp_path: Path, se
     server = serve()
     client = client_for(server)
     assert client.request("GET", "/ping")[0] == 200
+    assert client.request("HEAD", "/ping")[0] == 200
+    status, headers, data = client.request("GET", "/version")
+    assert (status, data.decode(), headers["content-type"].split(";")[0]) == (200, __version__, "text/plain")
     status, _, data = client.request("GET", "/health")
     assert status == 200 and json.loads(data)["version"] == 1
     info = client.version()
@@ -218,6 +221,8 @@ def test_ping_health_version_and_unknown_paths(reg: Registry, tmp_path: Path, se
         ("x\n1,2\n", "text/csv", "CSV row 2"),
         ("", "text/csv", "CSV input is empty"),
         ("x=1", "application/x-www-form-urlencoded", "Unsupported content type"),
+        ('{"dataframe_records": [{"x": 1}]}', "application/json; something=x", "Unsupported content type"),
+        ('{"dataframe_split": {"columns": ["x"], "data": [[1], [2]], "index": [0]}}', "application/json", "index"),
         (b"\xff\xfe", "application/json", "not UTF-8"),
     ],
     ids=[
@@ -234,6 +239,8 @@ def test_ping_health_version_and_unknown_paths(reg: Registry, tmp_path: Path, se
         "csv-width",
         "csv-empty",
         "content-type",
+        "content-type-parameter",
+        "split-index-length",
         "not-utf8",
     ],
 )
@@ -244,10 +251,11 @@ def test_bad_requests_get_400_and_the_server_keeps_serving(
     reg.set_registered_model_alias("m", "champion", 1)
     client = client_for(serve())
     status, payload, _ = client.invoke(body, content_type)
-    assert status == (415 if content_type.endswith("urlencoded") else 400)  # 415 for a content type, as MLflow
+    assert status == (415 if "Unsupported" in fragment else 400)  # 415 for a content type, as MLflow
     assert payload["error_code"] == "BAD_REQUEST"
     assert fragment in payload["message"]
     assert client.invoke({"dataframe_records": [{"x": 1}]}) == (200, {"predictions": [2]}, 1)
+    assert client.invoke({"dataframe_records": [{"x": 1}]}, "application/json; charset=utf-8")[0] == 200
 
 
 def test_a_model_exception_is_a_500_and_the_server_keeps_serving(
@@ -368,6 +376,8 @@ def test_a_deleted_alias_keeps_the_last_model_serving(
     reg.delete_registered_model_alias("m", "champion")
     wait_for(lambda: client.version()["last_reload_error"] is not None)
     assert "does not resolve" in client.version()["last_reload_error"]
+    status, _, data = client.request("GET", "/health")  # still answering, and saying the URI names nothing now
+    assert status == 200 and "does not resolve" in json.loads(data)["last_reload_error"]
     assert client.invoke({"dataframe_records": [{"x": 4}]}) == (200, {"predictions": [4]}, 1)
     reg.set_registered_model_alias("m", "champion", 1)
     wait_for(lambda: client.version()["last_reload_error"] is None)
