@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from registry.errors import InvalidParameterValue
+from registry.models.signature import ColSpec, DataType, Schema
 
 __all__ = [
     "INPUT_FORMATS",
@@ -314,8 +315,61 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def to_model_input(parsed: ScoringInput, input_format: str = "auto") -> Any:
+_NUMBER_TYPES = (DataType.double, DataType.float)
+_INTEGER_TYPES = (DataType.integer, DataType.long)
+
+
+def _as_declared(value: Any, t: DataType) -> Any:
+    """``value`` read as the declared column type where that loses nothing, as MLflow's server reads JSON and CSV
+    with the signature's types (an integer for a ``double``, ``"True"`` for a ``boolean``); else as given, for
+    the signature's checks to refuse with the column's name."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if t in _NUMBER_TYPES:
+        if isinstance(value, int):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+    elif t in _INTEGER_TYPES:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+    elif t is DataType.boolean and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _typed_records(records: list[dict[Any, Any]], schema: Schema | None) -> list[dict[Any, Any]]:
+    declared = {
+        s.name: s.type
+        for s in (schema.inputs if schema is not None else ())
+        if isinstance(s, ColSpec) and isinstance(s.type, DataType)
+    }
+    if not declared:
+        return [dict(r) for r in records]
+    return [{k: _as_declared(v, declared[k]) if k in declared else v for k, v in r.items()} for r in records]
+
+
+def _int32_columns(frame: Any, schema: Schema | None) -> Any:
+    """``integer`` (int32) columns, which pandas builds as int64, narrowed when every value fits (as MLflow's
+    server reads them with the signature's dtype); a value that does not fit is left for the checks to refuse."""
+    for spec in schema.inputs if schema is not None else ():
+        if isinstance(spec, ColSpec) and spec.type is DataType.integer and spec.name in frame.columns:
+            col = frame[spec.name]
+            if col.dtype.kind == "i" and bool(((col >= -(2**31)) & (col < 2**31)).all()):
+                frame[spec.name] = col.astype("int32")
+    return frame
+
+
+def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Schema | None = None) -> Any:
     """The value to hand to ``model.predict``: a DataFrame or row dicts for tabular input, arrays or lists else.
+
+    With the model's input ``schema`` (its signature's inputs), tabular values are read as the declared column
+    types where nothing is lost, as MLflow's scoring server does.
 
     Raises:
         InvalidParameterValue: ``input_format`` is unknown, or ``pandas`` is asked for and not installed.
@@ -324,16 +378,18 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto") -> Any:
         raise InvalidParameterValue(f"Unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}.")
     use_pandas = input_format == "pandas" or (input_format == "auto" and _have("pandas"))
     if parsed.tabular:
+        records = _typed_records(parsed.records, schema)
         if not use_pandas:
-            return [dict(r) for r in parsed.records]
+            return records
         if not _have("pandas"):
             raise InvalidParameterValue("input_format='pandas' needs pandas; install it or use 'records'.")
         import pandas as pd
 
         try:
-            return pd.DataFrame.from_records(parsed.records, columns=parsed.columns)
+            frame = pd.DataFrame.from_records(records, columns=parsed.columns)
         except (ValueError, TypeError) as exc:
             raise _bad(f"The input does not make a table: {exc}") from None
+        return _int32_columns(frame, schema)
     if use_pandas and _have("numpy"):
         # MLflow's server turns tensor input into numpy arrays (a dict of them for named inputs).
         import numpy as np

@@ -63,6 +63,12 @@ _ROUTES: dict[str, tuple[str, ...]] = {
 Loader = Callable[[Registry, ModelVersion], Any]
 
 
+def _input_schema(model: Any) -> Any:
+    """The input schema of a loaded model's signature, if it has one (a custom loader's model may not)."""
+    signature = getattr(getattr(model, "metadata", None), "signature", None)
+    return getattr(signature, "inputs", None)
+
+
 def load_version(reg: Registry, mv: ModelVersion) -> Any:
     """Verify a version's files against their digests, then load it as a pyfunc model (the default loader).
 
@@ -304,7 +310,7 @@ class ScoringServer:
             return 415, _error("BAD_REQUEST", message), served
         try:
             parsed = scoring.parse_request(body, content_type)
-            data = scoring.to_model_input(parsed, self.input_format)
+            data = scoring.to_model_input(parsed, self.input_format, _input_schema(served.model))
         except InvalidParameterValue as exc:
             return 400, _error("BAD_REQUEST", str(exc)), served
         try:

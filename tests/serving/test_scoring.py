@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry.errors import InvalidParameterValue
+from registry.models.signature import ColSpec, DataType, Schema
 from registry.serving.scoring import (
     ScoringInput,
     encode_predictions,
@@ -130,6 +131,44 @@ def test_auto_without_pandas_gives_row_dicts_and_plain_tensors() -> None:
         assert to_model_input(parse_json('{"instances": [1]}'), "auto") == [1]
     else:
         pytest.skip("pandas is installed")
+
+
+TYPED = Schema(
+    [
+        ColSpec(DataType.double, "d"),
+        ColSpec(DataType.integer, "i"),
+        ColSpec(DataType.long, "n"),
+        ColSpec(DataType.boolean, "b"),
+        ColSpec(DataType.string, "s"),
+    ]
+)
+
+
+def test_values_are_read_as_the_signatures_types_as_mlflows_server_reads_them() -> None:
+    csv_rows = to_model_input(parse_csv("d,i,n,b,s\n2,7,3,True,5\n1,0,-4,false,x\n"), "records", TYPED)
+    assert csv_rows == [
+        {"d": 2.0, "i": 7, "n": 3, "b": True, "s": 5},
+        {"d": 1.0, "i": 0, "n": -4, "b": False, "s": "x"},
+    ]
+    assert isinstance(csv_rows[0]["d"], float) and csv_rows[0]["b"] is True
+    body = '{"dataframe_split": {"columns": ["d", "i", "b"], "data": [[2, 3.0, true], [0, 1, false]]}}'
+    assert to_model_input(parse_json(body), "records", TYPED) == [
+        {"d": 2.0, "i": 3, "b": True},
+        {"d": 0.0, "i": 1, "b": False},
+    ]
+    # what cannot be read as the type is left as given, for the signature's checks to refuse by name
+    assert to_model_input(parse_csv("d,i,b\nabc,1.5,maybe\n"), "records", TYPED) == [
+        {"d": "abc", "i": 1.5, "b": "maybe"}
+    ]
+    assert to_model_input(parse_csv("d\n2\n"), "records") == [{"d": 2}]  # no signature: as parsed
+
+
+def test_with_pandas_integer_columns_are_int32_when_they_fit() -> None:
+    pytest.importorskip("pandas", reason="pandas is not installed")
+    frame = to_model_input(parse_csv("d,i\n2,7\n1,0\n"), "pandas", TYPED)
+    assert (str(frame["d"].dtype), str(frame["i"].dtype)) == ("float64", "int32")
+    wide = to_model_input(parse_csv(f"i\n{2**31}\n"), "pandas", TYPED)
+    assert str(wide["i"].dtype) == "int64"  # does not fit: left for the checks to refuse
 
 
 def test_jsonable_is_identity_on_json() -> None:
