@@ -191,12 +191,20 @@ def parse_json(text: str) -> ScoringInput:
         return ScoringInput(kind, columns=columns, records=records, params=params)
     if not isinstance(value, list | dict) or not value:
         raise _bad(f"'{kind}' must be a non-empty list (or an object of named lists) of values.")
+    if isinstance(value, list) and all(isinstance(row, dict) and set(row) == set(value[0]) for row in value):
+        value = _columns_of_rows(value)  # rows naming the same inputs: one named input each, as MLflow's server
     if isinstance(value, dict):
         for name, tensor in value.items():
             _check_tensor(tensor, f"{kind}.{name}")
     else:
         _check_tensor(value, kind)
     return ScoringInput(kind, tensor=value, params=params)
+
+
+def _columns_of_rows(rows: list[dict[Any, Any]]) -> dict[Any, list[Any]]:
+    """``[{"a": [1, 2], "b": 3}, {"a": [3, 4], "b": 5}]`` (rows naming the same inputs) as
+    ``{"a": [[1, 2], [3, 4]], "b": [3, 5]}``; rows naming different ones stay a list of objects."""
+    return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 def _element_kind(value: Any) -> str | None:

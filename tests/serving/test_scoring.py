@@ -171,6 +171,15 @@ def test_with_pandas_integer_columns_are_int32_when_they_fit() -> None:
     assert str(wide["i"].dtype) == "int64"  # does not fit: left for the checks to refuse
 
 
+def test_instances_of_row_dicts_become_named_inputs_as_in_mlflow() -> None:
+    rows = '{"instances": [{"a": [1, 2], "b": 3}, {"a": [3, 4], "b": 5}]}'
+    assert to_model_input(parse_json(rows), "records") == {"a": [[1, 2], [3, 4]], "b": [3, 5]}
+    assert to_model_input(parse_json('{"inputs": {"a": [1, 2], "b": [3, 4]}}'), "records") == {"a": [1, 2], "b": [3, 4]}
+    assert parse_json('{"instances": [{"a": 1}, {"b": 2}]}').tensor == [{"a": 1}, {"b": 2}]  # not named inputs
+    with pytest.raises(InvalidParameterValue, match="ragged"):
+        parse_json('{"instances": [{"a": [1, 2]}, {"a": [3]}]}')
+
+
 def test_jsonable_is_identity_on_json() -> None:
     doc = {"a": [1, "x", None, {"b": False}]}
     assert jsonable(doc) == doc
