@@ -254,6 +254,7 @@ def test_every_method_is_listed() -> None:
         "detach_replica",
         "follow",
         "log_model",
+        "log_model_info",
         "new_id",
         "list_registered_models",
         "subscribe",
