@@ -1,4 +1,5 @@
-"""A separate virtual environment with real MLflow and scikit-learn, built once and cached.
+"""A separate virtual environment with real MLflow, scikit-learn, onnx(runtime), xgboost and lightgbm, built once
+and cached.
 
 The interop tests and ``benchmarks/bench_models.py`` run MLflow in subprocesses inside this environment, so
 MLflow never becomes a dependency of the package or of the test environment. The environment lives under
@@ -30,6 +31,12 @@ PINNED_REQUIREMENTS: tuple[str, ...] = (
     "scikit-learn==1.9.1",
     "cloudpickle==3.1.2",
     "skops==0.16.0",
+    # the onnx, xgboost and lightgbm flavors (registry/flavors/): onnx builds test graphs, onnxruntime runs them;
+    # xgboost-cpu is xgboost without the CUDA libraries (the same `xgboost` module, a tenth of the download)
+    "onnx==1.23.2",
+    "onnxruntime==1.31.1",
+    "xgboost-cpu==3.2.0",
+    "lightgbm==4.7.0",
     # this library's own dependencies (attrs, cloudpickle and PyYAML come with MLflow), so tests can also run
     # our loader inside this venv, next to real scikit-learn
     "filelock==4.2.11",
