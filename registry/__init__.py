@@ -10,7 +10,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
-    from registry import pyfunc, sklearn
+    from registry import lightgbm, onnx, pyfunc, sklearn, xgboost
     from registry.client import (
         DEFAULT_REGISTRY_FOLDER,
         MlflowClient,
@@ -34,6 +34,7 @@ if typing.TYPE_CHECKING:
         IllegalStageTransition,
         ImportConflict,
         InvalidParameterValue,
+        MissingDependency,
         MlflowServerError,
         ReadOnlyRegistry,
         RegistryError,
@@ -44,6 +45,7 @@ if typing.TYPE_CHECKING:
         ResourceDoesNotExist,
     )
     from registry.flavors.model_info import ModelInfo
+    from registry.flavors.plugin import Flavor
     from registry.models.mlmodel import MLmodel
     from registry.models.signature import ModelSignature, infer_signature
     from registry.search import PagedList
@@ -62,6 +64,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "DEFAULT_REGISTRY_FOLDER": ("registry.client", "DEFAULT_REGISTRY_FOLDER"),
     "Event": ("registry.domain.state", "Event"),
     "EventType": ("registry.domain.state", "EventType"),
+    "Flavor": ("registry.flavors.plugin", "Flavor"),
     "get_registry_uri": ("registry.client", "get_registry_uri"),
     "IllegalStageTransition": ("registry.errors", "IllegalStageTransition"),
     "ImportConflict": ("registry.errors", "ImportConflict"),
@@ -73,6 +76,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "LIFECYCLE": ("registry.domain.stages", "LIFECYCLE"),
     "MLFLOW": ("registry.domain.stages", "MLFLOW"),
     "MlflowClient": ("registry.client", "MlflowClient"),
+    "MissingDependency": ("registry.errors", "MissingDependency"),
     "MlflowServerError": ("registry.errors", "MlflowServerError"),
     "MLmodel": ("registry.models.mlmodel", "MLmodel"),
     "ModelInfo": ("registry.flavors.model_info", "ModelInfo"),
@@ -81,8 +85,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "ModelVersionFile": ("registry.domain.entities", "ModelVersionFile"),
     "ModelVersionStatus": ("registry.domain.entities", "ModelVersionStatus"),
     "PagedList": ("registry.search", "PagedList"),
+    "lightgbm": ("registry.lightgbm", None),
+    "onnx": ("registry.onnx", None),
     "pyfunc": ("registry.pyfunc", None),
     "sklearn": ("registry.sklearn", None),
+    "xgboost": ("registry.xgboost", None),
     "register_model": ("registry.defaults", "register_model"),
     "ReadOnlyRegistry": ("registry.errors", "ReadOnlyRegistry"),
     "RegisteredModel": ("registry.domain.entities", "RegisteredModel"),
@@ -144,6 +151,7 @@ __all__ = [
     "CorruptRegistry",
     "Event",
     "EventType",
+    "Flavor",
     "IllegalStageTransition",
     "ImportConflict",
     "ImportReport",
@@ -151,6 +159,7 @@ __all__ = [
     "ImportedVersion",
     "InvalidParameterValue",
     "MLmodel",
+    "MissingDependency",
     "MlflowClient",
     "MlflowServerError",
     "ModelInfo",
@@ -178,8 +187,11 @@ __all__ = [
     "default_registry",
     "get_registry_uri",
     "infer_signature",
+    "lightgbm",
+    "onnx",
     "pyfunc",
     "register_model",
     "set_registry_uri",
     "sklearn",
+    "xgboost",
 ]

@@ -14,6 +14,7 @@
     │   └── ReplicaReadOnly                           PERMISSION_DENIED
     ├── RegistryIOError (+ OSError)                   IO_ERROR
     ├── MlflowServerError                             TEMPORARILY_UNAVAILABLE
+    ├── MissingDependency (+ ImportError)             FEATURE_DISABLED
     ├── CorruptRegistry                               DATA_LOSS
     └── ArtifactVerificationError                     DATA_LOSS
         └── CorruptBundle                             DATA_LOSS
@@ -39,6 +40,7 @@ __all__ = [
     "IllegalStageTransition",
     "ImportConflict",
     "InvalidParameterValue",
+    "MissingDependency",
     "MlflowServerError",
     "ReadOnlyRegistry",
     "RegistryError",
@@ -145,6 +147,14 @@ class MlflowServerError(RegistryError):
     no closer class here; the message names the server, the call and MLflow's own error."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class MissingDependency(RegistryError, ImportError):
+    """An optional library a flavor needs (onnxruntime, xgboost, lightgbm, ...) is not installed; the message
+    names the library and the extra to install (``pip install 'mlregistry[onnx]'``). Attributes: ``flavor``,
+    ``library``, ``extra``."""
+
+    error_code = "FEATURE_DISABLED"
 
 
 class CorruptRegistry(RegistryError):

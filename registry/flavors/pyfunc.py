@@ -1,23 +1,20 @@
 """MLflow's ``python_function`` format: :class:`PyFuncModel`, loading any allowed flavor's directory, saving.
 
 The public face is :mod:`registry.pyfunc` (MLflow's module name), which adds the default registry for
-``models:/`` URIs; here a registry is always passed in. Only the loaders on the allow-list in
-:mod:`registry.flavors` are used; a ``loader_module`` named in a model directory is never imported.
+``models:/`` URIs; here a registry is always passed in. Only the loaders of the flavors registered
+in :mod:`registry.flavors` are used; a ``loader_module`` named in a model directory is never imported.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import InvalidParameterValue
-from registry.flavors import loader_for
 from registry.flavors import python_model as _python_model
-from registry.flavors import sklearn as _sklearn
+from registry.flavors.loading import load_pyfunc_dir, save_flavor
 from registry.flavors.model_api import PythonModel, PythonModelContext
 from registry.models import model_dir
 from registry.models.enforcement import enforce_params, enforce_schema
@@ -97,15 +94,7 @@ class PyFuncModel:
 
 
 def _load_dir(path: Path, model_config: Mapping[str, Any] | None, model_version: ModelVersion | None) -> PyFuncModel:
-    mlmodel = model_dir.read_mlmodel(path)
-    conf = mlmodel.flavor(PYFUNC_FLAVOR)
-    loader = loader_for(conf.get("loader_module"))
-    # No .pyc files inside a registered version's folder: they would be "extra files" to the next verification.
-    previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        impl = loader.load_pyfunc(path, mlmodel, model_config)
-    finally:
-        sys.dont_write_bytecode = previous
+    mlmodel, impl = load_pyfunc_dir(path, model_config)
     return PyFuncModel(mlmodel, impl, path, model_version)
 
 
@@ -140,15 +129,6 @@ def load_model(
         return _load_dir(resolve_local_model(text, registry=registry), model_config, None)
 
 
-def _save(path: str | os.PathLike[str], write: Any) -> MLmodel:
-    target = model_dir.new_model_dir(path)
-    try:
-        return write(target)
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)  # no half-written model directory is left behind
-        raise
-
-
 def save_model(
     path: str | os.PathLike[str],
     python_model: PythonModel | None = None,
@@ -177,29 +157,24 @@ def save_model(
     if sk_model is not None:
         if artifacts or code_paths:
             raise InvalidParameterValue("artifacts= and code_paths= go with python_model=, not sk_model=.")
-        return _save(
+        return save_flavor(
             path,
-            lambda p: _sklearn.save(
-                p,
-                sk_model,
-                serialization_format=serialization_format,
-                signature=signature,
-                input_example=input_example,
-                pip_requirements=pip_requirements,
-                metadata=metadata,
-            ),
-        )
-    model: PythonModel = python_model  # type: ignore[assignment]  # not None: checked above
-    return _save(
-        path,
-        lambda p: _python_model.save(
-            p,
-            model,
-            artifacts=artifacts,
-            code_paths=code_paths,
+            "sklearn",
+            sk_model,
+            serialization_format=serialization_format,
             signature=signature,
             input_example=input_example,
             pip_requirements=pip_requirements,
             metadata=metadata,
-        ),
+        )
+    return save_flavor(
+        path,
+        PYFUNC_FLAVOR,
+        python_model,
+        artifacts=artifacts,
+        code_paths=code_paths,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        metadata=metadata,
     )

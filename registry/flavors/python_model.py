@@ -28,12 +28,13 @@ from registry.domain.uris import local_path
 from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 from registry.flavors import pickling
 from registry.flavors.model_api import PythonModel, PythonModelContext
+from registry.flavors.plugin import Flavor
 from registry.models import model_dir
 from registry.models.mlmodel import PYFUNC_FLAVOR, MLmodel
 from registry.models.signature import ModelSignature
 from registry.store.artifacts import copy_folder
 
-__all__ = ["LOADER_MODULE", "PythonModel", "PythonModelContext", "load_pyfunc", "save"]
+__all__ = ["FLAVOR", "LOADER_MODULE", "PythonModel", "PythonModelContext", "load_pyfunc", "save"]
 
 # MLflow's name for this loader: written into MLmodel so MLflow loads our directories with its own code.
 LOADER_MODULE = "mlflow.pyfunc.model"
@@ -182,3 +183,13 @@ def load_pyfunc(path: Path, mlmodel: MLmodel, model_config: Mapping[str, Any] | 
     context = PythonModelContext(artifacts, model_config)
     python_model.load_context(context)
     return PythonModelImpl(python_model, context)
+
+
+FLAVOR = Flavor(
+    name=PYFUNC_FLAVOR,
+    loader_module=LOADER_MODULE,
+    load_pyfunc=load_pyfunc,
+    save=save,
+    path_fields=("python_model",),
+)
+"""The ``python_function`` flavor of a :class:`PythonModel` (registered under ``registry.flavors``)."""

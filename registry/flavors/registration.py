@@ -84,21 +84,30 @@ def log_model_with_mlmodel(
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
     staging: Callable[[str], str] | None = None,
+    flavor: str | None = None,
+    flavor_options: Mapping[str, Any] | None = None,
 ) -> tuple[ModelVersion, MLmodel]:
     """Save a model and create a version of ``registered_model_name`` from it; also returns the saved MLmodel.
 
     A model object passed positionally goes where it belongs: a :class:`PythonModel` is saved as one, anything
     else with a callable ``.predict`` in MLflow's ``sklearn`` layout (as ``sk_model=``).
 
+    ``flavor`` names a registered flavor (``"onnx"``, ``"xgboost"``, ...) to save the positional model with
+    instead, with ``flavor_options`` (its own ``save`` arguments: ``model_format=``, ...).
+
     ``staging(prefix)`` makes the folder the model is saved in first (the client passes its store's, inside the
     registry's ``tmp/``, so a crash leaves it where ``check`` finds it); the folder is removed afterwards.
     """
     from registry.flavors import pyfunc
+    from registry.flavors.loading import save_flavor
 
     if not isinstance(registered_model_name, str) or not registered_model_name:
         raise InvalidParameterValue("log_model needs registered_model_name= (the name to register under).")
+    if flavor is not None and (sk_model is not None or artifacts or code_paths):
+        raise InvalidParameterValue(f"sk_model=, artifacts= and code_paths= do not go with flavor={flavor!r}.")
     if (
-        sk_model is None
+        flavor is None
+        and sk_model is None
         and not isinstance(python_model, PythonModel)
         and callable(getattr(python_model, "predict", None))
     ):
@@ -106,18 +115,30 @@ def log_model_with_mlmodel(
     folder = staging("log-model-") if staging is not None else tempfile.mkdtemp(prefix="registry-log-model-")
     try:
         path = Path(folder) / "model"
-        mlmodel = pyfunc.save_model(
-            path,
-            python_model,
-            sk_model=sk_model,
-            artifacts=artifacts,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-            serialization_format=serialization_format,
-        )
+        if flavor is not None:
+            mlmodel = save_flavor(
+                path,
+                flavor,
+                python_model,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=pip_requirements,
+                metadata=metadata,
+                **dict(flavor_options or {}),
+            )
+        else:
+            mlmodel = pyfunc.save_model(
+                path,
+                python_model,
+                sk_model=sk_model,
+                artifacts=artifacts,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=pip_requirements,
+                code_paths=code_paths,
+                metadata=metadata,
+                serialization_format=serialization_format,
+            )
         _ensure_registered_model(reg, registered_model_name)
         # The staging folder is gone once this returns, so the version's source is its own copy in the registry.
         mv = reg.create_model_version_from_files(registered_model_name, str(path), tags=tags, description=description)

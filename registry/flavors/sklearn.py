@@ -29,12 +29,13 @@ import cloudpickle
 
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.flavors import pickling
+from registry.flavors.plugin import Flavor
 from registry.flavors.python_model import add_code_to_path
 from registry.models import model_dir
 from registry.models.mlmodel import PYFUNC_FLAVOR, MLmodel
 from registry.models.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "LOADER_MODULE", "load_model", "load_pyfunc", "save"]
+__all__ = ["FLAVOR", "FLAVOR_NAME", "LOADER_MODULE", "load_file", "load_model", "load_native", "load_pyfunc", "save"]
 
 FLAVOR_NAME = "sklearn"
 LOADER_MODULE = "mlflow.sklearn"
@@ -109,7 +110,7 @@ def save(
     )
 
 
-def _load_file(file: Path, serialization_format: str, skops_trusted_types: Any) -> Any:
+def load_file(file: Path, serialization_format: str, skops_trusted_types: Any) -> Any:
     if serialization_format == "skops":
         try:
             import skops.io as sio
@@ -135,7 +136,7 @@ def _load_file(file: Path, serialization_format: str, skops_trusted_types: Any) 
     return pickling.load_file(file, "pickled_model")
 
 
-def _load_dir(path: Path, mlmodel: MLmodel) -> Any:
+def load_native(path: Path, mlmodel: MLmodel) -> Any:
     conf = mlmodel.flavors.get(FLAVOR_NAME) or {}
     pyfunc_conf = mlmodel.flavors.get(PYFUNC_FLAVOR) or {}
     add_code_to_path(path, conf)
@@ -145,7 +146,7 @@ def _load_dir(path: Path, mlmodel: MLmodel) -> Any:
         file = model_dir.model_file(path, pyfunc_conf["model_path"], "model_path")
     else:
         file = model_dir.model_file(path, MODEL_FILE, "pickled_model")
-    return _load_file(file, conf.get("serialization_format", "pickle"), conf.get("skops_trusted_types"))
+    return load_file(file, conf.get("serialization_format", "pickle"), conf.get("skops_trusted_types"))
 
 
 def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> Any:
@@ -154,12 +155,9 @@ def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> An
     Accepts what :func:`registry.pyfunc.load_model` accepts; a registered version's digests are verified first.
     Runs the pickle: load only models you trust.
     """
-    from registry.models.resolve import resolve_local_model  # the client layer; imported late to keep layering
+    from registry.flavors.loading import load_flavor_model
 
-    path = resolve_local_model(model_uri, registry=registry)
-    mlmodel = model_dir.read_mlmodel(path)
-    mlmodel.flavor(FLAVOR_NAME)
-    return _load_dir(path, mlmodel)
+    return load_flavor_model(model_uri, FLAVOR_NAME, registry=registry)
 
 
 def _names_columns(data: Any) -> bool:
@@ -215,4 +213,15 @@ class SklearnImpl:
 def load_pyfunc(path: Path, mlmodel: MLmodel, model_config: Mapping[str, Any] | None = None) -> SklearnImpl:
     """Load for pyfunc: the object's ``predict_fn`` (``predict`` unless the flavor says otherwise)."""
     conf = mlmodel.flavor(PYFUNC_FLAVOR)
-    return SklearnImpl(_load_dir(path, mlmodel), str(conf.get("predict_fn") or "predict"))
+    return SklearnImpl(load_native(path, mlmodel), str(conf.get("predict_fn") or "predict"))
+
+
+FLAVOR = Flavor(
+    name=FLAVOR_NAME,
+    loader_module=LOADER_MODULE,
+    load_pyfunc=load_pyfunc,
+    load_model=load_native,
+    save=save,
+    path_fields=("pickled_model",),
+)
+"""The ``sklearn`` flavor (registered under ``registry.flavors``); it needs no library of its own."""

@@ -5,12 +5,13 @@ Flavors write their serialized model and then call :func:`write_common` to add t
 ``serving_input_example.json`` and finally ``MLmodel`` (last, so a directory with an ``MLmodel`` is complete).
 
 **The path rule.** Every file a loader opens is named by a field of ``MLmodel`` (``python_model``,
-``model_path``, ``pickled_model``, ``artifacts.<name>.path``, ``data``, ``code``, the input example's
-``artifact_path``) and goes through :func:`model_file`, which accepts only a relative path that stays inside
-the model's folder: no absolute path, no drive or UNC prefix, no ``..`` component, and nothing that resolves
-outside the folder through a link. :func:`read_mlmodel` checks every such field of the flavors this library
-loads (:func:`check_model_paths`) before a loader runs, so a document pointing outside is refused with
-:class:`~registry.errors.ArtifactVerificationError` naming the field, whatever the loader would have done.
+``model_path``, ``pickled_model``, ``artifacts.<name>.path``, ``data`` and ``code`` in any flavor's section,
+the input example's ``artifact_path``, and the fields a flavor plugin declares) and goes through
+:func:`model_file`, which accepts only a relative path that stays inside the model's folder: no absolute path,
+no drive or UNC prefix, no ``..`` component, and nothing that resolves outside the folder through a link.
+:func:`read_mlmodel` checks every such field (:func:`check_model_paths`) before a loader runs, so a document
+pointing outside is refused with :class:`~registry.errors.ArtifactVerificationError` naming the field,
+whatever the loader would have done.
 """
 
 from __future__ import annotations
@@ -129,17 +130,22 @@ def artifact_files(root: str | os.PathLike[str], conf: dict[str, Any]) -> dict[s
     return found
 
 
+# Fields that name files in MLflow's flavors (``data`` and ``code`` in every flavor MLflow writes); checked in
+# every flavor section present, whichever flavor is loaded.
+_FILE_FIELDS = ("python_model", "model_path", "pickled_model", "data", "code")
+
+
 def _path_fields(mlmodel: MLmodel) -> list[tuple[str, Any]]:
     """(field, value) of every single-path field a loader of this library may open."""
     found: list[tuple[str, Any]] = []
-    pyfunc = mlmodel.flavors.get("python_function") or {}
-    for key in ("python_model", "model_path", "data", "code"):
-        if pyfunc.get(key) is not None:
-            found.append((key, pyfunc[key]))
-    sklearn = mlmodel.flavors.get("sklearn") or {}
-    for key in ("pickled_model", "code"):
-        if sklearn.get(key) is not None:
-            found.append((key, sklearn[key]))
+    for flavor, conf in mlmodel.flavors.items():
+        if not isinstance(conf, dict):
+            continue
+        # the python_function and sklearn fields keep their bare names, as errors have always named them
+        prefix = "" if flavor in ("python_function", "sklearn") else f"{flavor}."
+        for key in _FILE_FIELDS:
+            if conf.get(key) is not None:
+                found.append((f"{prefix}{key}", conf[key]))
     example = mlmodel.saved_input_example_info or {}
     for key in ("artifact_path", "serving_input_path"):
         if example.get(key) is not None:

@@ -1,0 +1,123 @@
+"""ONNX models in MLflow's ``onnx`` layout, run with onnxruntime (MLflow's ``mlflow.onnx``).
+
+``save_model(onnx_model, path)`` writes a model directory in MLflow's layout (``mlflow.onnx.load_model`` and
+``mlflow.pyfunc.load_model`` load it), ``log_model(onnx_model, name=...)`` saves and registers it as a new version
+(in the default registry, or ``registry=``) and returns a ``ModelInfo``, and ``load_model(uri)`` gives the
+``onnx.ModelProto`` back. Saving and ``load_model`` need ``onnx``; predicting through ``registry.pyfunc`` needs only
+``onnxruntime``. Without it these raise :class:`~registry.errors.MissingDependency` naming the extra: ``pip install
+'mlregistry[onnx]'``. ``registry.pyfunc.load_model`` loads the same directories for prediction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from registry.defaults import registry_for, registry_for_uri
+from registry.flavors.loading import load_flavor_model, save_flavor
+from registry.flavors.model_info import ModelInfo, logged_name
+from registry.flavors.onnx import FLAVOR_NAME
+from registry.models.mlmodel import MLmodel
+from registry.models.signature import ModelSignature
+
+if TYPE_CHECKING:
+    from registry.client import Registry
+
+__all__ = ["ModelInfo", "load_model", "log_model", "save_model"]
+
+
+def save_model(
+    onnx_model: Any,
+    path: str | os.PathLike[str],
+    *,
+    onnx_execution_providers: Sequence[Any] | None = None,
+    onnx_session_options: Mapping[str, Any] | None = None,
+    save_as_external_data: bool = True,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> MLmodel:
+    """Write ``onnx_model`` to ``path`` (a new or empty folder) as ``mlflow.onnx.save_model`` does; returns the
+    MLmodel written.
+
+    ``onnx_execution_providers`` (default: CUDA, then CPU; those onnxruntime lacks are skipped when loading),
+    ``onnx_session_options`` (threads, ``execution_mode``, ``graph_optimization_level``, ``extra_session_config``)
+    and ``save_as_external_data`` (tensors in ``model.onnx.data``, MLflow's default) are MLflow's.
+
+    Raises:
+        MissingDependency: ``onnx`` is not installed (nothing is written).
+        ResourceAlreadyExists: ``path`` exists and is not empty.
+        InvalidParameterValue: ``onnx_model`` is not a model this flavor saves, or an option is wrong.
+    """
+    return save_flavor(
+        path,
+        FLAVOR_NAME,
+        onnx_model,
+        onnx_execution_providers=onnx_execution_providers,
+        onnx_session_options=onnx_session_options,
+        save_as_external_data=save_as_external_data,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=[*(pip_requirements or ()), *(extra_pip_requirements or ())] or None,
+        metadata=metadata,
+    )
+
+
+def log_model(
+    onnx_model: Any,
+    name: str | None = None,
+    *,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
+    onnx_execution_providers: Sequence[Any] | None = None,
+    onnx_session_options: Mapping[str, Any] | None = None,
+    save_as_external_data: bool = True,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    await_registration_for: int | None = None,
+    tags: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> ModelInfo:
+    """Save ``onnx_model`` and register it as a new version, as ``mlflow.onnx.log_model`` does.
+
+    ``name`` (MLflow 3) or ``artifact_path`` (MLflow 2) names the logged model; ``registered_model_name`` is the
+    registered model the version goes to (default: ``name``). ``await_registration_for`` is accepted and
+    ignored: registration is done when this returns. Options as :func:`save_model`.
+    """
+    del await_registration_for  # registration is synchronous here
+    logged = logged_name(name, artifact_path, registered_model_name)
+    _mv, info = registry_for(registry).log_model_info(
+        onnx_model,
+        name=logged,
+        registered_model_name=registered_model_name or logged,
+        flavor=FLAVOR_NAME,
+        flavor_options={
+            "onnx_execution_providers": onnx_execution_providers,
+            "onnx_session_options": onnx_session_options,
+            "save_as_external_data": save_as_external_data,
+        },
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=[*(pip_requirements or ()), *(extra_pip_requirements or ())] or None,
+        metadata=metadata,
+        tags=tags,
+    )
+    return info  # type: ignore[no-any-return]
+
+
+def load_model(model_uri: str | os.PathLike[str], *, registry: Registry | None = None) -> Any:
+    """Load the ``onnx.ModelProto`` from a model directory (a path or ``file:`` URI) or a ``models:/`` URI.
+
+    A registered version's files are verified against their digests first. Needs ``onnx``.
+
+    Raises:
+        MissingDependency: ``onnx`` is not installed (``pip install 'mlregistry[onnx]'``).
+        InvalidParameterValue: the directory holds no ``onnx`` flavor.
+    """
+    return load_flavor_model(model_uri, FLAVOR_NAME, registry=registry_for_uri(model_uri, registry))
