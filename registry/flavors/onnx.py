@@ -74,7 +74,11 @@ def save(
             "extra_session_config.",
         )
     providers = list(onnx_execution_providers) if onnx_execution_providers is not None else list(DEFAULT_PROVIDERS)
-    onnx.save_model(onnx_model, str(path / MODEL_FILE), save_as_external_data=save_as_external_data)
+    # onnx.save_model moves the tensors of the proto it is given out to the external file, in place: save a copy
+    # so the caller's model stays whole (saving it twice, or to MLflow too, must work)
+    copy = onnx.ModelProto()
+    copy.CopyFrom(onnx_model)
+    onnx.save_model(copy, str(path / MODEL_FILE), save_as_external_data=save_as_external_data)
     flavors: dict[str, dict[str, Any]] = {
         PYFUNC_FLAVOR: {
             "loader_module": LOADER_MODULE,
