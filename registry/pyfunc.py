@@ -11,15 +11,17 @@
 [6.0]
 
 Directories written here load in real MLflow (``mlflow.pyfunc.load_model``), and directories MLflow wrote
-(a ``PythonModel``, or scikit-learn in the pickle, cloudpickle or, with skops installed, skops format) load
-here. ``load_model`` accepts a path, a ``file:`` URI, or ``models:/<name>/<version|stage|latest>`` and
-``models:/<name>@<alias>`` against the default registry (or ``registry=``).
+(a ``PythonModel``; scikit-learn in the pickle, cloudpickle or, with skops installed, skops format; ONNX,
+XGBoost and LightGBM with their libraries installed: see :mod:`registry.onnx`, ...) load here. ``load_model``
+accepts a path, a ``file:`` URI, or ``models:/<name>/<version|stage|latest>`` and ``models:/<name>@<alias>``
+against the default registry (or ``registry=``).
 
 **Security: loading a model runs code.** Models are pickles, and unpickling can execute anything the file
 says. Load only models you trust. For a registered version, the registry first checks every file against the
 sha256 digests recorded when the version was created and refuses a directory that changed; that proves the
-files are the ones registered, not that the people who registered them meant well. Only the loaders on the
-allow-list in :mod:`registry.flavors` are used; a ``loader_module`` named in a model directory is never imported.
+files are the ones registered, not that the people who registered them meant well. Only the loaders of the
+flavors registered in :mod:`registry.flavors` are used; a ``loader_module`` named in a model directory is never
+imported.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def load_model(
     Raises:
         ArtifactVerificationError: a registered version's files were changed after registration.
         ResourceDoesNotExist: no such model, version, alias or directory.
-        InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader not on the allow-list.
+        InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader no registered flavor answers to.
     """
     return _impl.load_model(model_uri, registry=registry_for_uri(model_uri, registry), model_config=model_config)
 

@@ -35,8 +35,9 @@ class ModelFilesMixin:
         ``reg.log_model(python_model=... or sk_model=..., registered_model_name=..., artifacts=...,
         input_example=..., signature=..., pip_requirements=..., code_paths=..., metadata=..., tags=...,
         description=...)``; see :func:`registry.flavors.registration.log_model`. A model passed positionally may
-        be a ``PythonModel`` or anything with ``.predict`` (saved in the sklearn layout). Returns the new
-        ModelVersion.
+        be a ``PythonModel`` or anything with ``.predict`` (saved in the sklearn layout); with ``flavor="onnx"`` (or
+        any registered flavor's name) it is saved with that flavor, ``flavor_options=`` being that flavor's own
+        save arguments. Returns the new ModelVersion.
         """
         return self.log_model_info(python_model, **kwargs)[0]
 

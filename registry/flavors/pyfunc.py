@@ -84,7 +84,8 @@ class PyFuncModel:
         return self._impl.unwrap()
 
     def get_raw_model(self) -> Any:
-        """The underlying object: the PythonModel instance, or the estimator of an ``sklearn`` model."""
+        """The underlying object: the PythonModel instance, the estimator of an ``sklearn`` model, the onnxruntime
+        session of an ``onnx`` model, the booster of an ``xgboost`` or ``lightgbm`` model."""
         return self._impl.unwrap()
 
     @property
@@ -118,7 +119,8 @@ def load_model(
     Raises:
         ArtifactVerificationError: a registered version's files were changed after registration.
         ResourceDoesNotExist: no such model, version, alias or directory.
-        InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader not on the allow-list.
+        InvalidParameterValue: a malformed URI, a ``runs:/`` URI, or a loader no registered flavor answers to.
+        MissingDependency: the flavor's library is not installed.
     """
     text = path_text(model_uri, "Model URI")
     with os_errors(text, f"load the model {text!r}", writing=False):
