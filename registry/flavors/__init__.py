@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
+import threading
 from collections.abc import Mapping
 
 from registry.errors import InvalidParameterValue, RegistryError
@@ -51,15 +54,50 @@ def _entry_points() -> list[tuple[str, str, str]]:
     return found
 
 
+def _installed_key() -> tuple[tuple[str, int], ...]:
+    """What the installed distributions depend on: each ``sys.path`` folder and its modification time.
+
+    Installing or removing a distribution adds or removes its ``.dist-info`` folder in one of these folders,
+    which changes that folder's mtime, whichever process did it; so a cache keyed on this sees every change a
+    fresh read would (test_plugins.py installs and removes a plugin between two loads).
+    """
+    key = []
+    for entry in sys.path:
+        try:
+            key.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            key.append((entry, -1))
+    return tuple(key)
+
+
+_cache_lock = threading.Lock()
+_cache: tuple[tuple[tuple[str, int], ...], dict[str, Flavor]] | None = None
+
+
 def registered_flavors() -> dict[str, Flavor]:
-    """Flavor name -> :class:`Flavor`, for every flavor registered now (read afresh from the installed
-    distributions at each call, so a plugin installed meanwhile is seen).
+    """Flavor name -> :class:`Flavor`, for every flavor registered now: a plugin installed or removed
+    meanwhile, by this process or another, is seen at the next call.
+
+    Reading the entry points costs tens of milliseconds, so the result is cached, keyed on every ``sys.path``
+    folder and its mtime (which installing or removing a distribution changes).
 
     An entry point that fails to load, or that is not a :class:`Flavor` named as its entry point, is left out
     (logged at WARNING on the ``registry`` logger): one broken plugin must not stop every other model from
     loading. A second distribution claiming a name already taken is left out the same way; the built-ins
     cannot be replaced.
     """
+    global _cache
+    key = _installed_key()
+    with _cache_lock:
+        if _cache is not None and _cache[0] == key:
+            return dict(_cache[1])
+    flavors = _discover()
+    with _cache_lock:
+        _cache = (key, flavors)
+    return dict(flavors)
+
+
+def _discover() -> dict[str, Flavor]:
     flavors: dict[str, Flavor] = {}
     origin: dict[str, str] = {}
     for name, value, dist in _entry_points():
