@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Mapping
 
-from registry.errors import InvalidParameterValue, RegistryError
+from registry.errors import InvalidParameterValue
 from registry.flavors.plugin import ENTRY_POINT_GROUP, Flavor
 
 __all__ = ["BUILTIN_FLAVORS", "ENTRY_POINT_GROUP", "Flavor", "flavor_named", "loader_for", "registered_flavors"]
@@ -125,11 +125,11 @@ def flavor_named(name: str, flavors: Mapping[str, Flavor] | None = None) -> Flav
     """The registered flavor called ``name``.
 
     Raises:
-        RegistryError: no flavor of that name is registered; the message lists the registered ones.
+        InvalidParameterValue: no flavor of that name is registered; the message lists the registered ones.
     """
     found = registered_flavors() if flavors is None else flavors
-    if name not in found:
-        raise RegistryError(
+    if not isinstance(name, str) or name not in found:
+        raise InvalidParameterValue(
             f"No model flavor named {name!r} is registered; registered flavors: {', '.join(sorted(found))}. "
             "A flavor is added by installing a distribution that registers it under the 'registry.flavors' "
             "entry-point group.",

@@ -23,7 +23,6 @@ from registry import (
     InvalidParameterValue,
     MissingDependency,
     Registry,
-    RegistryError,
     pyfunc,
 )
 from registry import lightgbm as rlgb
@@ -123,8 +122,17 @@ def test_builtin_flavors_answer_to_mlflows_loader_modules_without_importing_thei
     assert flavors["onnx"].extra == "onnx" and flavors["onnx"].libraries == ("onnxruntime",)
     for library in ("numpy", "onnx", "onnxruntime", "xgboost", "lightgbm"):
         assert library not in sys.modules  # registering a flavor imports none of its libraries
-    with pytest.raises(RegistryError, match="No model flavor named 'catboost' is registered; registered flavors: "):
+    with pytest.raises(InvalidParameterValue, match="No model flavor named 'catboost' is registered; registered "):
         flavor_named("catboost")
+
+
+def test_logging_with_a_flavor_that_is_not_registered_creates_nothing() -> None:
+    reg = Registry("memory://")
+    with pytest.raises(InvalidParameterValue, match="No model flavor named 'catboost'"):
+        reg.log_model(object(), flavor="catboost", registered_model_name="m")
+    with pytest.raises(InvalidParameterValue, match="do not go with flavor='onnx'"):
+        reg.log_model(object(), flavor="onnx", sk_model=object(), registered_model_name="m")
+    assert reg.search_registered_models() == []
 
 
 def test_a_flavor_object_checks_its_names() -> None:
