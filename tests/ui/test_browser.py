@@ -23,7 +23,9 @@ from ui_sample import FixedClock, counting_ids, populate
 from registry import Registry
 from registry.ui import UIServer
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The screenshots in the docs are refreshed only on request (REGISTRY_UPDATE_SCREENSHOTS=1): a test run must not
+# leave the checkout changed, and a fresh rendering differs by a few anti-aliased pixels between machines.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
@@ -258,7 +260,10 @@ def demo_server() -> Iterator[UIServer]:
 
 
 @pytest.mark.parametrize(("width", "viewport"), [("laptop", LAPTOP), ("phone", PHONE)])
-def test_screenshots_and_no_sideways_scrolling(browser: Any, demo_server: UIServer, width: str, viewport: Any) -> None:
+def test_screenshots_and_no_sideways_scrolling(
+    browser: Any, demo_server: UIServer, width: str, viewport: Any, tmp_path: Path
+) -> None:
+    SCREENSHOTS = DOCS_SCREENSHOTS if os.environ.get("REGISTRY_UPDATE_SCREENSHOTS") == "1" else tmp_path
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=viewport, base_url=demo_server.url, device_scale_factor=1)
     context.set_default_timeout(TIMEOUT_MS)
