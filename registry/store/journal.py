@@ -4,9 +4,17 @@ Each record is one line: ``<crc32 of the JSON, 8 hex digits> <JSON>\\n``. JSON e
 strings, so no user text can split or forge a record. A record is committed once its line (and the newline
 that ends it) is on disk: appending it and fsyncing the file is the single durable step of every write.
 
-A crash in the middle of an append leaves a torn last line (no newline, or a checksum that does not match).
-Readers treat it as not yet written; the next writer, holding the lock, cuts it off before appending. A bad
-record anywhere *before* the last line is real corruption and is reported, never skipped.
+**A commit is the unit readers see.** One write appends all its records at once (a sync bringing several
+models writes one record per model); every record but the last of such a commit carries ``"more": N``, the
+number of records of the same commit after it. Readers take a commit's records only once its last record is
+there, so a reader never sees part of a commit, even while the append is in progress or after a crash cut it
+short (test_journal_commits.py cuts a commit at every byte). The marker is the journal's own: records handed
+to callers never carry it, and a journal from before it (no markers) reads as one commit per record.
+
+A crash in the middle of an append leaves a torn tail: an unfinished last line, a checksum that does not match,
+or a commit whose last record is missing. Readers treat it as not yet written; the next writer, holding the
+lock, cuts it off before appending. A bad record anywhere *before* the last line is real corruption and is
+reported, never skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +38,10 @@ def encode_record(record: dict[str, Any]) -> bytes:
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
+_MORE = "more"
+"""The key of the commit marker: how many records of the same commit follow this one (absent on the last)."""
+
+
 def _decode_line(line: bytes) -> dict[str, Any] | None:
     """The record on a complete line, or None when the line is damaged."""
     if len(line) < 10 or line[8:9] != b" ":
@@ -45,8 +57,9 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
 
 
 class JournalChunk(NamedTuple):
-    """What :meth:`Journal.read_chunk` found: the complete records, the offset just past the last one, whether a
-    damaged or unfinished line follows it, and the offset where the last record starts (``offset`` if none)."""
+    """What :meth:`Journal.read_chunk` found: the records of the complete commits, the offset just past the last
+    of them, whether something unfinished follows (a damaged or unfinished line, a commit without its last
+    record), and the offset where the last record starts (``offset`` if none)."""
 
     records: list[dict[str, Any]]
     end: int
@@ -80,7 +93,9 @@ class Journal:
         return chunk.records, chunk.end, chunk.torn
 
     def read_chunk(self, offset: int = 0, end: int | None = None) -> JournalChunk:
-        """As :meth:`read`, also telling where the last record starts; ``end`` stops reading at that offset."""
+        """As :meth:`read`, also telling where the last record starts; ``end`` stops reading at that offset.
+
+        ``offset`` and ``end`` must be commit boundaries (0, or offsets an earlier read returned)."""
         try:
             with open(self.path, "rb") as f:
                 f.seek(offset)
@@ -88,27 +103,42 @@ class Journal:
         except FileNotFoundError:
             return JournalChunk([], offset, False, offset)
         records: list[dict[str, Any]] = []
-        position = 0
+        committed = 0  # where the records of complete commits end (relative to offset)
         last_start = 0
+        opened: list[dict[str, Any]] = []  # the records of a commit whose last record has not come yet
+        expected = 0  # how many more records that commit announced
+        position = 0
         while position < len(data):
             newline = data.find(b"\n", position)
             if newline < 0:
-                return JournalChunk(records, offset + position, True, offset + last_start)  # unfinished append
+                return JournalChunk(records, offset + committed, True, offset + last_start)  # unfinished append
             record = _decode_line(data[position:newline])
+            more = record.pop(_MORE, 0) if record is not None else 0
+            bad_marker = isinstance(more, bool) or not isinstance(more, int) or more < 0
+            if record is not None and (bad_marker or (opened and more != expected - 1)):
+                raise self._corrupt(offset + position, "a commit marker that does not fit the records around it")
             if record is None:
                 if newline + 1 < len(data):
-                    raise CorruptRegistry(
-                        f"The journal {self.path} has a damaged record at byte {offset + position} followed by "
-                        "more records. Restore the folder from a backup, or run 'registry check' to see what "
-                        "can be recovered.",
-                        path=self.path,
-                        offset=offset + position,
-                    )
-                return JournalChunk(records, offset + position, True, offset + last_start)  # torn last line
-            records.append(record)
-            last_start = position
+                    raise self._corrupt(offset + position, "a damaged record")
+                return JournalChunk(records, offset + committed, True, offset + last_start)  # torn last line
+            opened.append(record)
+            expected = more
+            if more == 0:  # the commit's last record: all of it is there
+                records.extend(opened)
+                opened = []
+                last_start = position
+                committed = newline + 1
             position = newline + 1
-        return JournalChunk(records, offset + position, False, offset + last_start)
+        # Records of a commit still open at the end: an append in progress, or one a crash cut short.
+        return JournalChunk(records, offset + committed, bool(opened), offset + last_start)
+
+    def _corrupt(self, at: int, what: str) -> CorruptRegistry:
+        return CorruptRegistry(
+            f"The journal {self.path} has {what} at byte {at} followed by more records. Restore the folder from "
+            "a backup, or run 'registry check' to see what can be recovered.",
+            path=self.path,
+            offset=at,
+        )
 
     def truncate(self, end: int) -> None:
         """Cut off a torn tail found at ``end`` (only a writer holding the lock may call this)."""
@@ -119,12 +149,16 @@ class Journal:
             os.fsync(f.fileno())
 
     def append(self, records: Iterable[dict[str, Any]], *, durable: bool) -> tuple[int, int]:
-        """Append ``records`` in one write (one fsync when ``durable``).
+        """Append ``records`` as one commit, in one write (one fsync when ``durable``): readers see all of them
+        or none (see the module docstring).
 
         Returns:
             ``(end, last_start)``: the new end offset, and the offset where the last record appended starts.
         """
-        lines = [encode_record(r) for r in records]
+        commit = list(records)
+        lines = [
+            encode_record({**r, _MORE: len(commit) - 1 - i} if i < len(commit) - 1 else r) for i, r in enumerate(commit)
+        ]
         payload = b"".join(lines)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
