@@ -1,15 +1,16 @@
 """SIGKILL torture: writer processes doing every operation (rename and delete included) on one registry folder,
 killed at random; after each round the folder must open, ``check`` must pass, every acknowledged write must be
 in the journal, and the live views (a fresh handle, one held across all rounds, one opened at the round's start)
-must equal the fold of the whole journal.
+must equal the fold of the whole journal. An import of two models is one commit of two records: a kill inside
+its append must leave neither (the next writer cuts the unfinished commit off).
 
 A write is acknowledged when the call returned and the writer printed the events it committed (seq, type,
 model id), which it learns from its own subscription. Quick in CI (``test_torture.py``); long on demand::
 
     python tests/torture.py --rounds 300
 
-prints the rounds, kills, acknowledged writes, lost writes, unopenable folders, failed checks and views that
-differed from the replay (the last four must be 0) and exits non-zero otherwise.
+prints the rounds, kills, acknowledged writes, lost writes, unopenable folders, failed checks, views that
+differed from the replay and commits seen in part (the last five must be 0) and exits non-zero otherwise.
 """
 
 from __future__ import annotations
@@ -90,12 +91,15 @@ WRITER = textwrap.dedent(
                 reg.delete_registered_model_alias(name, alias)
             elif op == 15:
                 reg.get_model_version_by_alias(name, alias)
-            elif op == 17:  # one model from elsewhere, in one record (kept number, stage, alias, maybe files)
+            elif op == 17:  # one or two models from elsewhere, one record each, one commit (kept number, stage,
+                # alias, maybe files): a kill inside the append leaves a commit without its last record
                 number = rng.randint(1, 8)
                 files = {(name, number): src} if rng.random() < 0.3 else None
                 version = ImportedVersion(number, source=None if files else "s3://bucket/imported", stage=stage)
-                model = ImportedModel(name, tags={key: value}, aliases={alias: number}, versions=[version])
-                reg.import_models([model], files)
+                models = [ImportedModel(name, tags={key: value}, aliases={alias: number}, versions=[version])]
+                if other != name and rng.random() < 0.5:
+                    models.append(ImportedModel(other, versions=[ImportedVersion(number, source="s3://bucket/o")]))
+                reg.import_models(models, files, origin=f"import-{seed}-{n}-{len(models)}")
             elif op == 16:
                 reg.close()  # a checkpoint (documents, then view.json): killed in the middle of it sometimes
                 reg = open_registry()
@@ -116,11 +120,19 @@ class Figures:
     unopenable: int = 0
     failed_checks: int = 0
     view_mismatches: int = 0
+    partial_commits: int = 0
     writer_errors: int = 0
     notes: list[str] = attrs.field(factory=list)
 
     def ok(self) -> bool:
-        return not (self.lost or self.unopenable or self.failed_checks or self.view_mismatches or self.writer_errors)
+        return not (
+            self.lost
+            or self.unopenable
+            or self.failed_checks
+            or self.view_mismatches
+            or self.partial_commits
+            or self.writer_errors
+        )
 
     def table(self) -> str:
         rows = [
@@ -131,6 +143,7 @@ class Figures:
             ("unopenable folders", self.unopenable),
             ("failed checks", self.failed_checks),
             ("views != replay", self.view_mismatches),
+            ("commits seen in part", self.partial_commits),
             ("writer errors", self.writer_errors),
         ]
         return "\n".join(f"{label:<22}{value:>8}" for label, value in rows)
@@ -147,15 +160,21 @@ def picture(reg: Registry) -> dict[str, Any]:
     return out
 
 
-def replay(root: str) -> tuple[dict[str, Any], dict[int, tuple[str, str | None]]]:
-    """The picture of the fold of the whole journal, and each committed seq's (type, model id)."""
+def replay(root: str) -> tuple[dict[str, Any], dict[int, tuple[str, str | None]], list[str]]:
+    """The picture of the fold of the whole journal, each committed seq's (type, model id), and the imports
+    found with only part of their records (an import of N models is N records in one commit)."""
     records, _end, _torn = Journal(os.path.join(root, "journal", "journal.log")).read(0)
     state = RegistryState(os.path.join(root, "models"))
     committed = {}
+    imports: dict[str, int] = {}
     for record in records:
         event = Event.from_dict(record)
         state.apply(event)
         committed[event.seq] = (event.type, event.model_id)
+        origin = event.data.get("origin") if event.type == "registered_model.imported" else None
+        if isinstance(origin, str) and origin.startswith("import-"):
+            imports[origin] = imports.get(origin, 0) + 1
+    partial = [origin for origin, count in imports.items() if count != int(origin.rsplit("-", 1)[1])]
     out = {}
     for name in state.names():
         rm = state.registered_model(name)
@@ -164,7 +183,7 @@ def replay(root: str) -> tuple[dict[str, Any], dict[int, tuple[str, str | None]]
             for v in state.model_versions(name)
         }
         out[name] = (rm.description, rm.tags, rm.aliases, versions)
-    return out, committed
+    return out, committed, partial
 
 
 def _start(root: str, seed: int, src: str) -> subprocess.Popen[bytes]:
@@ -260,7 +279,10 @@ def _verify(
     if not report.ok:
         figures.failed_checks += 1
         figures.notes.append(f"round {number}: check: {report.problems}")
-    expected, committed = replay(root)
+    expected, committed, partial = replay(root)
+    if partial:
+        figures.partial_commits += 1
+        figures.notes.append(f"round {number}: imports committed in part: {partial}")
     for seq, (kind, model_id) in acked.items():
         if committed.get(seq) != (kind, None if model_id == "None" else model_id):
             figures.lost += 1

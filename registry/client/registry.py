@@ -195,9 +195,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     @property
     def stage_policy(self) -> StagePolicy:
-        """The stage policy every process using this registry enforces."""
-        with self._store.reading():
-            return self._store.policy
+        """The stage policy every process using this registry enforces (as stored now)."""
+        return self._store.read_policy()
 
     def set_stage_policy(self, policy: str | StagePolicy) -> None:
         """Replace the registry's stage policy (stored in the registry, so every process enforces it)."""

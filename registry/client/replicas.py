@@ -10,10 +10,15 @@ A sync, in order:
    every file checked against the source's manifest and the manifest against the version's digest. Verified
    copies are kept by digest, so an interrupted sync started again fetches only what it had not verified.
 3. **Atomic for readers**: one write, one ``registered_model.synced`` record per model that changed, holding its
-   whole state (or ``registered_model.deleted`` for one the source no longer offers). A reader of the replica
-   sees each model before or after, never a mixture. The files are renamed into place before the records.
-4. The replica marker in ``registry.json`` records the source and the position reached; ordinary writes to the
-   replica are refused (:class:`~registry.errors.ReplicaReadOnly`) until :meth:`ReplicasMixin.detach_replica`.
+   whole state with its versions' transition requests and comments (or ``registered_model.deleted`` for one the
+   source no longer offers), all of them one commit: a folder journal's commit is seen whole or not at all
+   (:mod:`registry.store.journal`), a bucket's is one object. A reader of the replica sees every model before
+   or every model after, never a mixture. The files are renamed into place before the records.
+4. The source's stage policy comes along (a bundle carries none: the replica keeps its own); it is part of the
+   position, so a policy changed at the source is synced even when its journal did not move.
+5. The replica marker in ``registry.json`` (a folder's or a bucket's) records the source and the position
+   reached; ordinary writes to the replica are refused (:class:`~registry.errors.ReplicaReadOnly`), by every
+   handle and after a reopen, until :meth:`ReplicasMixin.detach_replica`.
 
 The source is always opened read-only, so a sync never writes to it.
 """
@@ -29,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from registry.domain.replicas import plan_sync
+from registry.domain.stages import StagePolicy
 from registry.domain.state import EventType
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.exchange.arguments import path_argument, selections_argument
@@ -36,6 +42,7 @@ from registry.exchange.sync import (
     SyncProgress,
     Transfer,
     cache_path,
+    describe_governance,
     describe_source,
     fetch_version,
     source_version,
@@ -107,7 +114,8 @@ class _Source:
             st = os.stat(self.bundle)
             return {"bundle_size": st.st_size, "bundle_mtime_ns": st.st_mtime_ns}
         assert self._registry is not None
-        return {"seq": self._registry.last_event_seq()}
+        # The policy is not in the journal (registry.json holds it): a change of it alone moves the position too.
+        return {"seq": self._registry.last_event_seq(), "policy": self._registry.stage_policy.to_dict()}
 
     def registry(self) -> Any:
         if self._registry is None:
@@ -275,6 +283,7 @@ class ReplicasMixin:
             return SyncReport(source=source.uri, up_to_date=True, position=position)
         src = source.registry()
         wanted, files = describe_source(src, selections)
+        governance = describe_governance(src, wanted)
         with store.reading() as state:
             held = [mv for name in state.names() for mv in state.model(name).versions.values()]
         have = {(mv.name, mv.version): mv.digest for mv in held}
@@ -307,7 +316,7 @@ class ReplicasMixin:
         result: list[list[Change]] = []
 
         def decide(state: RegistryState) -> list[Change]:
-            result[:] = [plan_sync(state, wanted, new_ids, now=now, origin=source.uri)]
+            result[:] = [plan_sync(state, wanted, new_ids, now=now, origin=source.uri, governance=governance)]
             return result[0]
 
         def publish(changes: list[Change]) -> None:
@@ -338,6 +347,10 @@ class ReplicasMixin:
                     published[digest] = store.publish_artifacts(StagedArtifacts(path, digest), change.model_id, number)
 
         events = store.write(decide, publish=publish, as_replica=True)
+        if "policy" in position:  # a registry source (a bundle carries no policy: the replica keeps its own)
+            policy = StagePolicy.from_dict(position["policy"])
+            if policy != store.read_policy():
+                store.save_policy(policy, as_replica=True)
         # The position last: a crash before this line only makes the next sync compare again (and find nothing).
         store.set_replica({"source": source.uri, "models": selections, "position": position})
         # Published copies were renamed away; what is left of this or earlier syncs' copies (versions found here

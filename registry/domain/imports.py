@@ -22,7 +22,7 @@ The rules, which make an import idempotent and never overwrite anything:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -39,7 +39,15 @@ from registry.domain.validation import (
 )
 from registry.errors import ImportConflict, InvalidParameterValue
 
-__all__ = ["ImportReport", "ImportedModel", "ImportedVersion", "plan_import", "version_payload"]
+__all__ = [
+    "ImportReport",
+    "ImportedModel",
+    "ImportedVersion",
+    "check_aliases",
+    "check_distinct",
+    "plan_import",
+    "version_payload",
+]
 
 
 def _tags(value: Any) -> dict[str, str]:
@@ -142,6 +150,34 @@ def version_payload(v: ImportedVersion) -> dict[str, Any]:
         "creation_timestamp": v.creation_timestamp,
         "last_updated_timestamp": v.last_updated_timestamp,
     }
+
+
+def check_distinct(models: Sequence[ImportedModel], what: str) -> None:
+    """Refuse a batch (an import, a sync) that lists a model twice.
+
+    Raises:
+        InvalidParameterValue: a name comes twice.
+    """
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        raise InvalidParameterValue(f"The {what} lists a model twice.")
+
+
+def check_aliases(name: str, aliases: Mapping[str, int], numbers: Iterable[int], what: str) -> None:
+    """Refuse an alias of model ``name`` that points at a version not among ``numbers`` (the versions the
+    destination will hold).
+
+    Raises:
+        InvalidParameterValue: naming the alias and its version.
+    """
+    held = set(numbers)
+    for alias, number in aliases.items():
+        if number not in held:
+            raise InvalidParameterValue(
+                f"Model '{name}': alias @{alias} points at version {number}, which the {what} does not bring.",
+                name=name,
+                alias=alias,
+            )
 
 
 def _merge_tags(have: Mapping[str, str], want: Mapping[str, str], where: str, conflicts: list[str]) -> dict[str, str]:
@@ -249,13 +285,7 @@ def _plan_model(
             elif current != number:
                 conflicts.append(f"{where}: alias @{alias} points at version {current} here and {number} there")
         model_id = existing.id
-    for alias, number in aliases.items():
-        if number not in numbers and (existing is None or number not in existing.versions):
-            raise InvalidParameterValue(
-                f"Model '{m.name}': alias @{alias} points at version {number}, which the import does not bring.",
-                name=m.name,
-                alias=alias,
-            )
+    check_aliases(m.name, aliases, numbers | set(existing.versions if existing else ()), "import")
     data.update(versions=new_versions, updates=updates, aliases=aliases)
     counter = existing.next_version if existing is not None else 1
     top = max(numbers, default=0) + 1
@@ -286,9 +316,7 @@ def plan_import(
         ImportConflict: anything would be overwritten (every conflict is listed; nothing is planned).
         InvalidParameterValue: a model is listed twice, or an alias points at a version not brought.
     """
-    names = [m.name for m in models]
-    if len(set(names)) != len(names):
-        raise InvalidParameterValue("The import lists a model twice.")
+    check_distinct(models, "import")
     report = ImportReport()
     conflicts: list[str] = []
     changes = []

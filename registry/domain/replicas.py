@@ -3,11 +3,13 @@
 What the source holds (the selected models, each with the versions selected) arrives as
 :class:`~registry.domain.imports.ImportedModel` values. :func:`plan_sync` compares them with the replica's state
 and returns, per model that differs, ONE ``registered_model.synced`` change carrying the model's whole state
-(metadata, versions, stages, aliases, counter), which the fold puts in place of what the model had: a reader sees
-each model as it was before the sync or as it is after, never a version without its alias or a moved alias
-without its new version. Models the replica holds that the source no longer offers (deleted there, renamed, or
-no longer selected) get a ``registered_model.deleted`` change. Versions deleted at the source, or no longer
-selected, simply are not in the new state; aliases moved there point at their new versions here.
+(metadata, versions, stages, aliases, counter, and the transition requests and comments on those versions), which
+the fold puts in place of what the model had: a reader sees each model as it was before the sync or as it is
+after, never a version without its alias or a moved alias without its new version. All of one sync's changes are
+one commit (the store appends them together), so a reader also never sees one model synced and another not yet.
+Models the replica holds that the source no longer offers (deleted there, renamed, or no longer selected) get a
+``registered_model.deleted`` change. Versions deleted at the source, or no longer selected, simply are not in the
+new state; aliases moved there point at their new versions here.
 
 A version number the replica holds with other files than the source's (the source's model was deleted and made
 again under the same name) cannot be replaced in place, since a version's files never change under it: the
@@ -16,40 +18,33 @@ replica's model is deleted and made again under a new id, in two records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from registry.domain.commands import Change
 from registry.domain.entities import ModelVersion
-from registry.domain.imports import ImportedModel, ImportedVersion
+from registry.domain.governance import Comment, TransitionRequest
+from registry.domain.imports import ImportedModel, check_aliases, check_distinct, version_payload
 from registry.domain.state import EventType, ModelState, RegistryState
 from registry.errors import InvalidParameterValue
 
-__all__ = ["plan_sync", "synced_payload"]
-
-
-def _version_entry(v: ImportedVersion, created: int, updated: int) -> dict[str, Any]:
-    return {
-        "version": v.version,
-        "source": v.source,
-        "run_id": v.run_id,
-        "run_link": v.run_link,
-        "description": v.description,
-        "tags": dict(v.tags),
-        "stage": v.stage.value,
-        "digest": v.digest,
-        "user_id": v.user_id,
-        "creation_timestamp": v.creation_timestamp if v.creation_timestamp is not None else created,
-        "last_updated_timestamp": v.last_updated_timestamp if v.last_updated_timestamp is not None else updated,
-    }
+__all__ = ["governance_payload", "plan_sync", "synced_payload"]
 
 
 def synced_payload(m: ImportedModel, now: int) -> dict[str, Any]:
-    """The whole state of ``m`` as a ``registered_model.synced`` record holds it (``created`` and ``origin`` are
-    added by :func:`plan_sync`). Missing timestamps become ``now``."""
+    """The whole state of ``m`` as a ``registered_model.synced`` record holds it (``created``, ``origin`` and
+    ``governance`` are added by :func:`plan_sync`). Missing timestamps become ``now``."""
     created = m.creation_timestamp if m.creation_timestamp is not None else now
     updated = m.last_updated_timestamp if m.last_updated_timestamp is not None else now
     top = max((v.version for v in m.versions), default=0)
+    versions = []
+    for v in m.versions:
+        entry = version_payload(v)  # the same journal form as an imported version, every timestamp given
+        entry["creation_timestamp"] = v.creation_timestamp if v.creation_timestamp is not None else created
+        entry["last_updated_timestamp"] = v.last_updated_timestamp if v.last_updated_timestamp is not None else updated
+        versions.append(entry)
     return {
         "description": m.description,
         "tags": dict(m.tags),
@@ -57,7 +52,24 @@ def synced_payload(m: ImportedModel, now: int) -> dict[str, Any]:
         "next_version": max(m.next_version or 1, top + 1),
         "creation_timestamp": created,
         "last_updated_timestamp": updated,
-        "versions": [_version_entry(v, created, updated) for v in m.versions],
+        "versions": versions,
+    }
+
+
+def governance_payload(
+    requests: Iterable[TransitionRequest], comments: Iterable[Comment], model_id: str, held: Iterable[int]
+) -> dict[str, Any]:
+    """The requests and comments on the ``held`` versions, as a synced record holds them: in a fixed order (so
+    an unchanged model compares equal), each comment's id naming the replica's model ``model_id`` (a comment id
+    starts with its model's id, which differs between source and replica) with the source's own part kept."""
+    kept = set(held)
+    return {
+        "requests": [r.to_dict() for r in sorted(requests, key=lambda r: r.id) if r.version in kept],
+        "comments": [
+            attrs.evolve(c, id=f"{model_id}.{c.id.partition('.')[2] or c.id}").to_dict()
+            for c in sorted(comments, key=lambda c: (c.creation_timestamp, c.id))
+            if c.version in kept
+        ],
     }
 
 
@@ -87,6 +99,9 @@ def _current(model: ModelState) -> dict[str, Any]:
         "creation_timestamp": model.creation_timestamp,
         "last_updated_timestamp": model.last_updated_timestamp,
         "versions": [_row(model.versions[n]) for n in sorted(model.versions)],
+        "governance": governance_payload(
+            model.governance.requests.values(), model.governance.comments.values(), model.id, model.versions
+        ),
     }
 
 
@@ -105,6 +120,7 @@ def plan_sync(
     *,
     now: int,
     origin: str | None = None,
+    governance: Mapping[str, tuple[Sequence[TransitionRequest], Sequence[Comment]]] | None = None,
 ) -> list[Change]:
     """The changes that make the replica's ``state`` hold exactly ``models`` (and no other model).
 
@@ -113,43 +129,37 @@ def plan_sync(
         new_ids: a fresh id for each model name that may have to be made here.
         now: the time recorded where the source gave none.
         origin: the source, recorded in the journal.
+        governance: each model's transition requests and comments at the source (those on versions the
+            replica does not hold are left out); a model not named has none.
 
     Raises:
         InvalidParameterValue: a model is listed twice, an alias points at a version not brought, or a new
             model has no id.
     """
-    names = [m.name for m in models]
-    if len(set(names)) != len(names):
-        raise InvalidParameterValue("The sync lists a model twice.")
+    check_distinct(models, "sync")
     changes: list[Change] = []
-    wanted = set(names)
+    wanted = {m.name for m in models}
     for name in sorted(set(state.names()) - wanted):
         changes.append(_deletion(state.model(name)))
     for m in models:
         held = {v.version for v in m.versions}
-        for alias, number in m.aliases.items():
-            if number not in held:
-                raise InvalidParameterValue(
-                    f"Model '{m.name}': alias @{alias} points at version {number}, which the sync does not bring.",
-                    name=m.name,
-                    alias=alias,
-                )
+        check_aliases(m.name, m.aliases, held, "sync")
         payload = synced_payload(m, now)
         existing = state.model(m.name) if state.has_model(m.name) else None
         if existing is not None and _files_changed(existing, payload):
             changes.append(_deletion(existing))
             existing = None
         if existing is not None:
-            current = _current(existing)
-            if current == payload:
-                continue
-            removed = sorted(set(existing.versions) - held)
             model_id = existing.id
         else:
-            removed = []
             model_id = new_ids.get(m.name, "")
             if not model_id:
                 raise InvalidParameterValue(f"No new id was given for model '{m.name}'.", name=m.name)
+        requests, comments = (governance or {}).get(m.name, ((), ()))
+        payload["governance"] = governance_payload(requests, comments, model_id, held)
+        if existing is not None and _current(existing) == payload:
+            continue
+        removed = sorted(set(existing.versions) - held) if existing is not None else []
         data = {"created": existing is None, "origin": origin, **payload, "removed_versions": removed}
         changes.append(Change(EventType.REGISTERED_MODEL_SYNCED, model_id, m.name, data))
     return changes

@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from registry.domain.entities import ModelVersion, RegisteredModel
-from registry.domain.governance import Governance, RequestStatus
+from registry.domain.governance import Governance, RequestStatus, comment_model_id
 from registry.domain.stages import Stage
 from registry.errors import CorruptRegistry, ResourceDoesNotExist
 
@@ -1011,6 +1011,7 @@ def _on_model_synced(m: ModelState, e: Event, root: str | None) -> None:
     if missing:
         raise KeyError(f"aliases of model '{m.name}' point at versions {missing} the record does not hold")
     created, updated = _int(d, "creation_timestamp"), _int(d, "last_updated_timestamp")
+    governance = _synced_governance(m, d.get("governance"), built)
     # everything checked: replace
     for number in list(m.versions):
         m.drop_version(number)
@@ -1022,6 +1023,27 @@ def _on_model_synced(m: ModelState, e: Event, root: str | None) -> None:
     m.next_version = next_version
     m.creation_timestamp = created
     m.last_updated_timestamp = updated
+    if governance is not None:
+        m.governance = governance
+
+
+def _synced_governance(m: ModelState, doc: Any, versions: Mapping[int, ModelVersion]) -> Governance | None:
+    """The requests and comments a synced record brings (``None``: a record from before they were synced, which
+    leaves them as they are), each on a version the record holds, each comment id naming this model."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise TypeError(f"'governance' is {doc!r:.80}, not a mapping")
+    governance = Governance.from_doc(doc)
+    on = [r.version for r in governance.requests.values()] + [c.version for c in governance.comments.values()]
+    for number in on:
+        if number not in versions:
+            raise KeyError(f"a request or comment of model '{m.name}' is on version {number}, which it does not hold")
+    for comment_id in governance.comments:
+        if comment_model_id(comment_id) != m.id:
+            raise ValueError(f"comment id {comment_id!r} does not name model {m.id!r}")
+    governance.rename(m.name)
+    return governance
 
 
 _CREATING_EVENTS = frozenset({EventType.REGISTERED_MODEL_IMPORTED, EventType.REGISTERED_MODEL_SYNCED})

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from registry.domain.entities import ModelVersion, RegisteredModel
+from registry.domain.governance import Comment, TransitionRequest
 from registry.domain.imports import ImportedModel, ImportReport
 from registry.domain.state import Event
 
@@ -14,7 +15,7 @@ __all__ = ["RegistryLike"]
 
 
 class RegistryLike(Protocol):
-    """The part of :class:`registry.Registry` that bundles and the MLflow border use."""
+    """The part of :class:`registry.Registry` that bundles, replica syncs and the MLflow border use."""
 
     def list_registered_models(self) -> list[RegisteredModel]: ...
 
@@ -29,6 +30,12 @@ class RegistryLike(Protocol):
     def fetch_version_files(self, name: str, version: int | str) -> ModelVersion: ...
 
     def history(self, name: str, version: int | str | None = None) -> list[Event]: ...
+
+    def list_transition_requests(
+        self, name: str, version: int | str, include_closed: bool = False
+    ) -> list[TransitionRequest]: ...
+
+    def list_comments(self, name: str, version: int | str) -> list[Comment]: ...
 
     def import_models(
         self,

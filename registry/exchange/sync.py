@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from registry.domain.entities import ModelVersion
+from registry.domain.governance import Comment, TransitionRequest
 from registry.domain.imports import ImportedModel, ImportedVersion
 from registry.errors import ArtifactVerificationError
 from registry.exchange.bundle import allocated_top
@@ -36,6 +37,7 @@ __all__ = [
     "SourceVersion",
     "SyncProgress",
     "cache_path",
+    "describe_governance",
     "describe_source",
     "fetch_version",
     "read_manifest_entries",
@@ -196,6 +198,24 @@ def describe_source(
             )
         )
     return models, files
+
+
+def describe_governance(
+    src: RegistryLike, models: Iterable[ImportedModel]
+) -> dict[str, tuple[list[TransitionRequest], list[Comment]]]:
+    """Each model's transition requests (closed ones included) and comments at the source, on the versions the
+    replica is to hold (requests on versions deleted at the source are not brought: there is no version to
+    list them by)."""
+    out: dict[str, tuple[list[TransitionRequest], list[Comment]]] = {}
+    for m in models:
+        requests: list[TransitionRequest] = []
+        comments: list[Comment] = []
+        for v in m.versions:
+            requests.extend(src.list_transition_requests(m.name, v.version, include_closed=True))
+            comments.extend(src.list_comments(m.name, v.version))
+        if requests or comments:
+            out[m.name] = (requests, comments)
+    return out
 
 
 def cache_path(cache: str, digest: str) -> str:

@@ -333,9 +333,21 @@ class Store(abc.ABC):
             raise
         return events
 
-    def save_policy(self, policy: StagePolicy) -> None:
-        """Make ``policy`` the registry's stage policy (stores that persist settings store it for every process)."""
-        self.policy = policy
+    def save_policy(self, policy: StagePolicy, *, as_replica: bool = False) -> None:
+        """Make ``policy`` the registry's stage policy (stores that persist settings store it for every process).
+
+        ``as_replica``: a sync bringing the source's policy (any other change of a replica's policy is refused
+        with :class:`~registry.errors.ReplicaReadOnly`)."""
+        self.check_writable("change the stage policy")
+        with self._guard:
+            if not as_replica:
+                self.refuse_replica_write("change the stage policy")
+            self.policy = policy
+
+    def read_policy(self) -> StagePolicy:
+        """The stage policy as stored now (another process may have changed it since this one last wrote)."""
+        with self._guard:
+            return self.policy
 
     def ensure_local(self, mv: ModelVersion) -> None:  # noqa: B027 - a hook: local stores have nothing to fetch
         """Make sure a version's own files are at ``mv.storage_location`` on this machine. A store that keeps

@@ -226,19 +226,56 @@ class BucketStore(Store):
                 f"library reads format {FORMAT_VERSION}. Upgrade the library.",
                 uri=self.location,
             )
+        replica = settings.get("replica")
+        if replica is not None and not (isinstance(replica, dict) and isinstance(replica.get("source"), str)):
+            raise CorruptRegistry(
+                f"{self.location}/{SETTINGS_KEY} holds a malformed replica marker {replica!r:.200}.", uri=self.location
+            )
+        # Read with the policy, so a writer that re-reads the settings before it decides (every write round)
+        # also sees a replica marker another machine set or removed.
+        self.replica = replica
         try:
             return StagePolicy.from_dict(settings["stage_policy"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CorruptRegistry(f"{self.location} holds a malformed stage policy ({exc!r}).") from None
 
-    def save_policy(self, policy: StagePolicy) -> None:
+    def _update_settings(self, change: str, key: str, value: Any) -> None:
+        """Set (or with ``None`` remove) one field of ``registry.json``. A read-modify-write without a lock:
+        two machines changing the settings at the same moment can lose one change (the policy and the replica
+        marker change rarely, and by hand or by the one sync into a replica)."""
+        self.check_writable(change)
+        with self._guard:
+            settings = json.loads(self._objects.get(SETTINGS_KEY))
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+            self._objects.put(SETTINGS_KEY, _dumps(settings))
+            self.policy = self._read_settings()
+
+    def save_policy(self, policy: StagePolicy, *, as_replica: bool = False) -> None:
         """Store a new stage policy in ``registry.json``; every writer reads it again before it decides."""
         self.check_writable("change the stage policy")
         with self._guard:
-            settings = json.loads(self._objects.get(SETTINGS_KEY))
-            settings["stage_policy"] = policy.to_dict()
-            self._objects.put(SETTINGS_KEY, _dumps(settings))
             self.policy = self._read_settings()
+            if not as_replica:
+                self.refuse_replica_write("change the stage policy")
+            self._update_settings("change the stage policy", "stage_policy", policy.to_dict())
+
+    def read_policy(self) -> StagePolicy:
+        with self._guard:
+            self.policy = self._read_settings()
+            return self.policy
+
+    def set_replica(self, replica: dict[str, Any] | None) -> None:
+        """Record (or with ``None`` remove) the replica marker in ``registry.json``, so every handle on every
+        machine refuses ordinary writes from its next write on (writers read the settings before deciding)."""
+        self._update_settings("mark the registry as a replica", "replica", None if replica is None else dict(replica))
+
+    def replica_info(self) -> dict[str, Any] | None:
+        with self._guard:
+            self.policy = self._read_settings()
+            return None if self.replica is None else dict(self.replica)
 
     # -- loading and catching up ----------------------------------------------------------------------------------
 

@@ -233,13 +233,14 @@ class FolderStore(Store):
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CorruptRegistry(f"{path} holds a malformed stage policy ({exc!r}).", path=path) from None
 
-    def save_policy(self, policy: StagePolicy) -> None:
+    def save_policy(self, policy: StagePolicy, *, as_replica: bool = False) -> None:
         """Store a new stage policy in the folder (under the lock), for every process to enforce."""
         self.check_writable("change the stage policy")
         with self._guard, self._writing("change the stage policy"), self._process_lock():
             path = self._path(_SETTINGS)
             self.policy = self._read_settings()
-            self.refuse_replica_write("change the stage policy")
+            if not as_replica:
+                self.refuse_replica_write("change the stage policy")
             settings = read_json(path)
             settings["stage_policy"] = policy.to_dict()
             atomic_write_json(path, settings, durable=self.durable)
@@ -278,11 +279,21 @@ class FolderStore(Store):
                 self._sync_lock.release()
 
     def replica_info(self) -> dict[str, Any] | None:
-        with self._guard, os_errors(self.root, "read the registry's settings", writing=False):
+        with self._guard:
+            self._refresh_settings()
+            return None if self.replica is None else dict(self.replica)
+
+    def read_policy(self) -> StagePolicy:
+        with self._guard:
+            self._refresh_settings()
+            return self.policy
+
+    def _refresh_settings(self) -> None:
+        """Read registry.json again if another process replaced it (a stat when it did not)."""
+        with os_errors(self.root, "read the registry's settings", writing=False):
             st = os.stat(self._path(_SETTINGS))
             if (st.st_size, st.st_mtime_ns) != self._settings_key:
                 self.policy = self._read_settings()
-            return None if self.replica is None else dict(self.replica)
 
     # -- loading and catching up ----------------------------------------------------------------------------------
 

@@ -384,3 +384,40 @@ def test_a_bucket_registry_is_a_source(s3_url: str, tmp_path: Path, monkeypatch:
     edge.sync_from(s3_url, ["fraud@champion"])
     assert [(v.version, v.aliases) for v in edge.list_model_versions("fraud")] == [(1, ["champion"])]
     assert edge.check().problems == []
+
+
+def _models_view(reg: Registry) -> dict[str, Any]:
+    return {
+        rm.name: (rm.aliases, [(v.version, str(v.current_stage), v.digest) for v in reg.list_model_versions(rm.name)])
+        for rm in reg.list_registered_models()
+    }
+
+
+def test_a_sync_of_several_models_is_one_commit_seen_whole_wherever_it_is_cut(
+    source: Registry, tmp_path: Path
+) -> None:
+    """A reader sees every model as before the sync or every model as after it, never model A synced and model
+    B not yet: the sync's records are one journal commit, cut here at every record boundary and inside records
+    (what a reader reading during the append, or a crash, can find)."""
+    root = tmp_path / "replica"
+    replica = Registry(str(root))
+    replica.sync_from(source.uri)
+    before = _models_view(replica)
+    source.set_registered_model_alias("fraud", "champion", 1)
+    source.set_registered_model_tag("churn", "moved", "yes")
+    source.create_registered_model("third")
+    source.delete_model_version("fraud", 4)
+    journal = root / "journal" / "journal.log"
+    start = journal.stat().st_size
+    report = replica.sync_from(source.uri)
+    assert report.synced_models == ["churn", "fraud"] and report.created_models == ["third"]
+    after = _models_view(replica)
+    data = journal.read_bytes()
+    lines = data[start:].splitlines(keepends=True)
+    assert len(lines) == 3  # one record per model, one commit
+    boundaries = [start + len(b"".join(lines[:i])) for i in range(len(lines) + 1)]
+    cuts = sorted({*boundaries, *(b + 20 for b in boundaries[:-1]), *(b - 1 for b in boundaries[1:])})
+    for size in cuts:
+        journal.write_bytes(data[:size])
+        seen = _models_view(Registry(str(root), read_only=True))
+        assert seen == (after if size == len(data) else before), size
