@@ -59,15 +59,16 @@ def synced_payload(m: ImportedModel, now: int) -> dict[str, Any]:
 def governance_payload(
     requests: Iterable[TransitionRequest], comments: Iterable[Comment], model_id: str, held: Iterable[int]
 ) -> dict[str, Any]:
-    """The requests and comments on the ``held`` versions, as a synced record holds them: in a fixed order (so
-    an unchanged model compares equal), each comment's id naming the replica's model ``model_id`` (a comment id
+    """The requests and comments on the ``held`` versions, as a synced record holds them: requests by id,
+    comments by version and then in the order given (creation order), so an unchanged model compares equal; each
+    comment's id naming the replica's model ``model_id`` (a comment id
     starts with its model's id, which differs between source and replica) with the source's own part kept."""
     kept = set(held)
     return {
         "requests": [r.to_dict() for r in sorted(requests, key=lambda r: r.id) if r.version in kept],
         "comments": [
             attrs.evolve(c, id=f"{model_id}.{c.id.partition('.')[2] or c.id}").to_dict()
-            for c in sorted(comments, key=lambda c: (c.creation_timestamp, c.id))
+            for c in sorted(comments, key=lambda c: c.version)  # stable: each version's in the order given
             if c.version in kept
         ],
     }

@@ -421,3 +421,110 @@ def test_a_sync_of_several_models_is_one_commit_seen_whole_wherever_it_is_cut(
         journal.write_bytes(data[:size])
         seen = _models_view(Registry(str(root), read_only=True))
         assert seen == (after if size == len(data) else before), size
+
+
+def _governance(reg: Registry, name: str) -> Any:
+    out = []
+    for mv in reg.list_model_versions(name):
+        requests = [r.to_dict() for r in reg.list_transition_requests(name, mv.version, include_closed=True)]
+        comments = [
+            {**c.to_dict(), "id": c.id.partition(".")[2]}  # the part after the model id (which differs)
+            for c in reg.list_comments(name, mv.version)
+        ]
+        out.append((mv.version, requests, comments))
+    return out
+
+
+def test_transition_requests_and_comments_come_along(source: Registry, tmp_path: Path) -> None:
+    bob = Registry(source.uri, user="bob", clock=TickingClock(10**12))
+    source.create_transition_request("fraud", 1, "Staging", comment="please")
+    source.create_transition_request("fraud", 3, "Archived")
+    bob.reject_transition_request("fraud", 3, "Archived", comment="not yet")
+    source.create_comment("fraud", 1, "first look")
+    bob.create_comment("fraud", 3, "ships on Monday")
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri)
+    assert _governance(replica, "fraud") == _governance(source, "fraud")
+    assert [c.comment for c in replica.list_comments("fraud", 3)] == ["ships on Monday"]
+    assert replica.list_transition_requests("fraud", 1)[0].comment == "please"
+    assert replica.sync_from(source.uri).up_to_date
+    # at the source: the request approved (the version moves in the same event), a comment edited, one added
+    bob.approve_transition_request("fraud", 1, "Staging", comment="ok")
+    (first,) = source.list_comments("fraud", 1)
+    source.update_comment(first.id, "second look")
+    bob.create_comment("fraud", 1, "agreed")
+    report = replica.sync_from(source.uri)
+    assert report.synced_models == ["fraud"]
+    assert _governance(replica, "fraud") == _governance(source, "fraud")
+    assert replica.get_model_version("fraud", 1).current_stage == "Staging"
+    with pytest.raises(ReplicaReadOnly):
+        replica.create_comment("fraud", 1, "from the edge")
+    bob.create_comment("fraud", 3, "only a comment")  # nothing else moved: the comment alone is synced
+    assert replica.sync_from(source.uri).synced_models == ["fraud"]
+    assert _governance(replica, "fraud") == _governance(source, "fraud")
+    # a selection brings only the requests and comments of the versions it holds
+    edge = replica_of(tmp_path, "edge")
+    edge.sync_from(source.uri, ["fraud@champion"])
+    assert _governance(edge, "fraud") == [v for v in _governance(source, "fraud") if v[0] == 3]
+    # the documents of a checkpoint and a full replay hold them too
+    replica.close()
+    (tmp_path / "replica" / "view.json").unlink()
+    with Registry(str(tmp_path / "replica")) as replayed:
+        assert _governance(replayed, "fraud") == _governance(source, "fraud")
+        assert replayed.check().problems == []
+
+
+def test_the_source_s_stage_policy_comes_along_even_when_only_it_changed(tmp_path: Path) -> None:
+    source = Registry(str(tmp_path / "source"), policy="lifecycle")
+    source.create_registered_model("m")
+    replica = replica_of(tmp_path)
+    replica.sync_from(source.uri)
+    assert replica.stage_policy.name == "lifecycle"
+    with pytest.raises(ReplicaReadOnly, match="replica of"):
+        replica.set_stage_policy("mlflow")
+    source.set_stage_policy("mlflow")  # registry.json only: the source's journal does not move
+    report = replica.sync_from(source.uri)
+    assert not report.up_to_date and not report.changed
+    assert replica.stage_policy.name == "mlflow"
+    assert Registry(str(tmp_path / "replica")).stage_policy.name == "mlflow"  # stored, for every process
+    assert replica.sync_from(source.uri).up_to_date
+
+
+def test_a_bundle_source_leaves_the_replica_s_own_policy(source: Registry, tmp_path: Path) -> None:
+    bundle = str(tmp_path / "b.tar")
+    source.export_bundle(bundle)
+    replica = Registry(str(tmp_path / "replica"), policy="lifecycle")
+    replica.sync_from(bundle)
+    assert replica.stage_policy.name == "lifecycle"
+
+
+def test_a_bucket_replica_stays_a_replica_after_a_reopen_and_takes_a_sync_as_one_object(
+    source: Registry, s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica marker of an ``s3://`` replica lives in the bucket: every handle, opened before or after the
+    sync, refuses ordinary writes naming the source, until a detach (which every handle sees too)."""
+    monkeypatch.setenv("REGISTRY_CACHE_DIR", str(tmp_path / "cache"))
+    other = Registry(s3_url)  # opened before the bucket became a replica
+    replica = Registry(s3_url)
+    replica.sync_from(source.uri)
+    assert snapshot(replica) == snapshot(source)
+    objects = replica._store.objects  # type: ignore[attr-defined]
+    assert len(objects.list("journal/")) == 1  # both models' records, one commit: one object
+    for reg in (Registry(s3_url), other):
+        assert reg.replica_source == source.uri
+        with pytest.raises(ReplicaReadOnly, match=source.uri.replace("\\", "\\\\")):
+            reg.create_registered_model("local")
+        with pytest.raises(ReplicaReadOnly):
+            reg.set_stage_policy("lifecycle")
+    source.set_registered_model_alias("fraud", "champion", 1)
+    source.set_registered_model_tag("churn", "k", "v")
+    report = Registry(s3_url).sync_from(source.uri)  # a new handle continues from the stored position
+    assert report.synced_models == ["churn", "fraud"]
+    assert len(objects.list("journal/")) == 2
+    assert snapshot(Registry(s3_url)) == snapshot(source)
+    elsewhere = Registry(str(tmp_path / "elsewhere"))
+    with pytest.raises(InvalidParameterValue, match="replica of"):
+        Registry(s3_url).sync_from(elsewhere.uri)
+    Registry(s3_url).detach_replica()
+    other.create_registered_model("local")  # a handle opened long ago sees the detach
+    assert Registry(s3_url).replica_source is None

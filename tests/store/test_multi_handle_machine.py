@@ -116,11 +116,6 @@ def user_of(h: int) -> str:
     return f"user{h}"
 
 
-def models_only(picture: dict[str, Any]) -> dict[str, Any]:
-    """A picture without the governance parts (transition requests, comments), which a replica does not hold."""
-    return {name: parts[:4] for name, parts in picture.items()}
-
-
 def picture_of(reg: Registry) -> dict[str, Any]:
     """Everything a reader sees through ``reg``, by name."""
     out = {}
@@ -612,15 +607,16 @@ class MultiHandleMachine(RuleBasedStateMachine):
         through either of its handles and by a full replay of its own journal."""
         replica = self.replica(r)
         replica.sync_from(self.uri)
-        # the reference's dicts move on (a deep copy); transition requests and comments are not replicated
-        self.replica_picture = models_only(copy.deepcopy(self.reference_picture()))
-        assert models_only(picture_of(replica)) == self.replica_picture
-        assert models_only(picture_of(self.replica(1 - r))) == self.replica_picture
+        # the reference's dicts move on (a deep copy); transition requests and comments come along
+        self.replica_picture = copy.deepcopy(self.reference_picture())
+        assert picture_of(replica) == self.replica_picture
+        assert picture_of(self.replica(1 - r)) == self.replica_picture
+        assert replica.stage_policy == POLICY  # the source's policy came along
         records, _end, torn = Journal(os.path.join(self.replica_uri, "journal", "journal.log")).read(0)
         state = RegistryState(os.path.join(self.replica_uri, "models"))
         for record in records:
             state.apply(Event.from_dict(record))
-        assert not torn and models_only(picture_of_state(state)) == self.replica_picture
+        assert not torn and picture_of_state(state) == self.replica_picture
         assert replica.sync_from(self.uri).up_to_date  # nothing moved since
         if close:
             replica.close()
@@ -643,7 +639,7 @@ class MultiHandleMachine(RuleBasedStateMachine):
     @invariant()
     def the_replica_holds_its_last_sync(self) -> None:
         if self.replica_picture is not None:
-            assert models_only(picture_of(Registry(self.replica_uri, read_only=True))) == self.replica_picture
+            assert picture_of(Registry(self.replica_uri, read_only=True)) == self.replica_picture
 
     def reference_picture(self) -> dict[str, Any]:
         out = {}
