@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TickingClock
-from exchange_support import make_model, snapshot
+from exchange_support import make_model, make_source, snapshot
 from process_support import first_line
 
 from registry import Registry
@@ -25,24 +24,8 @@ from registry.exchange.bundle import read_bundle
 
 
 @pytest.fixture
-def source(tmp_path: Path) -> Registry:
-    reg = Registry(str(tmp_path / "source"), clock=TickingClock(), user="alice")
-    reg.create_registered_model("fraud", tags={"team": "risk"}, description="Fraud scores")
-    for i in range(1, 4):
-        reg.create_model_version(
-            "fraud", make_model(tmp_path / f"m{i}", f"w{i}"), run_id=f"run{i}", tags={"i": str(i)}, run_link=f"l{i}"
-        )
-    reg.create_model_version("fraud", "s3://bucket/fraud/4", description="files elsewhere")
-    reg.delete_model_version("fraud", 2)
-    reg.transition_model_version_stage("fraud", 3, "Staging")
-    reg.transition_model_version_stage("fraud", 3, "Production")
-    reg.transition_model_version_stage("fraud", 1, "Staging")
-    reg.transition_model_version_stage("fraud", 1, "Archived")
-    reg.set_registered_model_alias("fraud", "champion", 3)
-    reg.set_registered_model_alias("fraud", "old", 1)
-    reg.set_model_version_tag("fraud", 3, "validated", "true")
-    reg.create_registered_model("churn")
-    reg.create_model_version("churn", make_model(tmp_path / "c1", "churn"))
+def source(tmp_path: Path) -> Any:
+    reg = make_source(tmp_path)
     yield reg
     reg.close()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import TickingClock
-from exchange_support import make_model, snapshot
+from exchange_support import make_model, make_source, snapshot
 
 from registry import Registry
 from registry.errors import (
@@ -26,20 +26,7 @@ from registry.exchange.sync import SyncProgress
 
 @pytest.fixture
 def source(tmp_path: Path) -> Any:
-    reg = Registry(str(tmp_path / "source"), clock=TickingClock(), user="alice")
-    reg.create_registered_model("fraud", tags={"team": "risk"}, description="Fraud scores")
-    for i in range(1, 4):
-        reg.create_model_version(
-            "fraud", make_model(tmp_path / f"m{i}", f"w{i}"), run_id=f"run{i}", tags={"i": str(i)}, run_link=f"l{i}"
-        )
-    reg.create_model_version("fraud", "s3://bucket/fraud/4", description="files elsewhere")
-    reg.delete_model_version("fraud", 2)
-    reg.transition_model_version_stage("fraud", 3, "Staging")
-    reg.transition_model_version_stage("fraud", 3, "Production")
-    reg.set_registered_model_alias("fraud", "champion", 3)
-    reg.set_registered_model_alias("fraud", "old", 1)
-    reg.create_registered_model("churn")
-    reg.create_model_version("churn", make_model(tmp_path / "c1", "churn"))
+    reg = make_source(tmp_path)
     yield reg
     reg.close()
 
@@ -393,9 +380,7 @@ def _models_view(reg: Registry) -> dict[str, Any]:
     }
 
 
-def test_a_sync_of_several_models_is_one_commit_seen_whole_wherever_it_is_cut(
-    source: Registry, tmp_path: Path
-) -> None:
+def test_a_sync_of_several_models_is_one_commit_seen_whole_wherever_it_is_cut(source: Registry, tmp_path: Path) -> None:
     """A reader sees every model as before the sync or every model as after it, never model A synced and model
     B not yet: the sync's records are one journal commit, cut here at every record boundary and inside records
     (what a reader reading during the append, or a crash, can find)."""

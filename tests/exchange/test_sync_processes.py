@@ -20,7 +20,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
-from exchange_support import snapshot
+from exchange_support import model_folder, snapshot
 from process_support import first_line
 
 from registry import Registry
@@ -81,20 +81,12 @@ while not os.path.exists(stop):
 print("polls", polls, flush=True)
 """
 
+
 def view(reg: Registry, name: str) -> Any:
     if name not in [m.name for m in reg.list_registered_models()]:
         return None
     versions = [[v.version, v.current_stage, v.digest] for v in reg.list_model_versions(name)]
     return {"versions": versions, "aliases": reg.get_registered_model(name).aliases}
-
-
-def model_folder(folder: Path, seed: int, size: int) -> str:
-    folder.mkdir(parents=True)
-    (folder / "MLmodel").write_text("flavors: {}\n")
-    (folder / "weights.bin").write_bytes(random.Random(seed).randbytes(size))
-    (folder / "extra").mkdir()
-    (folder / "extra" / "notes.txt").write_text(f"model {seed}")
-    return str(folder)
 
 
 def test_a_sync_killed_at_random_points_resumes_and_readers_never_see_a_mixture(tmp_path: Path) -> None:
