@@ -39,6 +39,8 @@ def sync_lines(report: Any) -> list[str]:
     ):
         if names:
             lines.append(f"  {label} {', '.join(names)}")
+    if report.policy:
+        lines.append(f"  stage policy:   {report.policy} (the source's)")
     lines.append(f"  files fetched:  {report.files_fetched} ({report.bytes_fetched} bytes)")
     return lines
 

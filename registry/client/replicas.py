@@ -70,10 +70,12 @@ class SyncReport:
     bytes_fetched: int = 0
     bytes_reused: int = 0
     position: Any = None
+    policy: str | None = None
+    """The name of the source's stage policy, when this sync stored it in the replica (it differed)."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.created_models or self.synced_models or self.deleted_models)
+        return bool(self.created_models or self.synced_models or self.deleted_models or self.policy)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ class SyncReport:
             "bytes_fetched": self.bytes_fetched,
             "bytes_reused": self.bytes_reused,
             "position": self.position,
+            "policy": self.policy,
         }
 
 
@@ -347,10 +350,12 @@ class ReplicasMixin:
                     published[digest] = store.publish_artifacts(StagedArtifacts(path, digest), change.model_id, number)
 
         events = store.write(decide, publish=publish, as_replica=True)
+        policy_synced = None
         if "policy" in position:  # a registry source (a bundle carries no policy: the replica keeps its own)
             policy = StagePolicy.from_dict(position["policy"])
             if policy != store.read_policy():
                 store.save_policy(policy, as_replica=True)
+                policy_synced = policy.name
         # The position last: a crash before this line only makes the next sync compare again (and find nothing).
         store.set_replica({"source": source.uri, "models": selections, "position": position})
         # Published copies were renamed away; what is left of this or earlier syncs' copies (versions found here
@@ -369,4 +374,5 @@ class ReplicasMixin:
             bytes_fetched=transfer.bytes_fetched,
             bytes_reused=transfer.bytes_reused,
             position=position,
+            policy=policy_synced,
         )

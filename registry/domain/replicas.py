@@ -60,9 +60,9 @@ def governance_payload(
     requests: Iterable[TransitionRequest], comments: Iterable[Comment], model_id: str, held: Iterable[int]
 ) -> dict[str, Any]:
     """The requests and comments on the ``held`` versions, as a synced record holds them: requests by id,
-    comments by version and then in the order given (creation order), so an unchanged model compares equal; each
-    comment's id naming the replica's model ``model_id`` (a comment id
-    starts with its model's id, which differs between source and replica) with the source's own part kept."""
+    comments by version and then in the order given (creation order), so an unchanged model compares equal.
+    Each comment's id names the replica's model ``model_id`` and keeps the source's own part after the dot (a
+    comment id starts with its model's id, which differs between source and replica)."""
     kept = set(held)
     return {
         "requests": [r.to_dict() for r in sorted(requests, key=lambda r: r.id) if r.version in kept],

@@ -153,3 +153,13 @@ def test_plain_lines_are_periodic_and_quiet_is_silent() -> None:
 @pytest.mark.parametrize(("n", "text"), [(999, "999 B"), (1000, "1.0 kB"), (2_500_000, "2.5 MB"), (3e12, "3.0 TB")])
 def test_human_bytes(n: float, text: str) -> None:
     assert human_bytes(n) == text
+
+
+def test_sync_says_when_it_brought_the_source_s_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = str(tmp_path / "lifecycle")
+    Registry(source, policy="lifecycle").close()
+    dest = str(tmp_path / "edge")
+    code, out, _ = cli(capsys, "sync", source, dest, "--quiet")
+    assert code == EXIT_OK and "stage policy:   lifecycle (the source's)" in out
+    code, out, _ = cli(capsys, "policy", "show", "--registry", dest)
+    assert code == EXIT_OK and "lifecycle" in out

@@ -469,7 +469,8 @@ def test_the_source_s_stage_policy_comes_along_even_when_only_it_changed(tmp_pat
         replica.set_stage_policy("mlflow")
     source.set_stage_policy("mlflow")  # registry.json only: the source's journal does not move
     report = replica.sync_from(source.uri)
-    assert not report.up_to_date and not report.changed
+    assert not report.up_to_date and report.changed and report.policy == "mlflow"
+    assert report.synced_models == [] and report.to_dict()["policy"] == "mlflow"
     assert replica.stage_policy.name == "mlflow"
     assert Registry(str(tmp_path / "replica")).stage_policy.name == "mlflow"  # stored, for every process
     assert replica.sync_from(source.uri).up_to_date
