@@ -7,6 +7,7 @@ fold of the journal objects alone (no checkpoint)."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -56,6 +57,8 @@ class BucketMultiHandleMachine(MultiHandleMachine):
         self.created = False
         self.bucket_url = f"{_place['base']}/{uuid.uuid4().hex[:12]}"  # a fresh prefix for each example
         super().__init__()
+        # the replica is on the bucket too: its marker must hold through every handle and every reopen
+        self.replica_uri = f"{self.bucket_url}-replica"
 
     def _open(self, h: int) -> Registry:
         reg = Registry(self.bucket_url, policy=None if self.created else POLICY, user=user_of(h))
@@ -64,9 +67,10 @@ class BucketMultiHandleMachine(MultiHandleMachine):
         return reg
 
     def teardown(self) -> None:
-        for reg in self.handles:
+        for reg in [*self.handles, *self.replicas]:
             if reg is not None:
                 reg.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def store(self, h: int) -> BucketStore:
         store = self.handle(h)._store  # type: ignore[attr-defined]
@@ -102,6 +106,24 @@ class BucketMultiHandleMachine(MultiHandleMachine):
         finally:
             del objects.put  # type: ignore[method-assign]
         self.handles[h] = None
+
+    def replica_replay(self) -> RegistryState:
+        return self._replay(self.replica_uri)
+
+    def _replay(self, url: str) -> RegistryState:
+        store = BucketStore(
+            url,
+            policy=None,
+            default_policy=POLICY,
+            clock=lambda: 0,
+            actor=None,
+            read_only=True,
+            cache_dir=tempfile.gettempdir(),
+        )
+        state = RegistryState(store.artifact_root)
+        for event in store.journal_events():
+            state.apply(event)
+        return state
 
     def a_full_replay_agrees(self) -> None:
         store = BucketStore(

@@ -612,15 +612,20 @@ class MultiHandleMachine(RuleBasedStateMachine):
         assert picture_of(replica) == self.replica_picture
         assert picture_of(self.replica(1 - r)) == self.replica_picture
         assert replica.stage_policy == POLICY  # the source's policy came along
-        records, _end, torn = Journal(os.path.join(self.replica_uri, "journal", "journal.log")).read(0)
-        state = RegistryState(os.path.join(self.replica_uri, "models"))
-        for record in records:
-            state.apply(Event.from_dict(record))
-        assert not torn and picture_of_state(state) == self.replica_picture
+        assert picture_of_state(self.replica_replay()) == self.replica_picture
         assert replica.sync_from(self.uri).up_to_date  # nothing moved since
         if close:
             replica.close()
             self.replicas[r] = None
+
+    def replica_replay(self) -> RegistryState:
+        """The fold of the replica's whole journal, no cache used."""
+        records, _end, torn = Journal(os.path.join(self.replica_uri, "journal", "journal.log")).read(0)
+        assert not torn
+        state = RegistryState(os.path.join(self.replica_uri, "models"))
+        for record in records:
+            state.apply(Event.from_dict(record))
+        return state
 
     @rule(r=st.integers(0, 1), name=names)
     def write_to_replica(self, r: int, name: str) -> None:
