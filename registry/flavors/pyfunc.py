@@ -65,10 +65,7 @@ class PyFuncModel:
         signature = self.metadata.signature
         if signature is not None:
             data = enforce_schema(data, signature.inputs)
-            checked = enforce_params(params, signature.params)
-        else:
-            checked = dict(params) if params else None
-        return self._impl.predict(data, checked)
+        return self._impl.predict(data, enforce_params(params, signature.params if signature is not None else None))
 
     def unwrap_python_model(self) -> PythonModel:
         """The :class:`PythonModel` instance inside a custom model.

@@ -200,6 +200,8 @@ def _enforce_frame(df: Any, specs: Sequence[ColSpec]) -> Any:
         target = _PANDAS_DTYPES.get(spec.type) if isinstance(spec.type, DataType) else None
         kind = getattr(col.dtype, "kind", "O")
         if target is None:
+            if spec.type is DataType.string and kind == "O":
+                continue  # MLflow's rule: a column of Python objects passes as a string column, values unchecked
             if isinstance(spec.type, DataType):
                 for v in col.tolist():
                     if v is not None:
@@ -302,8 +304,8 @@ def enforce_schema(data: Any, schema: Schema | None) -> Any:
 def enforce_params(params: Mapping[str, Any] | None, schema: ParamSchema | None) -> dict[str, Any] | None:
     """Merge ``params`` over the schema's defaults, converting safely.
 
-    As in MLflow, parameters are ignored (with a log message) when the model declares none, and parameters the
-    schema does not name are dropped.
+    As in MLflow, parameters are ignored (with a log message) when the model declares none (the model then gets
+    ``{}`` when some were given, ``None`` when none were), and parameters the schema does not name are dropped.
 
     Raises:
         InvalidParameterValue: naming the parameter whose value has the wrong type or shape.
@@ -311,7 +313,7 @@ def enforce_params(params: Mapping[str, Any] | None, schema: ParamSchema | None)
     if schema is None:
         if params:
             _log.warning("Ignoring params %s: the model's signature declares no parameters.", sorted(params))
-        return None
+        return None if params is None else {}
     given = dict(params or {})
     unknown = sorted(set(given) - {p.name for p in schema})
     if unknown:

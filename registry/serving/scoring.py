@@ -26,17 +26,19 @@ import importlib.util
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
 
 from registry.errors import InvalidParameterValue
-from registry.models.signature import ColSpec, DataType, Schema
+from registry.models.signature import Schema
+from registry.serving import columns
 
 __all__ = [
     "INPUT_FORMATS",
     "INPUT_KEYS",
+    "LLM_KEYS",
     "MAX_JSON_DEPTH",
     "MAX_NUMBER_DIGITS",
     "ScoringInput",
@@ -50,6 +52,11 @@ __all__ = [
 
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 """The keys of a JSON scoring request, one of which must be present."""
+
+LLM_KEYS = ("messages", "prompt", "input")
+"""Top-level keys that make a JSON request MLflow's unified payload for chat, completions and embeddings models:
+the request goes to the model as it is, minus the keys its parameter schema names (those become ``params``),
+and the model's output is answered unwrapped (no ``predictions`` key)."""
 
 INPUT_FORMATS = ("auto", "pandas", "records")
 """How tabular input reaches the model: ``auto`` (pandas when installed), ``pandas``, or ``records``."""
@@ -65,9 +72,11 @@ MAX_NUMBER_DIGITS = 100
 class ScoringInput:
     """A parsed scoring request.
 
-    ``kind`` is the request key (``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``) or
-    ``csv``. Tabular kinds hold ``columns`` (in request order) and ``records`` (row dicts); tensor kinds hold
-    ``tensor`` (the JSON value as sent). ``params`` are the inference parameters, or ``None``.
+    ``kind`` is the request key (``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``),
+    ``csv``, or ``llm`` for MLflow's unified chat/completions/embeddings payload. Tabular kinds hold ``columns``
+    (in request order) and ``records`` (row dicts); tensor kinds hold ``tensor`` (the JSON value as sent), and
+    ``llm`` holds the request object there, without the keys that became ``params``. ``params`` are the
+    inference parameters, or ``None``.
     """
 
     kind: str
@@ -79,6 +88,11 @@ class ScoringInput:
     @property
     def tabular(self) -> bool:
         return self.kind in ("dataframe_split", "dataframe_records", "csv")
+
+    @property
+    def unwrapped(self) -> bool:
+        """Whether the answer is the model's output as it is (unified payloads), not ``{"predictions": ...}``."""
+        return self.kind == "llm"
 
 
 def _bad(message: str) -> InvalidParameterValue:
@@ -103,8 +117,11 @@ def is_supported(content_type: str | None) -> bool:
     return media == "text/csv" or media in _JSON_TYPES
 
 
-def parse_request(body: bytes, content_type: str | None) -> ScoringInput:
+def parse_request(body: bytes, content_type: str | None, *, param_names: Collection[str] = ()) -> ScoringInput:
     """Parse a request body by its content type (``application/json`` or ``text/csv``; none means JSON).
+
+    ``param_names`` are the parameters the model's signature declares: in a unified payload (see
+    :data:`LLM_KEYS`) those top-level keys become ``params``.
 
     Raises:
         InvalidParameterValue: an unsupported content type, or a malformed body.
@@ -113,7 +130,7 @@ def parse_request(body: bytes, content_type: str | None) -> ScoringInput:
     if media == "text/csv":
         return parse_csv(_decode(body))
     if media in _JSON_TYPES:
-        return parse_json(_decode(body))
+        return parse_json(_decode(body), param_names=param_names)
     raise _bad(f"Unsupported content type {media!r}: send application/json or text/csv.")
 
 
@@ -162,14 +179,21 @@ def _load_json(text: str) -> Any:
     return payload
 
 
-def parse_json(text: str) -> ScoringInput:
-    """Parse a JSON scoring request (see the module docstring for the accepted shapes)."""
+def parse_json(text: str, *, param_names: Collection[str] = ()) -> ScoringInput:
+    """Parse a JSON scoring request (see the module docstring for the accepted shapes, and :data:`LLM_KEYS`
+    for the unified payload, whose top-level keys named in ``param_names`` become ``params``)."""
     payload = _load_json(text)
     if not isinstance(payload, dict):
         raise _bad(
             f"The JSON input must be an object with one of the keys {', '.join(INPUT_KEYS)}; got a "
             f"{type(payload).__name__}."
         )
+    if any(key in payload for key in LLM_KEYS):
+        # As MLflow's server: a unified payload wins over the other keys, which go to the model with it.
+        names = set(param_names)
+        data = {k: v for k, v in payload.items() if k not in names}
+        params = {k: v for k, v in payload.items() if k in names}
+        return ScoringInput("llm", tensor=data, params=params)
     present = [k for k in INPUT_KEYS if k in payload]
     unknown = sorted(set(payload) - set(INPUT_KEYS) - {"params"})
     if len(present) != 1 or unknown:
@@ -323,70 +347,31 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-_NUMBER_TYPES = (DataType.double, DataType.float)
-_INTEGER_TYPES = (DataType.integer, DataType.long)
-
-
-def _as_declared(value: Any, t: DataType) -> Any:
-    """``value`` read as the declared column type where that loses nothing, as MLflow's server reads JSON and CSV
-    with the signature's types (an integer for a ``double``, ``"True"`` for a ``boolean``); else as given, for
-    the signature's checks to refuse with the column's name."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if t in _NUMBER_TYPES:
-        if isinstance(value, int):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                return value
-    elif t in _INTEGER_TYPES:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            return int(value)
-    elif t is DataType.boolean and isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return value
-
-
-def _typed_records(records: list[dict[Any, Any]], schema: Schema | None) -> list[dict[Any, Any]]:
-    declared = {
-        s.name: s.type
-        for s in (schema.inputs if schema is not None else ())
-        if isinstance(s, ColSpec) and isinstance(s.type, DataType)
-    }
-    if not declared:
-        return [dict(r) for r in records]
-    return [{k: _as_declared(v, declared[k]) if k in declared else v for k, v in r.items()} for r in records]
-
-
-def _int32_columns(frame: Any, schema: Schema | None) -> Any:
-    """``integer`` (int32) columns, which pandas builds as int64, narrowed when every value fits (as MLflow's
-    server reads them with the signature's dtype); a value that does not fit is left for the checks to refuse."""
-    for spec in schema.inputs if schema is not None else ():
-        if isinstance(spec, ColSpec) and spec.type is DataType.integer and spec.name in frame.columns:
-            col = frame[spec.name]
-            if col.dtype.kind == "i" and bool(((col >= -(2**31)) & (col < 2**31)).all()):
-                frame[spec.name] = col.astype("int32")
-    return frame
-
-
 def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Schema | None = None) -> Any:
     """The value to hand to ``model.predict``: a DataFrame or row dicts for tabular input, arrays or lists else.
 
-    With the model's input ``schema`` (its signature's inputs), tabular values are read as the declared column
-    types where nothing is lost, as MLflow's scoring server does.
+    With the model's input ``schema`` (its signature's inputs), values are read as the declared column types
+    (see :mod:`registry.serving.columns`), as MLflow's scoring server does; and ``instances`` or ``inputs``
+    given by column name (a dict of columns, or rows naming the same columns) become tabular input where the
+    signature names columns, as in MLflow: a DataFrame, or row dicts without pandas. A unified payload goes to
+    the model as the dict it is.
 
     Raises:
-        InvalidParameterValue: ``input_format`` is unknown, or ``pandas`` is asked for and not installed.
+        InvalidParameterValue: ``input_format`` is unknown, ``pandas`` is asked for and not installed, or a
+            value cannot be read as its column's declared type.
     """
     if input_format not in INPUT_FORMATS:
         raise InvalidParameterValue(f"Unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}.")
+    if parsed.kind == "llm":
+        return parsed.tensor
     use_pandas = input_format == "pandas" or (input_format == "auto" and _have("pandas"))
-    if parsed.tabular:
-        records = _typed_records(parsed.records, schema)
+    column_names, rows = parsed.columns, parsed.records
+    tabular = parsed.tabular
+    if not tabular and columns.declared_types(schema) and isinstance(parsed.tensor, dict):
+        column_names, rows = _rows_of_columns(parsed.kind, parsed.tensor)
+        tabular = True
+    if tabular:
+        records = columns.read_records(rows, schema)
         if not use_pandas:
             return records
         if not _have("pandas"):
@@ -394,10 +379,10 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Sch
         import pandas as pd
 
         try:
-            frame = pd.DataFrame.from_records(records, columns=parsed.columns)
+            frame = pd.DataFrame.from_records(records, columns=column_names)
         except (ValueError, TypeError) as exc:
             raise _bad(f"The input does not make a table: {exc}") from None
-        return _int32_columns(frame, schema)
+        return columns.read_frame_columns(frame, schema)
     if use_pandas and _have("numpy"):
         # MLflow's server turns tensor input into numpy arrays (a dict of them for named inputs).
         import numpy as np
@@ -409,6 +394,22 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Sch
         except (ValueError, TypeError, OverflowError) as exc:
             raise _bad(f"The '{parsed.kind}' input does not make an array: {exc}") from None
     return parsed.tensor
+
+
+def _rows_of_columns(kind: str, tensor: dict[Any, Any]) -> tuple[list[Any], list[dict[Any, Any]]]:
+    """``{"a": [1, 2], "b": [3, 4]}`` as rows ``[{"a": 1, "b": 3}, {"a": 2, "b": 4}]``; a dict of single values
+    is one row."""
+    names = list(tensor)
+    values = list(tensor.values())
+    if not any(isinstance(v, list) for v in values):
+        return names, [dict(tensor)]
+    if not all(isinstance(v, list) for v in values) or len({len(v) for v in values}) > 1:
+        lengths = sorted({len(v) if isinstance(v, list) else 1 for v in values})
+        raise _bad(
+            f"The columns of '{kind}' have different lengths ({', '.join(map(str, lengths))}); each column needs "
+            "one value per row."
+        )
+    return names, [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def jsonable(value: Any) -> Any:
@@ -436,6 +437,8 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"The model returned a {kind}, which has no JSON form.")
 
 
-def encode_predictions(predictions: Any) -> bytes:
-    """The response body MLflow's server sends: ``{"predictions": ...}`` as UTF-8 JSON."""
-    return json.dumps({"predictions": jsonable(predictions)}, allow_nan=False).encode()
+def encode_predictions(predictions: Any, *, unwrapped: bool = False) -> bytes:
+    """The response body MLflow's server sends: ``{"predictions": ...}`` as UTF-8 JSON, or the output itself
+    for a unified payload (``unwrapped``)."""
+    body = jsonable(predictions) if unwrapped else {"predictions": jsonable(predictions)}
+    return json.dumps(body, allow_nan=False).encode()

@@ -17,9 +17,13 @@ one; no request ever sees half a swap. A version that fails to load or verify is
 keeps serving, ``/model`` and ``/health`` report the error, and the watcher tries again only when the URI moves
 elsewhere.
 
-**Errors.** A malformed request (bad JSON, missing key, rows of the wrong width, columns or types the model's
-signature refuses) gets 400 and ``{"error_code": "BAD_REQUEST", "message": ...}``; an exception raised by the
-model gets 500 and ``{"error_code": "INTERNAL_ERROR", ...}``. The server keeps running either way. Below the
+**Errors**, with MLflow's statuses and codes. A request that cannot be read (bad JSON, a missing key, rows of
+the wrong width, a value its column's declared type cannot hold) gets 400 and
+``{"error_code": "BAD_REQUEST", "message": ...}``; input or parameters the model's signature refuses (a missing
+column, a tensor of the wrong shape, a parameter of the wrong type) get 400 and ``INVALID_PARAMETER_VALUE``;
+an exception raised by the model gets 400 and ``BAD_REQUEST`` (as MLflow's server: the input did not suit the
+model), with the exception's type and message but never its traceback, which goes to the log. Output that has
+no JSON form gets 500 ``INTERNAL_ERROR``. The server keeps running either way. Below the
 protocol, :mod:`registry.serving.http` answers every malformed HTTP request (405 for a method a path does not
 take, 413 for a body over the limit, 408 for a client too slow, 503 beyond ``max_connections``, ...), and
 writes an access log line per request to stderr unless ``access_log=False``.
@@ -63,10 +67,14 @@ _ROUTES: dict[str, tuple[str, ...]] = {
 Loader = Callable[[Registry, ModelVersion], Any]
 
 
-def _input_schema(model: Any) -> Any:
-    """The input schema of a loaded model's signature, if it has one (a custom loader's model may not)."""
-    signature = getattr(getattr(model, "metadata", None), "signature", None)
-    return getattr(signature, "inputs", None)
+def _signature(model: Any) -> Any:
+    """A loaded model's signature, if it has one (a custom loader's model may not)."""
+    return getattr(getattr(model, "metadata", None), "signature", None)
+
+
+def _param_names(model: Any) -> list[str]:
+    params = getattr(_signature(model), "params", None)
+    return [spec.name for spec in params] if params is not None else []
 
 
 def load_version(reg: Registry, mv: ModelVersion) -> Any:
@@ -308,21 +316,34 @@ class ScoringServer:
                 f"Unsupported content type {scoring.media_type(content_type)!r}: send application/json or text/csv."
             )
             return 415, _error("BAD_REQUEST", message), served
+        model = served.model
         try:
-            parsed = scoring.parse_request(body, content_type)
-            data = scoring.to_model_input(parsed, self.input_format, _input_schema(served.model))
+            parsed = scoring.parse_request(body, content_type, param_names=_param_names(model))
+            data = scoring.to_model_input(parsed, self.input_format, getattr(_signature(model), "inputs", None))
         except InvalidParameterValue as exc:
+            # A request that cannot be read, or a value its column's declared type cannot hold: MLflow's server
+            # says BAD_REQUEST for both.
             return 400, _error("BAD_REQUEST", str(exc)), served
         try:
-            result = served.model.predict(data, params=parsed.params) if parsed.params else served.model.predict(data)
+            if parsed.params is not None:  # given, even empty: the model sees what MLflow's server hands it
+                result = model.predict(data, params=parsed.params)
+            else:
+                result = model.predict(data)
         except InvalidParameterValue as exc:
-            # The registry's schema enforcement refused the input (missing column, incompatible type).
-            return 400, _error("BAD_REQUEST", str(exc)), served
+            # The signature's checks refused the input or a parameter (a missing column, a tensor of the wrong
+            # shape, a parameter of the wrong type): INVALID_PARAMETER_VALUE, as MLflow's schema enforcement.
+            return 400, _error("INVALID_PARAMETER_VALUE", str(exc)), served
         except Exception as exc:
+            # As MLflow's server: a model that raises on an input is told to the client as a bad request (400,
+            # BAD_REQUEST), never as a crash of the server. The traceback goes to the log, not to the client.
             log.warning("registry serve: the model raised on a request", exc_info=True)
-            return 500, _error("INTERNAL_ERROR", f"The model raised {type(exc).__name__}: {exc}"), served
+            message = (
+                f"The model raised {type(exc).__name__}: {exc}. Check that the input is what the model takes "
+                "(its signature, column names and types)."
+            )
+            return 400, _error("BAD_REQUEST", message), served
         try:
-            return 200, scoring.encode_predictions(result), served
+            return 200, scoring.encode_predictions(result, unwrapped=parsed.unwrapped), served
         except (TypeError, ValueError) as exc:
             return 500, _error("INTERNAL_ERROR", f"The model's output cannot be sent as JSON: {exc}"), served
 

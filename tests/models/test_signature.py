@@ -233,5 +233,6 @@ def test_params_defaults_conversion_and_errors(caplog: pytest.LogCaptureFixture)
         enforce_params({"k": "many"}, schema)
     with caplog.at_level(logging.WARNING, logger="registry"):
         assert enforce_params({"zzz": 1}, schema) == {"k": 3, "t": 0.5, "tags": ["a"]}
-        assert enforce_params({"zzz": 1}, None) is None
+        assert enforce_params({"zzz": 1}, None) == {}  # as MLflow: given but declared by none, the model gets {}
+        assert enforce_params(None, None) is None
     assert "zzz" in caplog.text

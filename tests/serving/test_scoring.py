@@ -156,19 +156,29 @@ def test_values_are_read_as_the_signatures_types_as_mlflows_server_reads_them() 
         {"d": 2.0, "i": 3, "b": True},
         {"d": 0.0, "i": 1, "b": False},
     ]
-    # what cannot be read as the type is left as given, for the signature's checks to refuse by name
-    assert to_model_input(parse_csv("d,i,b\nabc,1.5,maybe\n"), "records", TYPED) == [
-        {"d": "abc", "i": 1.5, "b": "maybe"}
-    ]
     assert to_model_input(parse_csv("d\n2\n"), "records") == [{"d": 2}]  # no signature: as parsed
 
 
-def test_with_pandas_integer_columns_are_int32_when_they_fit() -> None:
+@pytest.mark.parametrize(
+    ("csv_text", "column", "why"),
+    [
+        ("d\nabc\n", "d", "cannot be read as one"),
+        ("i\n1.5\n", "i", "losing its fraction"),  # MLflow's cast would truncate it to 1
+        ("b\nmaybe\n", "b", "true or false"),  # MLflow's cast makes any non-empty text True
+        (f"i\n{2**31}\n", "i", "32 bits"),  # MLflow's cast wraps it around
+    ],
+)
+def test_a_value_its_declared_type_cannot_hold_is_refused_naming_the_column(
+    csv_text: str, column: str, why: str
+) -> None:
+    with pytest.raises(InvalidParameterValue, match=f"column '{column}'.*{why}"):
+        to_model_input(parse_csv(csv_text), "records", TYPED)
+
+
+def test_with_pandas_integer_columns_are_int32() -> None:
     pytest.importorskip("pandas", reason="pandas is not installed")
     frame = to_model_input(parse_csv("d,i\n2,7\n1,0\n"), "pandas", TYPED)
     assert (str(frame["d"].dtype), str(frame["i"].dtype)) == ("float64", "int32")
-    wide = to_model_input(parse_csv(f"i\n{2**31}\n"), "pandas", TYPED)
-    assert str(wide["i"].dtype) == "int64"  # does not fit: left for the checks to refuse
 
 
 def test_instances_of_row_dicts_become_named_inputs_as_in_mlflow() -> None:

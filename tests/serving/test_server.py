@@ -216,7 +216,7 @@ def test_ping_health_version_and_unknown_paths(reg: Registry, tmp_path: Path, se
         ('{"dataframe_split": [[1]]}', "application/json", "must be an object"),
         ('{"dataframe_records": [1, 2]}', "application/json", "not an object"),
         ('{"dataframe_records": [{"x": 1}], "params": [1]}', "application/json", "'params' must be"),
-        ('{"dataframe_records": [{"y": 1}]}', "application/json", "'x'"),
+        ('{"dataframe_records": [{"y": 1}]}', "application/json", "missing required column 'x'"),
         ('{"dataframe_records": [{"x": "abc"}]}', "application/json", "'x'"),
         ("x\n1,2\n", "text/csv", "CSV row 2"),
         ("", "text/csv", "CSV input is empty"),
@@ -252,22 +252,24 @@ def test_bad_requests_get_400_and_the_server_keeps_serving(
     client = client_for(serve())
     status, payload, _ = client.invoke(body, content_type)
     assert status == (415 if "Unsupported" in fragment else 400)  # 415 for a content type, as MLflow
-    assert payload["error_code"] == "BAD_REQUEST"
+    # as MLflow's server: what the signature's checks refuse is INVALID_PARAMETER_VALUE, the rest BAD_REQUEST
+    assert payload["error_code"] == ("INVALID_PARAMETER_VALUE" if "missing required" in fragment else "BAD_REQUEST")
     assert fragment in payload["message"]
     assert client.invoke({"dataframe_records": [{"x": 1}]}) == (200, {"predictions": [2]}, 1)
     assert client.invoke({"dataframe_records": [{"x": 1}]}, "application/json; charset=utf-8")[0] == 200
 
 
-def test_a_model_exception_is_a_500_and_the_server_keeps_serving(
+def test_a_model_exception_is_a_bad_request_without_a_traceback_and_the_server_keeps_serving(
     reg: Registry, tmp_path: Path, serve: Any, client_for: Any
 ) -> None:
     log_scaler(reg, tmp_path, 2)
     reg.set_registered_model_alias("m", "champion", 1)
     client = client_for(serve())
     status, payload, _ = client.invoke({"dataframe_records": [{"x": -1.0}]})
-    assert status == 500
-    assert payload["error_code"] == "INTERNAL_ERROR"
+    assert status == 400  # as MLflow's server: the input did not suit the model
+    assert payload["error_code"] == "BAD_REQUEST"
     assert "ValueError: negative amounts are not allowed" in payload["message"]
+    assert set(payload) == {"error_code", "message"} and "Traceback" not in payload["message"]
     assert client.invoke({"dataframe_records": [{"x": 1.0}]})[0] == 200
 
 
