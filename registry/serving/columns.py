@@ -24,7 +24,7 @@ from typing import Any
 from registry.errors import InvalidParameterValue
 from registry.models.signature import ColSpec, DataType, Schema
 
-__all__ = ["declared_types", "read_frame_columns", "read_records"]
+__all__ = ["declared_types", "read_frame_columns", "read_records", "read_value", "text_for_strings"]
 
 _INT32 = (-(2**31), 2**31 - 1)
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -128,14 +128,26 @@ def read_records(records: list[dict[Any, Any]], schema: Schema | None) -> list[d
     return [{k: read_value(v, declared[k], k) if k in declared else v for k, v in r.items()} for r in records]
 
 
+def text_for_strings(
+    records: list[dict[Any, Any]], text: list[dict[Any, str | None]], schema: Schema | None
+) -> list[dict[Any, Any]]:
+    """CSV rows with the cells of every column declared ``string`` as written (``007`` stays ``"007"``), as
+    MLflow's server reads CSV with the signature's types; other columns as typed from their text."""
+    strings = [name for name, t in declared_types(schema).items() if t is DataType.string]
+    if not strings:
+        return records
+    return [{**row, **{k: cells[k] for k in strings if k in cells}} for row, cells in zip(records, text, strict=True)]
+
+
 _FRAME_DTYPES = {DataType.integer: "int32", DataType.float: "float32", DataType.boolean: "bool"}
 
 
-def read_frame_columns(frame: Any, schema: Schema | None) -> Any:
+def read_frame_columns(frame: Any, schema: Schema | None, *, from_csv: bool = False) -> Any:
     """A DataFrame built from :func:`read_records` output, with the dtypes MLflow's server gives its columns:
     ``integer`` as int32, ``float`` as float32, ``boolean`` as bool, ``datetime`` as datetime64[ns], and a
-    ``string`` column holding anything but text as Python objects. A column with missing values keeps the
-    dtype pandas chose, for the signature's checks to judge."""
+    ``string`` column holding anything but text (or any ``string`` column of a CSV, which MLflow reads with
+    ``dtype=object``) as Python objects. A column with missing values keeps the dtype pandas chose, for the
+    signature's checks to judge."""
     import pandas as pd
 
     for name, t in declared_types(schema).items():
@@ -154,6 +166,6 @@ def read_frame_columns(frame: Any, schema: Schema | None) -> Any:
             if getattr(getattr(parsed, "dt", None), "tz", None) is None and hasattr(parsed.dt, "as_unit"):
                 parsed = parsed.dt.as_unit("ns")
             frame[name] = parsed
-        elif t is DataType.string and col.dtype.kind in "biufc":  # numbers: objects, as MLflow casts them
+        elif t is DataType.string and (from_csv or col.dtype.kind in "biufc"):  # objects, as MLflow casts them
             frame[name] = col.astype(object)
     return frame

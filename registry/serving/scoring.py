@@ -84,6 +84,7 @@ class ScoringInput:
     records: list[dict[Any, Any]] = attrs.field(factory=list)
     tensor: Any = None
     params: dict[str, Any] | None = None
+    text: list[dict[Any, str | None]] | None = None  # CSV only: the cells as written
 
     @property
     def tabular(self) -> bool:
@@ -115,6 +116,22 @@ def is_supported(content_type: str | None) -> bool:
         if parameter.strip() and parameter.split("=", 1)[0].strip().lower() != "charset":
             return False
     return media == "text/csv" or media in _JSON_TYPES
+
+
+def unsupported(content_type: str | None) -> str:
+    """What is wrong with a Content-Type :func:`is_supported` refuses, and what to send instead."""
+    media = media_type(content_type)
+    extra = [
+        p.split("=", 1)[0].strip()
+        for p in (content_type or "").split(";")[1:]
+        if p.strip() and p.split("=", 1)[0].strip().lower() != "charset"
+    ]
+    if extra and (media == "text/csv" or media in _JSON_TYPES):
+        return (
+            f"Unsupported content type parameter(s) {', '.join(extra)} in {content_type!r}: JSON and CSV take "
+            "no parameter but charset."
+        )
+    return f"Unsupported content type {media!r}: send application/json or text/csv."
 
 
 def parse_request(body: bytes, content_type: str | None, *, param_names: Collection[str] = ()) -> ScoringInput:
@@ -185,7 +202,7 @@ def parse_json(text: str, *, param_names: Collection[str] = ()) -> ScoringInput:
     payload = _load_json(text)
     if not isinstance(payload, dict):
         raise _bad(
-            f"The JSON input must be an object with one of the keys {', '.join(INPUT_KEYS)}; got a "
+            f"The JSON input must be an object with exactly one of the keys {', '.join(INPUT_KEYS)}; got a "
             f"{type(payload).__name__}."
         )
     if any(key in payload for key in LLM_KEYS):
@@ -311,7 +328,9 @@ def _records(value: Any) -> tuple[list[Any], list[dict[Any, Any]]]:
 
 
 def parse_csv(text: str) -> ScoringInput:
-    """Parse CSV with a header row. Numbers become ``int`` or ``float``, empty cells ``None``, the rest text."""
+    """Parse CSV with a header row. Each column is read as pandas reads it: integers if every cell is one,
+    else numbers if every cell is one, else booleans if every cell is ``True`` or ``False``, else text; empty
+    cells are ``None``. The cells' text is kept too (``text``), for columns a signature declares as strings."""
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
@@ -322,25 +341,35 @@ def parse_csv(text: str) -> ScoringInput:
     header = rows[0]
     if len(set(header)) != len(header):
         raise _bad(f"The CSV header names a column twice: {header}.")
-    records = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise _bad(f"CSV row {line} has {len(row)} values but the header has {len(header)} columns.")
-        records.append({name: _cell(cell) for name, cell in zip(header, row, strict=True)})
-    return ScoringInput("csv", columns=header, records=records)
+    cells = [[row[i] or None for row in rows[1:]] for i in range(len(header))]
+    typed = [_column(column) for column in cells]
+    records = [dict(zip(header, values, strict=True)) for values in zip(*typed, strict=True)] if typed else []
+    texts = [dict(zip(header, values, strict=True)) for values in zip(*cells, strict=True)] if cells else []
+    return ScoringInput("csv", columns=header, records=records, text=texts)
 
 
-def _cell(text: str) -> Any:
-    if text == "":
-        return None
-    if len(text) > MAX_NUMBER_DIGITS:
-        return text  # no number is written that long; converting it would only cost time
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
+_TRUE = ("True", "TRUE", "true")
+_FALSE = ("False", "FALSE", "false")
+
+
+def _column(cells: list[str | None]) -> list[Any]:
+    """One CSV column's cells as pandas' reader types them: one type for the whole column."""
+    present = [c for c in cells if c is not None]
+    if not present:
+        return list(cells)
+    # No number is written longer (converting one costs time); Python reads "1_000" as a number, pandas does not.
+    if all(len(c) <= MAX_NUMBER_DIGITS and "_" not in c for c in present):
+        for convert in (int, float):
+            try:
+                return [convert(c) if c is not None else None for c in cells]
+            except ValueError:
+                pass
+    if all(c in _TRUE or c in _FALSE for c in present):
+        return [c in _TRUE if c is not None else None for c in cells]
+    return list(cells)
 
 
 def _have(module: str) -> bool:
@@ -366,6 +395,8 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Sch
         return parsed.tensor
     use_pandas = input_format == "pandas" or (input_format == "auto" and _have("pandas"))
     column_names, rows = parsed.columns, parsed.records
+    if parsed.text is not None:
+        rows = columns.text_for_strings(rows, parsed.text, schema)
     tabular = parsed.tabular
     if not tabular and columns.declared_types(schema) and isinstance(parsed.tensor, dict):
         column_names, rows = _rows_of_columns(parsed.kind, parsed.tensor)
@@ -382,7 +413,7 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Sch
             frame = pd.DataFrame.from_records(records, columns=column_names)
         except (ValueError, TypeError) as exc:
             raise _bad(f"The input does not make a table: {exc}") from None
-        return columns.read_frame_columns(frame, schema)
+        return columns.read_frame_columns(frame, schema, from_csv=parsed.kind == "csv")
     if use_pandas and _have("numpy"):
         # MLflow's server turns tensor input into numpy arrays (a dict of them for named inputs).
         import numpy as np

@@ -312,10 +312,7 @@ class ScoringServer:
         self.requests += 1
         if not scoring.is_supported(content_type):
             # 415, as MLflow's scoring server answers (curl -d sends application/x-www-form-urlencoded)
-            message = (
-                f"Unsupported content type {scoring.media_type(content_type)!r}: send application/json or text/csv."
-            )
-            return 415, _error("BAD_REQUEST", message), served
+            return 415, _error("BAD_REQUEST", scoring.unsupported(content_type)), served
         model = served.model
         try:
             parsed = scoring.parse_request(body, content_type, param_names=_param_names(model))
