@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import subprocess
@@ -16,10 +17,12 @@ from typing import Any
 import pytest
 
 from registry import Registry, ResourceDoesNotExist, __version__, infer_signature
+from registry.models.signature import DataType, ModelSignature, ParamSchema, ParamSpec
 from registry.pyfunc import PythonModel
 from registry.serving.server import ScoringServer
 
 TIMEOUT = 10.0  # seconds: every wait in this module is bounded by it
+HAS_PANDAS = importlib.util.find_spec("pandas") is not None
 
 
 class Scaler(PythonModel):
@@ -183,6 +186,62 @@ def test_tensor_formats(
     status, body, _ = client_for(serve()).invoke(payload)
     assert status == 200, body
     assert body == {"predictions": expected}
+
+
+class Chat(PythonModel):
+    """Says what it was given: a chat/completions/embeddings model takes the request object as it is."""
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        return {"type": type(model_input).__name__, "keys": sorted(model_input), "params": params}
+
+
+class Rows(PythonModel):
+    """Says what shape it was given."""
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        return {"type": type(model_input).__name__, "value": model_input}
+
+
+def test_unified_payloads_reach_the_model_as_sent_with_declared_keys_as_params_and_come_back_unwrapped(
+    reg: Registry, serve: Any, client_for: Any
+) -> None:
+    params = ParamSchema([ParamSpec("temperature", DataType.double, 0.5), ParamSpec("max_tokens", DataType.long, 8)])
+    reg.log_model(Chat(), registered_model_name="chat", signature=ModelSignature(params=params))
+    reg.log_model(Chat(), registered_model_name="plain")
+    client = client_for(serve("models:/chat/1"))
+    body = {"messages": [{"role": "user", "content": "hi"}], "temperature": 0.9, "stop": ["\n"]}
+    status, answer, _ = client.invoke(body)
+    assert (status, answer) == (200, {"type": "dict", "keys": ["messages", "stop"],
+                                      "params": {"temperature": 0.9, "max_tokens": 8}})  # fmt: skip
+    assert client.invoke({"prompt": "hi", "max_tokens": 3})[1]["params"] == {"temperature": 0.5, "max_tokens": 3}
+    assert client.invoke({"input": ["a", "b"]})[1]["keys"] == ["input"]
+    assert client.invoke({"messages": [], "inputs": [1]})[1]["keys"] == ["inputs", "messages"]  # unified wins
+    status, answer, _ = client.invoke({"messages": [], "temperature": "hot"})
+    assert (status, answer["error_code"]) == (400, "INVALID_PARAMETER_VALUE") and "temperature" in answer["message"]
+    wrapped = client.invoke({"dataframe_records": [{"a": 1}]})[1]  # the protocol's own keys: answered wrapped
+    assert wrapped["predictions"]["params"] == {"temperature": 0.5, "max_tokens": 8}
+    plain = client_for(serve("models:/plain/1"))  # no parameter schema: every key goes to the model
+    status, answer, _ = plain.invoke({"messages": [], "temperature": 1})
+    assert (status, answer) == (200, {"type": "dict", "keys": ["messages", "temperature"], "params": {}})
+
+
+@pytest.mark.skipif(HAS_PANDAS, reason="checks the shapes without pandas; pandas is installed here")
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"inputs": {"x": [1, 2.5]}},
+        {"instances": [{"x": 1}, {"x": 2.5}]},
+        {"inputs": [{"x": 1}, {"x": 2.5}]},
+        {"dataframe_split": {"columns": ["x"], "data": [[1], [2.5]]}},
+    ],
+    ids=["inputs-columns", "instances-rows", "inputs-rows", "split"],
+)
+def test_without_pandas_inputs_by_column_name_reach_the_model_as_row_dicts(
+    reg: Registry, serve: Any, client_for: Any, payload: Any
+) -> None:
+    reg.log_model(Rows(), registered_model_name="rows", signature=infer_signature([{"x": 1.0}]))
+    status, answer, _ = client_for(serve("models:/rows/1")).invoke(payload)
+    assert (status, answer) == (200, {"predictions": {"type": "list", "value": [{"x": 1.0}, {"x": 2.5}]}})
 
 
 def test_ping_health_version_and_unknown_paths(reg: Registry, tmp_path: Path, serve: Any, client_for: Any) -> None:
