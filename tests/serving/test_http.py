@@ -306,12 +306,22 @@ def test_stalled_connections_cannot_exhaust_threads(start: Callable[..., Scoring
 def test_an_access_log_line_per_request(start: Callable[..., ScoringServer]) -> None:
     stream = io.StringIO()
     server = start(access_log=stream)
+
+    def logged(count: int) -> None:
+        # A line is written just after its answer is sent, by the connection's own thread: wait for it before
+        # the next request, or a loaded machine may schedule the next connection's thread first and the lines
+        # arrive in another order (the flake this wait removes).
+        deadline = time.monotonic() + 30
+        while len(stream.getvalue().splitlines()) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     post(server.port, '{"inputs": [1]}')
+    logged(1)
     exchange(server.port, b'GET /nope HTTP/1.1\r\nUser-Agent: evil"\t\x1b[31m\r\n\r\n')
+    logged(2)
     exchange(server.port, b"\x16\x03garbage\r\n\r\n")
-    deadline = time.monotonic() + 5  # each line is written just after its answer is sent
-    while len(stream.getvalue().splitlines()) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    logged(3)
+    time.sleep(0.05)  # a fourth line, if a bug wrote one, has time to show
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3, lines
     first, second, third = lines
