@@ -34,11 +34,11 @@ def cmd_load_predict(ctx: Context) -> int:
             message = f"Cannot read the input file {a.input!r}: {exc.strerror}."
             raise ResourceDoesNotExist(message, path=a.input) from None
     content_type = a.content_type or ("text/csv" if a.input.lower().endswith(".csv") else "application/json")
-    parsed = scoring.parse_request(body, content_type)
-    data = scoring.to_model_input(parsed, a.input_format)
     model = ctx.registry().load_model(a.uri)
-    result = model.predict(data, params=parsed.params) if parsed.params else model.predict(data)
-    ctx.out.json(scoring.jsonable({"predictions": result}))
+    parsed = scoring.parse_request(body, content_type, param_names=scoring.model_param_names(model))
+    data = scoring.to_model_input(parsed, a.input_format, scoring.model_input_schema(model))
+    result = model.predict(data, params=parsed.params) if parsed.params is not None else model.predict(data)
+    ctx.out.json(scoring.jsonable(result if parsed.unwrapped else {"predictions": result}))
     return EXIT_OK
 
 

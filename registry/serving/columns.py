@@ -38,7 +38,9 @@ def declared_types(schema: Schema | None) -> dict[str, DataType]:
     if schema is None or schema.is_tensor_spec():
         return {}
     return {
-        s.name: s.type for s in schema.inputs if isinstance(s, ColSpec) and s.name is not None and isinstance(s.type, DataType)
+        s.name: s.type
+        for s in schema.inputs
+        if isinstance(s, ColSpec) and s.name is not None and isinstance(s.type, DataType)
     }
 
 

@@ -7,9 +7,12 @@ works with one works with the other. A JSON request holds exactly one of::
     {"dataframe_records": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}
     {"instances": [[1, 2], [3, 4]]}            (tensor input; "inputs" is a synonym)
 
-plus an optional ``"params": {...}``; a CSV body is a header row and data rows. Tabular input reaches the model
-as a pandas DataFrame when pandas is installed (what MLflow's server gives models), else as a list of row dicts
-(what this library's pyfunc models accept without pandas); ``input_format`` forces one or the other.
+plus an optional ``"params": {...}``, or is MLflow's unified payload for chat, completions and embeddings
+models (top-level ``messages``, ``prompt`` or ``input``: see :data:`LLM_KEYS`); a CSV body is a header row and
+data rows. Values are read as the model's signature declares its columns (:mod:`registry.serving.columns`).
+Tabular input reaches the model as a pandas DataFrame when pandas is installed (what MLflow's server gives
+models), else as a list of row dicts (what this library's pyfunc models accept without pandas);
+``input_format`` forces one or the other.
 
 Everything here is pure: no sockets, no files. Malformed input raises
 :class:`~registry.errors.InvalidParameterValue` with a message that names the problem, and nothing else: the
@@ -44,6 +47,8 @@ __all__ = [
     "ScoringInput",
     "encode_predictions",
     "jsonable",
+    "model_input_schema",
+    "model_param_names",
     "parse_csv",
     "parse_json",
     "parse_request",
@@ -209,8 +214,7 @@ def parse_json(text: str, *, param_names: Collection[str] = ()) -> ScoringInput:
         # As MLflow's server: a unified payload wins over the other keys, which go to the model with it.
         names = set(param_names)
         data = {k: v for k, v in payload.items() if k not in names}
-        params = {k: v for k, v in payload.items() if k in names}
-        return ScoringInput("llm", tensor=data, params=params)
+        return ScoringInput("llm", tensor=data, params={k: v for k, v in payload.items() if k in names})
     present = [k for k in INPUT_KEYS if k in payload]
     unknown = sorted(set(payload) - set(INPUT_KEYS) - {"params"})
     if len(present) != 1 or unknown:
@@ -370,6 +374,17 @@ def _column(cells: list[str | None]) -> list[Any]:
     if all(c in _TRUE or c in _FALSE for c in present):
         return [c in _TRUE if c is not None else None for c in cells]
     return list(cells)
+
+
+def model_input_schema(model: Any) -> Schema | None:
+    """The input schema of a loaded model's signature, if it has one (a custom loader's model may not)."""
+    return getattr(getattr(getattr(model, "metadata", None), "signature", None), "inputs", None)
+
+
+def model_param_names(model: Any) -> list[str]:
+    """The parameters a loaded model's signature declares (none for a model without a parameter schema)."""
+    params = getattr(getattr(getattr(model, "metadata", None), "signature", None), "params", None)
+    return [spec.name for spec in params] if params is not None else []
 
 
 def _have(module: str) -> bool:

@@ -67,16 +67,6 @@ _ROUTES: dict[str, tuple[str, ...]] = {
 Loader = Callable[[Registry, ModelVersion], Any]
 
 
-def _signature(model: Any) -> Any:
-    """A loaded model's signature, if it has one (a custom loader's model may not)."""
-    return getattr(getattr(model, "metadata", None), "signature", None)
-
-
-def _param_names(model: Any) -> list[str]:
-    params = getattr(_signature(model), "params", None)
-    return [spec.name for spec in params] if params is not None else []
-
-
 def load_version(reg: Registry, mv: ModelVersion) -> Any:
     """Verify a version's files against their digests, then load it as a pyfunc model (the default loader).
 
@@ -315,17 +305,15 @@ class ScoringServer:
             return 415, _error("BAD_REQUEST", scoring.unsupported(content_type)), served
         model = served.model
         try:
-            parsed = scoring.parse_request(body, content_type, param_names=_param_names(model))
-            data = scoring.to_model_input(parsed, self.input_format, getattr(_signature(model), "inputs", None))
+            parsed = scoring.parse_request(body, content_type, param_names=scoring.model_param_names(model))
+            data = scoring.to_model_input(parsed, self.input_format, scoring.model_input_schema(model))
         except InvalidParameterValue as exc:
             # A request that cannot be read, or a value its column's declared type cannot hold: MLflow's server
             # says BAD_REQUEST for both.
             return 400, _error("BAD_REQUEST", str(exc)), served
         try:
-            if parsed.params is not None:  # given, even empty: the model sees what MLflow's server hands it
-                result = model.predict(data, params=parsed.params)
-            else:
-                result = model.predict(data)
+            # params given, even empty, are passed on: the model sees what MLflow's server hands it
+            result = model.predict(data) if parsed.params is None else model.predict(data, params=parsed.params)
         except InvalidParameterValue as exc:
             # The signature's checks refused the input or a parameter (a missing column, a tensor of the wrong
             # shape, a parameter of the wrong type): INVALID_PARAMETER_VALUE, as MLflow's schema enforcement.

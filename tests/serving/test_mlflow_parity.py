@@ -11,7 +11,7 @@ names; ``test_ported_behaviour`` checks it on each server, and ``test_both_serve
 the two answers agree (the status, the error code, and a success's whole body).
 
 Where this library differs on purpose, the case says so in ``deliberate`` (the reason) and ``ours`` (what this
-server answers instead, asserted just as strictly); docs/serving.md lists the same differences. MLflow's tests
+server answers instead, asserted just as strictly); docs/guides/serving.md lists the same differences. MLflow's tests
 of its internals (the gunicorn/uvicorn command line, a JSON helper on its own) have no HTTP behaviour to port
 beyond what the cases below cover.
 """
@@ -171,14 +171,33 @@ def servers(mlflow_python: Path, tmp_path_factory: pytest.TempPathFactory) -> It
                 port = _free_port()
                 if server == "mlflow":
                     command = [
-                        str(mlflow_python.parent / "mlflow"), "models", "serve", "-m", str(root / model),
-                        "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
-                    ]  # fmt: skip
+                        str(mlflow_python.parent / "mlflow"),
+                        "models",
+                        "serve",
+                        "-m",
+                        str(root / model),
+                        "--env-manager",
+                        "local",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                    ]
                 else:
                     command = [
-                        str(mlflow_python), "-m", "registry", "--registry", str(root / "registry"), "serve",
-                        f"models:/{model}/1", "-h", "127.0.0.1", "-p", str(port), "--no-access-log",
-                    ]  # fmt: skip
+                        str(mlflow_python),
+                        "-m",
+                        "registry",
+                        "--registry",
+                        str(root / "registry"),
+                        "serve",
+                        f"models:/{model}/1",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "--no-access-log",
+                    ]
                 log = open(root / f"{server}-{model}.log", "wb")  # noqa: SIM115 - closed in the finally below
                 proc = subprocess.Popen(
                     command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -269,13 +288,25 @@ FEATURES = [[5.1, 3.5], [4.9, 3.0], [6.2, 3.4]]
 SPLIT = {"dataframe_split": {"columns": [0, 1], "data": FEATURES}}
 TYPES = ["boolean", "integer", "long", "float", "double", "binary", "datetime", "string"]
 ROW = {
-    "boolean": True, "integer": 1, "long": 1, "float": 3.14, "double": 3.14,
-    "binary": "AQID", "datetime": "2021-01-01T00:00:00", "string": "a",
-}  # fmt: skip
+    "boolean": True,
+    "integer": 1,
+    "long": 1,
+    "float": 3.14,
+    "double": 3.14,
+    "binary": "AQID",
+    "datetime": "2021-01-01T00:00:00",
+    "string": "a",
+}
 AS_DECLARED = [
-    ["boolean", "bool"], ["integer", "int32"], ["long", "int64"], ["float", "float32"], ["double", "float64"],
-    ["binary", "object"], ["datetime", "datetime64[ns]"], ["string", "str"],
-]  # fmt: skip
+    ["boolean", "bool"],
+    ["integer", "int32"],
+    ["long", "int64"],
+    ["float", "float32"],
+    ["double", "float64"],
+    ["binary", "object"],
+    ["datetime", "datetime64[ns]"],
+    ["string", "str"],
+]
 CSV_TYPES = ["boolean", "integer", "long", "float", "double", "string"]
 
 
@@ -295,49 +326,74 @@ CASES: list[Case] = [
     _bad_json([1], "exactly one of"),
     Case("no-input-key", "knn", {"not": "a serialized dataframe"}, Expect(400, "BAD_REQUEST", "exactly one of")),
     Case(
-        "two-input-keys", "knn", {"dataframe_records": [], "dataframe_split": {"data": []}},
+        "two-input-keys",
+        "knn",
+        {"dataframe_records": [], "dataframe_split": {"data": []}},
         Expect(400, "BAD_REQUEST", "exactly one of"),
-    ),  # fmt: skip
+    ),
     Case(
-        "split-given-records", "knn", {"dataframe_split": [{"0": 5.1, "1": 3.5}]},
+        "split-given-records",
+        "knn",
+        {"dataframe_split": [{"0": 5.1, "1": 3.5}]},
         Expect(400, "BAD_REQUEST", "dataframe_split"),
-    ),  # fmt: skip
+    ),
     Case(
-        "records-given-split", "knn", {"dataframe_records": SPLIT["dataframe_split"]},
+        "records-given-split",
+        "knn",
+        {"dataframe_records": SPLIT["dataframe_split"]},
         Expect(400, "BAD_REQUEST", "dataframe_records"),
-    ),  # fmt: skip
+    ),
     Case(
-        "split-index-of-another-length", "knn", {"dataframe_split": {"index": [1, 2], "data": [[1], [2], [3]]}},
+        "split-index-of-another-length",
+        "knn",
+        {"dataframe_split": {"index": [1, 2], "data": [[1], [2], [3]]}},
         Expect(400, "BAD_REQUEST", "not a valid"),
-    ),  # fmt: skip
+    ),
     Case(
-        "frame-the-model-cannot-take", "knn", {"dataframe_split": {"columns": [0], "data": [[i] for i in range(10)]}},
+        "frame-the-model-cannot-take",
+        "knn",
+        {"dataframe_split": {"columns": [0], "data": [[i] for i in range(10)]}},
         Expect(400, "BAD_REQUEST", stack_trace=True),
         deliberate=NO_TRACE,
         ours=Expect(400, "BAD_REQUEST", "KNeighborsClassifier is expecting 2 features", stack_trace=False),
-    ),  # fmt: skip
+    ),
     Case(
-        "empty-csv", "knn", "", Expect(400, "BAD_REQUEST", stack_trace=True), content_type="text/csv",
-        deliberate=NO_TRACE, ours=Expect(400, "BAD_REQUEST", "CSV input is empty", stack_trace=False),
-    ),  # fmt: skip
+        "empty-csv",
+        "knn",
+        "",
+        Expect(400, "BAD_REQUEST", stack_trace=True),
+        content_type="text/csv",
+        deliberate=NO_TRACE,
+        ours=Expect(400, "BAD_REQUEST", "CSV input is empty", stack_trace=False),
+    ),
     # -- content types ---------------------------------------------------------------------------------------------
     Case(
-        "unsupported-content-type", "knn", SPLIT, Expect(415), content_type="not_a_supported_content_type",
+        "unsupported-content-type",
+        "knn",
+        SPLIT,
+        Expect(415),
+        content_type="not_a_supported_content_type",
         deliberate="an error is JSON with an error code, as every other error (MLflow answers text/plain here)",
         ours=Expect(415, "BAD_REQUEST", "Unsupported content type"),
-    ),  # fmt: skip
+    ),
     Case(
-        "unknown-content-type-parameter", "knn", SPLIT, Expect(415),
+        "unknown-content-type-parameter",
+        "knn",
+        SPLIT,
+        Expect(415),
         content_type="application/json; something=something",
         deliberate="an error is JSON with an error code, as every other error (MLflow answers text/plain here)",
         ours=Expect(415, "BAD_REQUEST", "something"),
-    ),  # fmt: skip
+    ),
     # -- scikit-learn, every input format ---------------------------------------------------------------------------
     Case("records", "knn", {"dataframe_records": [{"0": a, "1": b} for a, b in FEATURES]}, Expect(200)),
     Case(
-        "records-charset", "knn", {"dataframe_records": [{"0": a, "1": b} for a, b in FEATURES]}, Expect(200),
+        "records-charset",
+        "knn",
+        {"dataframe_records": [{"0": a, "1": b} for a, b in FEATURES]},
+        Expect(200),
         content_type="application/json; charset=UTF-8",
-    ),  # fmt: skip
+    ),
     Case("split", "knn", SPLIT, Expect(200)),
     Case("split-charset", "knn", SPLIT, Expect(200), content_type="application/json; charset=UTF-8"),
     Case("split-with-index", "knn", {"dataframe_split": {**SPLIT["dataframe_split"], "index": [7, 8, 9]}}, Expect(200)),
@@ -345,179 +401,313 @@ CASES: list[Case] = [
     Case("csv", "knn", "0,1\n5.1,3.5\n4.9,3.0\n6.2,3.4\n", Expect(200), content_type="text/csv"),
     # -- named tensors (MLflow's test uses a two-input Keras model; a model that reports what it got here) ------
     Case(
-        "instances-as-rows-of-named-inputs", "echo",
+        "instances-as-rows-of-named-inputs",
+        "echo",
         {"instances": [{"a": [1.0, 2.0], "b": [3.0, 4.0]}, {"a": [5.0, 6.0], "b": [7.0, 8.0]}]},
-        Expect(200, body={"predictions": {
-            "given": {"dict": {"a": {"array": ["f", [2, 2]]}, "b": {"array": ["f", [2, 2]]}}}, "params": None,
-        }}),
-    ),  # fmt: skip
+        Expect(
+            200,
+            body={
+                "predictions": {
+                    "given": {"dict": {"a": {"array": ["f", [2, 2]]}, "b": {"array": ["f", [2, 2]]}}},
+                    "params": None,
+                }
+            },
+        ),
+    ),
     Case(
-        "inputs-as-named-inputs", "echo", {"inputs": {"a": [[1.0, 2.0], [5.0, 6.0]], "b": [[3.0, 4.0], [7.0, 8.0]]}},
-        Expect(200, body={"predictions": {
-            "given": {"dict": {"a": {"array": ["f", [2, 2]]}, "b": {"array": ["f", [2, 2]]}}}, "params": None,
-        }}),
-    ),  # fmt: skip
+        "inputs-as-named-inputs",
+        "echo",
+        {"inputs": {"a": [[1.0, 2.0], [5.0, 6.0]], "b": [[3.0, 4.0], [7.0, 8.0]]}},
+        Expect(
+            200,
+            body={
+                "predictions": {
+                    "given": {"dict": {"a": {"array": ["f", [2, 2]]}, "b": {"array": ["f", [2, 2]]}}},
+                    "params": None,
+                }
+            },
+        ),
+    ),
     # -- how JSON becomes a frame ----------------------------------------------------------------------------------
     Case(
-        "records-keep-text-that-looks-like-numbers", "echo",
-        {"dataframe_records": [
-            {"zip": "95120", "cost": 10.45, "score": 8}, {"zip": "95128", "cost": 23.0, "score": 0},
-            {"zip": "95128", "cost": 12.1, "score": 10},
-        ]},
-        Expect(200, check=lambda a: dict(a.json["predictions"]["given"]["frame"])["cost"] == "float64"
-               and dict(a.json["predictions"]["given"]["frame"])["score"] == "int64"
-               and dict(a.json["predictions"]["given"]["frame"])["zip"] in ("object", "str")),
-    ),  # fmt: skip
+        "records-keep-text-that-looks-like-numbers",
+        "echo",
+        {
+            "dataframe_records": [
+                {"zip": "95120", "cost": 10.45, "score": 8},
+                {"zip": "95128", "cost": 23.0, "score": 0},
+                {"zip": "95128", "cost": 12.1, "score": 10},
+            ]
+        },
+        Expect(
+            200,
+            check=lambda a: (
+                dict(a.json["predictions"]["given"]["frame"])["cost"] == "float64"
+                and dict(a.json["predictions"]["given"]["frame"])["score"] == "int64"
+                and dict(a.json["predictions"]["given"]["frame"])["zip"] in ("object", "str")
+            ),
+        ),
+    ),
     Case(
-        "split-keeps-text-that-looks-like-numbers", "echo",
-        {"dataframe_split": {
-            "columns": ["zip", "cost", "count"], "index": [0, 1, 2],
-            "data": [["95120", 10.45, -8], ["95128", 23.0, -1], ["95128", 12.1, 1000]],
-        }},
-        Expect(200, check=lambda a: dict(a.json["predictions"]["given"]["frame"])["count"] == "int64"
-               and dict(a.json["predictions"]["given"]["frame"])["zip"] in ("object", "str")),
-    ),  # fmt: skip
+        "split-keeps-text-that-looks-like-numbers",
+        "echo",
+        {
+            "dataframe_split": {
+                "columns": ["zip", "cost", "count"],
+                "index": [0, 1, 2],
+                "data": [["95120", 10.45, -8], ["95128", 23.0, -1], ["95128", 12.1, 1000]],
+            }
+        },
+        Expect(
+            200,
+            check=lambda a: (
+                dict(a.json["predictions"]["given"]["frame"])["count"] == "int64"
+                and dict(a.json["predictions"]["given"]["frame"])["zip"] in ("object", "str")
+            ),
+        ),
+    ),
     Case(
-        "text-with-colons-and-slashes", "echo",
-        {"dataframe_split": {
-            "columns": ["url", "bad_protocol"],
-            "data": [["http://foo.com", "aaa://bbb"], ["https://bar.com", "address:/path"]],
-        }},
+        "text-with-colons-and-slashes",
+        "echo",
+        {
+            "dataframe_split": {
+                "columns": ["url", "bad_protocol"],
+                "data": [["http://foo.com", "aaa://bbb"], ["https://bar.com", "address:/path"]],
+            }
+        },
         Expect(200),
-    ),  # fmt: skip
+    ),
     Case(
-        "a-numpy-array-of-text-as-json", "echo", {"dataframe_records": [{"strings": 1}]},
+        "a-numpy-array-of-text-as-json",
+        "echo",
+        {"dataframe_records": [{"strings": 1}]},
         Expect(200, body={"predictions": [["a", "b", "c"], ["e", "f", "g"]]}),
-    ),  # fmt: skip
+    ),
     # -- the signature's column types ------------------------------------------------------------------------------
     Case(
-        "split-read-as-declared-types", "dtypes",
+        "split-read-as-declared-types",
+        "dtypes",
         {"dataframe_split": {"columns": TYPES, "data": [[ROW[t] for t in TYPES]]}},
         Expect(200, body={"predictions": AS_DECLARED}),
-    ),  # fmt: skip
+    ),
     Case(
-        "records-read-as-declared-types", "dtypes", {"dataframe_records": [ROW, ROW]},
+        "records-read-as-declared-types",
+        "dtypes",
+        {"dataframe_records": [ROW, ROW]},
         Expect(200, body={"predictions": AS_DECLARED}),
-    ),  # fmt: skip
+    ),
     Case(
-        "inputs-by-column-read-as-declared-types", "dtypes", {"inputs": {t: [ROW[t]] for t in TYPES}},
+        "inputs-by-column-read-as-declared-types",
+        "dtypes",
+        {"inputs": {t: [ROW[t]] for t in TYPES}},
         Expect(200, body={"predictions": AS_DECLARED}),
-    ),  # fmt: skip
+    ),
     Case(
-        "instances-as-rows-read-as-declared-types", "dtypes", {"instances": [ROW]},
+        "instances-as-rows-read-as-declared-types",
+        "dtypes",
+        {"instances": [ROW]},
         Expect(200, body={"predictions": AS_DECLARED}),
-    ),  # fmt: skip
+    ),
     Case(
-        "integers-for-float-columns", "dtypes", {"dataframe_records": [{**ROW, "float": 2, "double": 0}]},
+        "integers-for-float-columns",
+        "dtypes",
+        {"dataframe_records": [{**ROW, "float": 2, "double": 0}]},
         Expect(200, body={"predictions": AS_DECLARED}),
-    ),  # fmt: skip
+    ),
     Case(
-        "csv-read-as-declared-types", "csv_types",
+        "csv-read-as-declared-types",
+        "csv_types",
         ",".join(reversed(CSV_TYPES)) + "\na,3.14,3.14,1,1,True\nb,6.28,6.28,2,2,False\n",
         # MLflow reads a CSV's string columns as Python objects (pandas' dtype=object), JSON's as pandas strings
-        Expect(200, body={"predictions": [t if t[0] != "string" else ["string", "object"]
-                                          for t in AS_DECLARED if t[0] in CSV_TYPES]}),
+        Expect(
+            200,
+            body={
+                "predictions": [
+                    t if t[0] != "string" else ["string", "object"] for t in AS_DECLARED if t[0] in CSV_TYPES
+                ]
+            },
+        ),
         content_type="text/csv",
-    ),  # fmt: skip
+    ),
     Case(
-        "csv-without-a-signature", "echo", "b,i,f,s,mixed\nTrue,1,1.5,a,1\nFalse,2,2.5,b,x\n",
+        "csv-without-a-signature",
+        "echo",
+        "b,i,f,s,mixed\nTrue,1,1.5,a,1\nFalse,2,2.5,b,x\n",
         Expect(200, check=lambda a: dict(a.json["predictions"]["given"]["frame"])["b"] == "bool"),
         content_type="text/csv",
-    ),  # fmt: skip
+    ),
     Case(
-        "numbers-for-a-string-column", "dtypes", {"dataframe_records": [{**ROW, "string": 5}, {**ROW, "string": 2.5}]},
+        "numbers-for-a-string-column",
+        "dtypes",
+        {"dataframe_records": [{**ROW, "string": 5}, {**ROW, "string": 2.5}]},
         Expect(200, body={"predictions": [*AS_DECLARED[:-1], ["string", "object"]]}),
-    ),  # fmt: skip
+    ),
     Case(
-        "values-a-cast-would-change", "dtypes",
-        {"dataframe_split": {"columns": TYPES, "data": [[1.5, 9007199254740991.0, 1, 1.1, 1.0, "AQID", "2021-01-01", 1]]}},
+        "values-a-cast-would-change",
+        "dtypes",
+        {
+            "dataframe_split": {
+                "columns": TYPES,
+                "data": [[1.5, 9007199254740991.0, 1, 1.1, 1.0, "AQID", "2021-01-01", 1]],
+            }
+        },
         Expect(200, body={"predictions": [*AS_DECLARED[:-1], ["string", "object"]]}),
         deliberate="a value is never silently changed: MLflow casts 1.5 to True and wraps an integer that does "
         "not fit in 32 bits around to -2147483648; here they are refused, naming the column",
         ours=Expect(400, "BAD_REQUEST", "column 'boolean'"),
-    ),  # fmt: skip
+    ),
     Case(
-        "a-value-no-cast-can-read", "dtypes", {"dataframe_records": [{**ROW, "integer": "abc"}]},
+        "a-value-no-cast-can-read",
+        "dtypes",
+        {"dataframe_records": [{**ROW, "integer": "abc"}]},
         Expect(400, "BAD_REQUEST", "integer"),
-    ),  # fmt: skip
+    ),
     Case(
-        "a-missing-column", "dtypes", {"dataframe_records": [{k: v for k, v in ROW.items() if k != "long"}]},
+        "a-missing-column",
+        "dtypes",
+        {"dataframe_records": [{k: v for k, v in ROW.items() if k != "long"}]},
         Expect(400, "INVALID_PARAMETER_VALUE", "long"),
-    ),  # fmt: skip
+    ),
     Case(
-        "a-tensor-of-the-wrong-shape", "knn_params", {"dataframe_split": {"columns": [0, 1, 2], "data": [[1, 2, 3]]}},
+        "a-tensor-of-the-wrong-shape",
+        "knn_params",
+        {"dataframe_split": {"columns": [0, 1, 2], "data": [[1, 2, 3]]}},
         Expect(400, "INVALID_PARAMETER_VALUE"),
-    ),  # fmt: skip
+    ),
     # -- parameters ------------------------------------------------------------------------------------------------
-    Case("no-params-with-a-param-schema", "knn_params", SPLIT, Expect(200), content_type="application/json; charset=UTF-8"),
     Case(
-        "a-param-of-the-wrong-type", "knn_params", {**SPLIT, "params": {"param1": "invalid_value1"}},
-        Expect(400, "INVALID_PARAMETER_VALUE", "param1"), content_type="application/json; charset=UTF-8",
-    ),  # fmt: skip
+        "no-params-with-a-param-schema",
+        "knn_params",
+        SPLIT,
+        Expect(200),
+        content_type="application/json; charset=UTF-8",
+    ),
     Case(
-        "an-undeclared-param-is-ignored", "knn_params", {**SPLIT, "params": {"invalid_param": "value"}},
-        Expect(200), content_type="application/json; charset=UTF-8",
-    ),  # fmt: skip
+        "a-param-of-the-wrong-type",
+        "knn_params",
+        {**SPLIT, "params": {"param1": "invalid_value1"}},
+        Expect(400, "INVALID_PARAMETER_VALUE", "param1"),
+        content_type="application/json; charset=UTF-8",
+    ),
     Case(
-        "params-to-a-model-declaring-none", "echo", {"dataframe_records": [{"a": 1}], "params": {"t": 2}},
+        "an-undeclared-param-is-ignored",
+        "knn_params",
+        {**SPLIT, "params": {"invalid_param": "value"}},
+        Expect(200),
+        content_type="application/json; charset=UTF-8",
+    ),
+    Case(
+        "params-to-a-model-declaring-none",
+        "echo",
+        {"dataframe_records": [{"a": 1}], "params": {"t": 2}},
         Expect(200, body={"predictions": {"given": {"frame": [["a", "int64"]], "rows": 1}, "params": {}}}),
-    ),  # fmt: skip
+    ),
     # -- unified payloads for chat, completions and embeddings -----------------------------------------------------
     Case(
-        "chat-messages", "chat",
+        "chat-messages",
+        "chat",
         {"messages": [{"role": "user", "content": "hi"}], "temperature": 0.9, "stop": ["\n"]},
-        Expect(200, body={"keys": ["messages", "stop"], "type": "dict",
-                          "params": {"temperature": 0.9, "max_tokens": 10}}),
-    ),  # fmt: skip
+        Expect(
+            200, body={"keys": ["messages", "stop"], "type": "dict", "params": {"temperature": 0.9, "max_tokens": 10}}
+        ),
+    ),
     Case(
-        "completions-prompt", "chat", {"prompt": "hi", "max_tokens": 3},
+        "completions-prompt",
+        "chat",
+        {"prompt": "hi", "max_tokens": 3},
         Expect(200, body={"keys": ["prompt"], "type": "dict", "params": {"temperature": 0.5, "max_tokens": 3}}),
-    ),  # fmt: skip
+    ),
     Case(
-        "embeddings-input", "chat", {"input": ["a", "b"]},
+        "embeddings-input",
+        "chat",
+        {"input": ["a", "b"]},
         Expect(200, body={"keys": ["input"], "type": "dict", "params": {"temperature": 0.5, "max_tokens": 10}}),
-    ),  # fmt: skip
+    ),
     Case(
-        "unified-wins-over-inputs", "chat", {"messages": [], "inputs": [1], "params": {"temperature": 2}},
-        Expect(200, body={"keys": ["inputs", "messages", "params"], "type": "dict",
-                          "params": {"temperature": 0.5, "max_tokens": 10}}),
-    ),  # fmt: skip
+        "unified-wins-over-inputs",
+        "chat",
+        {"messages": [], "inputs": [1], "params": {"temperature": 2}},
+        Expect(
+            200,
+            body={
+                "keys": ["inputs", "messages", "params"],
+                "type": "dict",
+                "params": {"temperature": 0.5, "max_tokens": 10},
+            },
+        ),
+    ),
     Case(
-        "unified-without-a-param-schema", "echo", {"messages": [{"role": "user", "content": "hi"}], "temperature": 1},
+        "unified-without-a-param-schema",
+        "echo",
+        {"messages": [{"role": "user", "content": "hi"}], "temperature": 1},
         Expect(200, body={"given": {"dict": {"messages": {"list": None}, "temperature": {"int": None}}}, "params": {}}),
-    ),  # fmt: skip
+    ),
     Case(
-        "unified-param-of-the-wrong-type", "chat", {"messages": [], "temperature": "hot"},
+        "unified-param-of-the-wrong-type",
+        "chat",
+        {"messages": [], "temperature": "hot"},
         Expect(400, "INVALID_PARAMETER_VALUE", "temperature"),
-    ),  # fmt: skip
+    ),
     Case(
-        "wrapped-payload-to-a-chat-model", "chat", {"dataframe_records": [{"a": 1}], "params": {"temperature": 2}},
-        Expect(200, body={"predictions": {"keys": ["a"], "type": "DataFrame",
-                                          "params": {"temperature": 2.0, "max_tokens": 10}}}),
-    ),  # fmt: skip
+        "wrapped-payload-to-a-chat-model",
+        "chat",
+        {"dataframe_records": [{"a": 1}], "params": {"temperature": 2}},
+        Expect(
+            200,
+            body={
+                "predictions": {"keys": ["a"], "type": "DataFrame", "params": {"temperature": 2.0, "max_tokens": 10}}
+            },
+        ),
+    ),
     # -- the other endpoints ---------------------------------------------------------------------------------------
-    Case("ping", "knn", None, Expect(200, check=lambda a: a.text == "\n"), method="GET", path="/ping", content_type=None),
     Case(
-        "health", "knn", None, Expect(200, check=lambda a: a.text == "\n"), method="GET", path="/health",
-        content_type=None, deliberate="/health describes the served version and the last reload error (JSON)",
+        "ping", "knn", None, Expect(200, check=lambda a: a.text == "\n"), method="GET", path="/ping", content_type=None
+    ),
+    Case(
+        "health",
+        "knn",
+        None,
+        Expect(200, check=lambda a: a.text == "\n"),
+        method="GET",
+        path="/health",
+        content_type=None,
+        deliberate="/health describes the served version and the last reload error (JSON)",
         ours=Expect(200, check=lambda a: a.json["status"] == "OK" and a.json["name"] == "knn"),
-    ),  # fmt: skip
+    ),
     Case(
-        "version", "knn", None, Expect(200, check=lambda a: a.text == MLFLOW_VERSION), method="GET",
-        path="/version", content_type=None,
+        "version",
+        "knn",
+        None,
+        Expect(200, check=lambda a: a.text == MLFLOW_VERSION),
+        method="GET",
+        path="/version",
+        content_type=None,
         deliberate="/version is this library's version (a plain string, as MLflow's scoring client reads it)",
-        ours=Expect(200, check=lambda a: a.content_type == "text/plain" and a.text.count(".") >= 1
-                    and a.text != MLFLOW_VERSION),
-    ),  # fmt: skip
+        ours=Expect(
+            200, check=lambda a: a.content_type == "text/plain" and a.text.count(".") >= 1 and a.text != MLFLOW_VERSION
+        ),
+    ),
     Case(
-        "head-ping", "knn", None, Expect(405), method="HEAD", path="/ping", content_type=None,
+        "head-ping",
+        "knn",
+        None,
+        Expect(405),
+        method="HEAD",
+        path="/ping",
+        content_type=None,
         deliberate="HEAD is answered wherever GET is (load balancers probe with HEAD)",
         ours=Expect(200, check=lambda a: a.text == ""),
-    ),  # fmt: skip
+    ),
     Case(
-        "get-invocations", "knn", None, Expect(405), method="GET", path="/invocations", content_type=None,
+        "get-invocations",
+        "knn",
+        None,
+        Expect(405),
+        method="GET",
+        path="/invocations",
+        content_type=None,
         same_code=False,  # MLflow's framework answers {"detail": ...}; here MLflow's error shape
-    ),  # fmt: skip
+    ),
     Case("no-such-endpoint", "knn", None, Expect(404), method="GET", path="/nope", content_type=None, same_code=False),
 ]
 
@@ -554,7 +744,7 @@ def test_ported_behaviour(servers: Servers, case: Case, server: str) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_both_servers_answer_alike(servers: Servers, case: Case) -> None:
     if case.deliberate is not None:
-        pytest.skip(f"a deliberate difference (docs/serving.md): {case.deliberate}")
+        pytest.skip(f"a deliberate difference (docs/guides/serving.md): {case.deliberate}")
     theirs, ours = (
         call(servers.urls[(s, case.model)], case.method, case.path, case.body, case.content_type) for s in SERVERS
     )
