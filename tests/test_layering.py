@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "registry.webhooks",
         "registry.testing",
     ),
+    ("registry.web",),
     ("registry.serving", "registry.ui"),
     ("registry.cli",),
     ("registry.__main__",),

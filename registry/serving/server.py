@@ -1,4 +1,4 @@
-"""``registry serve``: MLflow's scoring protocol over :mod:`registry.serving.http`, on the standard library.
+"""``registry serve``: MLflow's scoring protocol over :mod:`registry.web.http`, on the standard library.
 
 ::
 
@@ -24,7 +24,7 @@ column, a tensor of the wrong shape, a parameter of the wrong type) get 400 and 
 an exception raised by the model gets 400 and ``BAD_REQUEST`` (as MLflow's server: the input did not suit the
 model), with the exception's type and message but never its traceback, which goes to the log. Output that has
 no JSON form gets 500 ``INTERNAL_ERROR``. The server keeps running either way. Below the
-protocol, :mod:`registry.serving.http` answers every malformed HTTP request (405 for a method a path does not
+protocol, :mod:`registry.web.http` answers every malformed HTTP request (405 for a method a path does not
 take, 413 for a body over the limit, 408 for a client too slow, 503 beyond ``max_connections``, ...), and
 writes an access log line per request to stderr unless ``access_log=False``.
 """
@@ -46,7 +46,7 @@ from registry.domain.entities import ModelVersion
 from registry.domain.uris import parse_models_uri
 from registry.errors import InvalidParameterValue, RegistryError
 from registry.serving import scoring
-from registry.serving.http import HttpServer, Request, Response, ServerLimits, error_body, error_response
+from registry.web.http import HttpServer, Request, Response, ServerLimits, error_body, error_response
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "MAX_BODY_BYTES", "ScoringServer", "Served", "ServerLimits", "load_version"]
 
@@ -111,7 +111,7 @@ class ScoringServer:
         poll_interval: seconds between checks for a moved alias or stage.
         loader: ``loader(registry, version) -> model`` (default :func:`load_version`, which verifies digests).
         input_format: ``auto``, ``pandas`` or ``records`` (see :mod:`registry.serving.scoring`).
-        limits: body size, timeouts and the connection bound (:class:`~registry.serving.http.ServerLimits`).
+        limits: body size, timeouts and the connection bound (:class:`~registry.web.http.ServerLimits`).
         access_log: one line per request to stderr (``True``), a given text stream, or none (``False``).
 
     Raises:
@@ -260,7 +260,7 @@ class ScoringServer:
     # -- requests -------------------------------------------------------------------------------------------------
 
     def _route(self, request: Request) -> Response:
-        """Answer one HTTP request (the application :class:`~registry.serving.http.HttpServer` calls)."""
+        """Answer one HTTP request (the application :class:`~registry.web.http.HttpServer` calls)."""
         path = request.path
         allowed = _ROUTES.get(path)
         if allowed is None:

@@ -1,4 +1,4 @@
-"""``registry ui``: the registry in a browser, on the standard library's threaded HTTP server.
+"""``registry ui``: the registry in a browser, on :mod:`registry.web.http` (the standard library's sockets).
 
 ::
 
@@ -20,7 +20,9 @@ registry (the events come from the journal, so changes by other processes arrive
 **Every request gets an answer.** Unknown paths get 404, malformed input 400, refused actions the page they
 came from with the refusal on it (409 for a move the stage policy forbids), forged or cross-origin posts 403
 (see :mod:`registry.ui.security`); anything unexpected is logged and answered with a plain 500 page, never a
-traceback.
+traceback. Below the pages, :mod:`registry.web.http` (the scoring server's HTTP layer too) answers malformed
+requests, bodies over :data:`MAX_FORM_BYTES` (413), bodies without a length (411), clients too slow (408) and
+connections beyond the limit (503), each as an HTML error page.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
@@ -54,6 +55,7 @@ from registry.ui.layout import Notice, Page, RenderContext, document
 from registry.ui.pages import model_page, models_page
 from registry.ui.security import Guard, Refusal
 from registry.ui.version_pages import compare_page, version_page
+from registry.web import http
 
 __all__ = ["DEFAULT_PORT", "MAX_FORM_BYTES", "Request", "Response", "UIServer", "status_for"]
 
@@ -125,6 +127,8 @@ class UIServer:
             then are requests naming another host refused (DNS rebinding).
         port: the TCP port; ``0`` picks a free one (read it back from :attr:`port`).
         poll_interval: how often, in seconds, the live stream looks at the journal for new events.
+        limits: what one client may cost (:class:`~registry.web.http.ServerLimits`; bodies are at most
+            :data:`MAX_FORM_BYTES` unless given otherwise).
     """
 
     def __init__(
@@ -134,6 +138,7 @@ class UIServer:
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         poll_interval: float = 0.25,
+        limits: http.ServerLimits | None = None,
     ) -> None:
         self.registry = registry
         self.poll_interval = poll_interval
@@ -141,8 +146,14 @@ class UIServer:
         self._thread: threading.Thread | None = None
         self._flash: OrderedDict[str, list[Notice]] = OrderedDict()
         self._flash_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = http.HttpServer(
+            (host, port),
+            self._app,
+            limits=limits or http.ServerLimits(max_body_bytes=MAX_FORM_BYTES),
+            access_log=False,
+            errors=self._http_error,
+            name="registry-ui",
+        )
         self.guard = Guard(host, self.port)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
@@ -210,6 +221,50 @@ class UIServer:
             return self._flash.pop(session, [])
 
     # -- requests ---------------------------------------------------------------------------------------------------
+
+    def _app(self, raw: http.Request) -> http.Response:
+        """The application :class:`~registry.web.http.HttpServer` calls: one HTTP request in, one answer out."""
+        split = urlsplit(raw.target)
+        try:
+            unquote(split.path, errors="strict")
+            query = parse_qs(split.query, keep_blank_values=True, max_num_fields=100, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            return _wire(self._error_page(400, "The address is not valid UTF-8 or has too many fields."))
+        headers = {k: raw.headers.get(k.lower()) for k in _HEADERS}
+        request = Request(raw.method, split.path, query, headers, raw.body)
+        if request.path == "/events" and request.method == "GET":
+            return self._events(request)
+        return _wire(self.handle(request))
+
+    def _http_error(self, status: int, code: str, message: str) -> http.Response:
+        """The answers the HTTP layer gives itself (a malformed request, a body too large, ...), as pages."""
+        return _wire(self._error_page(status, message))
+
+    def _events(self, request: Request) -> http.Response:
+        try:
+            self.guard.check_host(request.headers.get("Host"))
+            since = self._since(request)
+        except Refusal as refusal:
+            return _wire(self._error_page(refusal.status, refusal.message))
+        return http.Response(
+            200,
+            content_type="text/event-stream; charset=utf-8",
+            headers=(("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")),
+            stream=lambda write: self.stream_events(since, write),
+        )
+
+    def _since(self, request: Request) -> int:
+        """Where a stream starts: after ``?since=``, or after ``Last-Event-ID`` when the browser reconnects
+        (whichever is later), or from now."""
+        values = request.query.get("since") or []
+        found = []
+        for text in (values[0] if values else None, request.headers.get("Last-Event-ID")):
+            if text is None or text == "":
+                continue
+            if not (text.isascii() and text.isdigit()) or len(text) > 18:
+                raise Refusal(400, f"since must be an event sequence number (digits), got {text!r}.")
+            found.append(int(text))
+        return max(found) if found else self.registry.last_event_seq()
 
     def handle(self, request: Request) -> Response:
         """Answer one request (never raises)."""
@@ -425,128 +480,5 @@ def _parse_form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in parsed.items()}
 
 
-def _handler_class(server: UIServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "registry-ui"
-        timeout = 60
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("registry ui: %s - %s", self.address_string(), format % args)
-
-        def handle(self) -> None:
-            try:
-                super().handle()
-            except (ConnectionError, TimeoutError) as exc:  # the browser left mid-answer: nothing to tell it
-                log.debug("registry ui: %s left: %s", self.address_string(), exc)
-
-        def _request(self, body: bytes = b"") -> Request | None:
-            split = urlsplit(self.path)
-            try:
-                path = split.path
-                unquote(path, errors="strict")
-                query = parse_qs(split.query, keep_blank_values=True, max_num_fields=100, errors="strict")
-            except (UnicodeDecodeError, ValueError):
-                self._answer(server._error_page(400, "The address is not valid UTF-8 or has too many fields."))
-                return None
-            headers = {k: self.headers.get(k) for k in _HEADERS}
-            return Request(self.command, path, query, headers, body)
-
-        def _answer(self, response: Response) -> None:
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for key, value in response.headers:
-                self.send_header(key, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-
-        def do_GET(self) -> None:
-            self._drain()
-            request = self._request()
-            if request is None:
-                return
-            if request.path == "/events" and self.command == "GET":
-                self._events(request)
-                return
-            self._answer(server.handle(request))
-
-        def do_HEAD(self) -> None:
-            self.do_GET()
-
-        def do_POST(self) -> None:
-            length_text = self.headers.get("Content-Length")
-            try:
-                length = int(length_text) if length_text is not None else -1
-            except ValueError:
-                length = -1
-            if length < 0:
-                self.close_connection = True
-                self._answer(server._error_page(411, "Send a Content-Length header with the form."))
-                return
-            if length > MAX_FORM_BYTES:
-                self.close_connection = True
-                self._answer(
-                    server._error_page(413, f"The form has {length:,} bytes; the limit is {MAX_FORM_BYTES:,}.")
-                )
-                return
-            request = self._request(self.rfile.read(length))
-            if request is not None:
-                self._answer(server.handle(request))
-
-        def _other(self) -> None:
-            self._drain()
-            request = self._request()
-            if request is not None:
-                self._answer(server.handle(request))
-
-        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
-
-        def _drain(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = 0
-            if 0 < length <= MAX_FORM_BYTES:
-                self.rfile.read(length)
-
-        def _events(self, request: Request) -> None:
-            try:
-                server.guard.check_host(request.headers.get("Host"))
-                since = _since(request)
-            except Refusal as refusal:
-                self._answer(server._error_page(refusal.status, refusal.message))
-                return
-            self.close_connection = True  # the stream ends with the connection
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-
-            def write(data: bytes) -> None:
-                self.wfile.write(data)
-                self.wfile.flush()
-
-            try:
-                server.stream_events(since, write)
-            except (BrokenPipeError, ConnectionResetError, TimeoutError):
-                pass  # the page was closed or navigated away
-
-    def _since(request: Request) -> int:
-        """Where a stream starts: after ``?since=``, or after ``Last-Event-ID`` when the browser reconnects
-        (whichever is later), or from now."""
-        values = request.query.get("since") or []
-        found = []
-        for text in (values[0] if values else None, request.headers.get("Last-Event-ID")):
-            if text is None or text == "":
-                continue
-            if not (text.isascii() and text.isdigit()) or len(text) > 18:
-                raise Refusal(400, f"since must be an event sequence number (digits), got {text!r}.")
-            found.append(int(text))
-        return max(found) if found else server.registry.last_event_seq()
-
-    return Handler
+def _wire(response: Response) -> http.Response:
+    return http.Response(response.status, response.body, response.content_type, response.headers)

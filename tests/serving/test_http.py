@@ -22,8 +22,8 @@ from http_support import Answer, NoAnswer, closed_by_peer, exchange, read_answer
 
 from registry import Registry
 from registry.pyfunc import PythonModel
-from registry.serving.http import ServerLimits
 from registry.serving.server import ScoringServer
+from registry.web.http import ServerLimits
 
 
 class Count(PythonModel):
@@ -371,7 +371,7 @@ def test_serve_cli_has_the_switches(tmp_path: Path) -> None:
 def test_ctrl_c_while_a_connection_thread_starts_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A Ctrl-C landing in Thread.start must reach the serving loop (it used to turn into a ValueError from a
     second release of the connection's slot, which socketserver logged and ignored: the server kept serving)."""
-    from registry.serving.http import HttpServer, Response
+    from registry.web.http import HttpServer, Response
 
     server = HttpServer(
         ("127.0.0.1", 0), lambda request: Response(200, b"{}"), limits=ServerLimits(max_connections=2), access_log=False

@@ -23,8 +23,8 @@ from registry import Registry, infer_signature
 from registry.errors import InvalidParameterValue
 from registry.pyfunc import PythonModel
 from registry.serving import scoring
-from registry.serving.http import ServerLimits
 from registry.serving.server import ScoringServer
+from registry.web.http import ServerLimits
 
 
 class Count(PythonModel):

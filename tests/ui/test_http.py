@@ -11,10 +11,13 @@ import time
 from urllib.parse import quote
 
 import pytest
+from http_support import exchange, read_answer
 from ui_client import Client, Reply
 
 from registry import Registry
 from registry.ui import UIServer
+from registry.ui.server import MAX_FORM_BYTES
+from registry.web.http import ServerLimits
 
 
 @pytest.fixture
@@ -405,6 +408,51 @@ def test_a_post_without_content_length_is_411(ui_server: UIServer) -> None:
         while chunk := s.recv(65536):  # the server closes the connection after answering
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 411") and b"Content-Length header" in answer
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"\x16\x03garbage\r\n\r\n", 400),  # a TLS hello, or anything else that is not HTTP
+        (b"GET /models HTTP/2.0\r\n\r\n", 400),
+        (b"GET /models HTTP/1.1\r\nX: " + b"y" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET /" + b"m" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"POST /models HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+    ],
+    ids=["not-http", "http-2", "headers-too-long", "line-too-long", "chunked"],
+)
+def test_malformed_http_gets_an_html_error_page_from_the_shared_http_layer(
+    ui_server: UIServer, data: bytes, status: int
+) -> None:
+    answer = exchange(ui_server.port, data)
+    assert answer.status == status
+    assert answer.headers["content-type"] == "text/html; charset=utf-8" and b"<!doctype html>" in answer.body
+    assert answer.headers["server"] == "registry-ui" and answer.headers["connection"] == "close"
+    assert Client(ui_server.port).get("/models").status == 200  # and the server keeps serving
+
+
+def test_a_client_too_slow_gets_408_and_connections_beyond_the_limit_503(ui_registry: Registry) -> None:
+    impatient = UIServer(ui_registry, port=0, limits=ServerLimits(header_timeout=0.5)).start()
+    try:
+        with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as slow:
+            slow.sendall(b"GET /models HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+            assert read_answer(slow).status == 408
+    finally:
+        impatient.shutdown()
+    limits = ServerLimits(max_body_bytes=MAX_FORM_BYTES, header_timeout=30, max_connections=2)
+    server = UIServer(ui_registry, port=0, limits=limits).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(2)]
+        try:
+            time.sleep(0.2)  # both are accepted and hold their slots (for up to 30 s of silence)
+            refused = exchange(server.port, b"GET /models HTTP/1.1\r\n\r\n")
+            assert refused.status == 503 and refused.headers["retry-after"] == "1"
+            assert b"<!doctype html>" in refused.body
+        finally:
+            for sock in held:
+                sock.close()
+    finally:
+        server.shutdown()
 
 
 def test_an_unexpected_error_is_a_plain_500_and_the_server_keeps_serving(

@@ -1,10 +1,11 @@
 """A small HTTP/1.1 server on the standard library that answers every request, however malformed.
 
-The scoring server (:mod:`registry.serving.server`) hands it an application, ``app(request) -> response``; this module
-does everything between the socket and that call, so that no client can crash it, starve it or leave it
-without an answer:
+The scoring server (:mod:`registry.serving.server`) and the web UI (:mod:`registry.ui.server`) each hand it an
+application, ``app(request) -> response``; this module does everything between the socket and that call, so
+that no client can crash it, starve it or leave it without an answer:
 
-* **Every request gets an answer** with MLflow's JSON error shape (``{"error_code": ..., "message": ...}``):
+* **Every request gets an answer**, by default in MLflow's JSON error shape (``{"error_code": ..., "message": ...}``;
+  the UI gives its own ``errors`` factory for HTML pages):
   400 for a garbage request line, a malformed header or length, or an unsupported HTTP version; 408 for a
   client too slow to send its request; 411 for a body without a length; 413 for a body over
   ``max_body_bytes``; 414 and 431 for a request line or headers over the limits; 500 if the application
@@ -27,6 +28,8 @@ without an answer:
       127.0.0.1 - - [18/Jan/2026:10:00:00 +0000] "POST /invocations HTTP/1.1" 200 27 "-" "curl/8.5.0" 1.234ms m/3
 
   Text from the client is escaped, so a request cannot forge log lines.
+* **Streams.** A response with a ``stream`` (the UI's Server-Sent Events) is sent as headers, then whatever
+  the stream writes, until it returns or the client goes away; the connection closes after it.
 """
 
 from __future__ import annotations
@@ -48,14 +51,16 @@ import attrs
 
 from registry.errors import InvalidParameterValue
 
-__all__ = ["App", "HttpServer", "Request", "Response", "ServerLimits", "error_body", "error_response"]
+__all__ = ["App", "ErrorFactory", "HttpServer", "Request", "Response", "ServerLimits", "error_body", "error_response"]
 
 log = logging.getLogger("registry")
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _REQUEST_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP/([0-9])\.([0-9])")
 _LENGTH = re.compile(r"[0-9]{1,18}")
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# A POST without a length is refused (411); another method without one has no body (RFC 9112) and goes on to the
+# application, which answers 405 where it does not take that method.
+_BODY_METHODS = frozenset({"POST"})
 _LINGER_BYTES = 1 << 30  # the most an answered-but-unread body is drained before the connection is closed
 _LINGER_SECONDS = 5.0  # ... and for how long, while the client is still sending one
 _DRAIN_SECONDS = 0.1  # after any other early answer: time for bytes already in flight to arrive
@@ -105,9 +110,17 @@ class Request:
         return self.target.split("?", 1)[0]
 
 
+Write = Callable[[bytes], None]
+
+
 @attrs.frozen
 class Response:
-    """What the application answers. ``tag`` is shown in the access log (the model version that answered)."""
+    """What the application answers. ``tag`` is shown in the access log (the model version that answered).
+
+    With ``stream``, the body is not ``body`` but what ``stream(write)`` writes, sent as it is written, without
+    a Content-Length; the connection closes when the stream returns (or its client goes away, which makes
+    ``write`` raise ``OSError``).
+    """
 
     status: int
     body: bytes = b""
@@ -115,9 +128,12 @@ class Response:
     headers: tuple[tuple[str, str], ...] = ()
     close: bool = False
     tag: str | None = None
+    stream: Callable[[Write], None] | None = None
 
 
 App = Callable[[Request], Response]
+ErrorFactory = Callable[[int, str, str], Response]
+"""``errors(status, error_code, message) -> Response``: how the server words the answers it gives itself."""
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -221,16 +237,18 @@ class _Reader:
 
 
 class _Failure(Exception):
-    """A request that cannot be served: answer ``response`` and close the connection."""
+    """A request that cannot be served: answer it (``status``, ``code``, ``message``) and close the connection."""
 
-    def __init__(self, response: Response, *, unread: int | None = 0) -> None:
-        super().__init__(response.status)
-        self.response = response
+    def __init__(self, status: int, code: str, message: str, *, unread: int | None = 0) -> None:
+        super().__init__(status)
+        self.status = status
+        self.code = code
+        self.message = message
         self.unread = unread  # bytes of body the client may still send; None when unknown
 
 
 def _fail(status: int, message: str, *, code: str = "BAD_REQUEST", unread: int | None = 0) -> _Failure:
-    return _Failure(error_response(status, code, message, close=True), unread=unread)
+    return _Failure(status, code, message, unread=unread)
 
 
 class _Clock:
@@ -258,6 +276,8 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         app: ``app(request) -> Response``; an exception it raises becomes a 500.
         limits: the :class:`ServerLimits`.
         access_log: ``True`` for stderr, ``False`` for none, or a text stream.
+        errors: how the answers the server gives itself are worded (default: MLflow's JSON error shape).
+        name: the ``Server`` header.
     """
 
     daemon_threads = True
@@ -271,8 +291,12 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         *,
         limits: ServerLimits | None = None,
         access_log: bool | TextIO = True,
+        errors: ErrorFactory = error_response,
+        name: str = "registry-serve",
     ) -> None:
         self.app = app
+        self.errors = errors
+        self.name = name
         self.limits = limits or ServerLimits()
         self._access_log = access_log
         self._log_lock = threading.Lock()
@@ -329,12 +353,11 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def _reject(self, sock: socket.socket, client_address: Any) -> None:
         # Runs on the accepting thread, so it must never block: the answer fits in the socket's send buffer.
         started = time.monotonic()
-        response = error_response(
+        response = self.error(
             503,
             "TEMPORARILY_UNAVAILABLE",
             f"The server is at its limit of {self.limits.max_connections} connections; retry shortly.",
             headers=(("Retry-After", "1"),),
-            close=True,
         )
         data = self.encode(response, keep_alive=False, head=False)
         try:
@@ -354,6 +377,15 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     # -- responses and the access log -----------------------------------------------------------------------------
 
+    def error(self, status: int, code: str, message: str, *, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+        """An answer the server gives itself, worded by ``errors``; the connection closes after it."""
+        try:
+            response = self.errors(status, code, message)
+        except Exception:  # the wording must never cost the answer
+            log.exception("registry: the error page for %s failed", status)
+            response = error_response(status, code, message)
+        return attrs.evolve(response, headers=(*response.headers, *headers), close=True)
+
     def encode(self, response: Response, *, keep_alive: bool, head: bool) -> bytes:
         """The response as bytes: status line, headers and (unless answering HEAD) body, for one write."""
         date, _ = self.clock.now()
@@ -363,10 +395,10 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             phrase = "Unknown"
         lines = [
             f"HTTP/1.1 {response.status} {phrase}",
-            "Server: registry-serve",
+            f"Server: {self.name}",
             f"Date: {date}",
             f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
+            *([] if response.stream is not None else [f"Content-Length: {len(response.body)}"]),
             *(f"{key}: {value}" for key, value in response.headers),
         ]
         if not keep_alive:
@@ -450,7 +482,7 @@ class _Connection:
                     code="DEADLINE_EXCEEDED",
                 ) from None
         except _Failure as failure:
-            response = failure.response
+            response = self.server.error(failure.status, failure.code, failure.message)
             self._send(response, keep_alive=False)
             self.server.access(
                 self.client, request_line, response.status, len(response.body), started,
@@ -463,14 +495,39 @@ class _Connection:
             response = self.server.app(request)
         except Exception as exc:
             log.exception("registry serve: the application failed on %s %s", method, target)
-            response = error_response(500, "INTERNAL_ERROR", f"The server failed on this request: {exc!r}.")
+            response = self.server.error(500, "INTERNAL_ERROR", f"The server failed on this request: {exc!r}.")
+            response = attrs.evolve(response, close=False)
+        if response.stream is not None and method != "HEAD":
+            self._stream(response, request_line, started, headers)
+            return False
         keep_alive = keep_alive and not response.close
-        self._send(response, keep_alive=keep_alive, head=method == "HEAD")
+        self._send(response, keep_alive=keep_alive, head=method == "HEAD" or response.stream is not None)
         self.server.access(
             self.client, request_line, response.status, len(response.body), started,
             headers.get("referer"), headers.get("user-agent"), response.tag,
         )  # fmt: skip
         return keep_alive
+
+    def _stream(self, response: Response, request_line: str, started: float, headers: Mapping[str, str]) -> None:
+        """Send the headers, then what the stream writes as it writes it, until it returns or the client leaves."""
+        self._send(response, keep_alive=False, head=True)
+        sent = 0
+
+        def write(data: bytes) -> None:
+            nonlocal sent
+            self.sock.sendall(data)  # under the send timeout _send set: a client that stops reading is dropped
+            sent += len(data)
+
+        assert response.stream is not None
+        try:
+            response.stream(write)
+        except OSError:
+            pass  # the client went away (or stopped reading): the stream is over
+        finally:
+            self.server.access(
+                self.client, request_line, response.status, sent, started,
+                headers.get("referer"), headers.get("user-agent"), response.tag,
+            )  # fmt: skip
 
     def _request_line(self) -> str | None:
         for _ in range(4):  # RFC 9112 asks servers to ignore an empty line or two before a request
