@@ -442,6 +442,10 @@ class _Connection:
         self.sock = sock
         self.client = str(client_address[0])
         self.rfile = _Reader(sock)
+        try:  # a stream's small writes (the UI's events) go out at once rather than waiting on the last ACK
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     def serve(self) -> None:
         try:
