@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from typing import TYPE_CHECKING, Any, cast
 
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists
+from registry.store.progress import check_callback
 
 if TYPE_CHECKING:
+    from registry.domain.progress import ProgressCallback
     from registry.domain.entities import ModelVersion, ModelVersionFile
     from registry.flavors.registration import Registrar
     from registry.store.base import Store
@@ -66,9 +67,13 @@ class ModelFilesMixin:
 
         return pyfunc.load_model(model_uri, registry=self, **kwargs)
 
-    def export_model_version(self, model_uri: str, dest: str | os.PathLike[str]) -> str:
+    def export_model_version(
+        self, model_uri: str, dest: str | os.PathLike[str], *, progress: ProgressCallback | None = None
+    ) -> str:
         """Copy a registered version's files into the new or empty folder ``dest``, verified against their
-        digests first (never hand out files that differ from what was registered). Returns ``dest``, absolute.
+        digests as they are copied (the folder appears only once every file matched: never a copy that differs
+        from what was registered). Returns ``dest``, absolute. ``progress`` is told the files and bytes copied
+        (task ``export``).
 
         Raises:
             InvalidParameterValue: the version has no files in the registry (its source was recorded as given).
@@ -88,10 +93,10 @@ class ModelFilesMixin:
             raise ResourceAlreadyExists(
                 f"{target} exists and is not an empty folder; export into a new one.", path=target
             )
-        from registry.store.check import verify_version
+        from registry.store.artifacts import copy_verified
 
-        verify_version(mv)
-        shutil.copytree(mv.storage_location, target, dirs_exist_ok=True)
+        assert mv.digest is not None  # every stored copy has one
+        copy_verified(mv.storage_location, mv.digest, target, progress=check_callback(progress))
         return target
 
     def list_model_version_files(self, name: str, version: int | str) -> list[ModelVersionFile]:

@@ -22,6 +22,7 @@ from registry.client.replicas import ReplicasMixin
 from registry.client.webhooks import WebhooksMixin
 from registry.domain import commands
 from registry.domain.entities import ModelVersion, RegisteredModel
+from registry.domain.progress import ProgressCallback
 from registry.domain.stages import MLFLOW, Stage, StagePolicy, policy_named
 from registry.domain.state import Event, RegistryState, version_not_found
 from registry.domain.uris import is_models_uri, local_path, parse_models_uri
@@ -40,6 +41,7 @@ from registry.events.log import EventLog
 from registry.store.artifacts import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, CopyLimits
 from registry.store.base import Clock, Store, default_actor, system_clock
 from registry.store.files import path_text
+from registry.store.progress import check_callback
 from registry.store.uris import (
     DEFAULT_REGISTRY_FOLDER,
     MEMORY,
@@ -289,6 +291,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         run_link: str | None = None,
         description: str | None = None,
         await_creation_for: int | None = None,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> ModelVersion:
         """Create the next version of a registered model.
 
@@ -298,6 +302,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         that is not an existing folder) is recorded as given, as MLflow does; a local path that does not exist
         is logged as a warning on the ``registry`` logger, since it is more often a typo than a plan.
         ``await_creation_for`` is accepted for MLflow compatibility; versions are ready when this returns.
+        ``progress`` (a :data:`~registry.domain.progress.ProgressCallback`) is told how the copy goes: files and
+        bytes copied of the folder's total, task ``register``.
 
         The copy takes regular files and folders; a symbolic link is stored as the file it points to when that
         lies inside the folder, and a link leading outside, a loop, a FIFO, socket or device is refused (see
@@ -317,6 +323,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             tags=tags,
             run_link=run_link,
             description=description,
+            progress=check_callback(progress),
         )
 
     def create_model_version_from_files(
@@ -387,6 +394,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         run_link: str | None,
         description: str | None,
         version: int | None = None,
+        progress: ProgressCallback | None = None,
     ) -> ModelVersion:
         # Everything the command will check that does not need the state is checked now, before any file is
         # copied: a refusal after staging would leave the copy behind until check --fix.
@@ -396,7 +404,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             commands.next_version(
                 state, name, version
             )  # fail fast, before copying files for a model that does not exist
-        staged = self._store.stage_artifacts(files, self._copy_limits) if files is not None else None
+        staged = self._store.stage_artifacts(files, self._copy_limits, progress) if files is not None else None
         digest = staged.digest if staged is not None else None
 
         def decide(state: RegistryState) -> list[commands.Change]:
@@ -677,13 +685,13 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     # -- maintenance -----------------------------------------------------------------------------------------------
 
-    def check(self, fix: bool = False) -> Any:
+    def check(self, fix: bool = False, *, progress: ProgressCallback | None = None) -> Any:
         """Verify every version's files against their digests and find orphan folders and staging leftovers;
         with ``fix=True`` remove those and rebuild the checkpoint. Returns a :class:`registry.store.check.CheckReport`
-        (see :mod:`registry.store.check`)."""
+        (see :mod:`registry.store.check`). ``progress`` is told the files and bytes verified (task ``check``)."""
         from registry.store.check import check_registry
 
-        return check_registry(self._store, fix=fix)
+        return check_registry(self._store, fix=fix, progress=check_callback(progress))
 
     # -- commits (subscribers, webhooks: registry.client.journal) ----------------------------------------------------
 

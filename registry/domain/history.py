@@ -10,6 +10,7 @@ where an alias rolls back to. Pure: the client hands in the events (``Registry.h
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -94,11 +95,35 @@ def version_at(
     name = validate_model_name(name)
     if alias is not None:
         alias = validate_alias(alias)
-    model = state_at(events, at).model(name)
+    events = list(events)
+    state = state_at(events, at)
+    if name not in state.ids_by_name:
+        raise _absent_at(events, state, name, at)
+    model = state.model(name)
     if alias is not None:
         number = model.aliases.get(alias)
         return None if number is None else model.versions[number]
     return model.latest(Stage.parse(stage))  # type: ignore[arg-type]
+
+
+def _utc(ms: int) -> str:
+    return _dt.datetime.fromtimestamp(ms / 1000, _dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _absent_at(events: list[Event], state: RegistryState, name: str, at: int) -> ResourceDoesNotExist:
+    """Why ``name`` was not a model at ``at``: it did not exist yet (it was created or renamed to that later),
+    or it never existed, or no longer did."""
+    for event in events:
+        if event.seq <= state.seq:
+            continue
+        state.apply(event)
+        if name in state.ids_by_name:
+            return ResourceDoesNotExist(
+                f"Model '{name}' did not exist yet at {_utc(at)}: it was created (or given that name) at "
+                f"{_utc(event.timestamp)}. Ask for a later time.",
+                name=name,
+            )
+    return ResourceDoesNotExist(f"There was no model '{name}' at {_utc(at)}.", name=name)
 
 
 def rollback_target(events: Sequence[Event], name: str, alias: str, current: int, live: Iterable[int]) -> int:

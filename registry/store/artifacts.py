@@ -30,8 +30,10 @@ import uuid
 
 import attrs
 
+from registry.domain.progress import ProgressCallback
 from registry.errors import ArtifactVerificationError, InvalidParameterValue
 from registry.store.files import fsync_dir
+from registry.store.progress import ProgressMeter
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -41,8 +43,10 @@ __all__ = [
     "StagedArtifacts",
     "build_manifest",
     "copy_folder",
+    "copy_verified",
     "read_manifest",
     "stage_directory",
+    "stored_size",
     "verify_artifacts",
 ]
 
@@ -94,10 +98,12 @@ def _kind(mode: int) -> str:
     return "not a regular file or folder"
 
 
-def _sha256_fd(fd: int) -> str:
+def _sha256_fd(fd: int, meter: ProgressMeter | None = None) -> str:
     digest = hashlib.sha256()
     while chunk := os.read(fd, _CHUNK):
         digest.update(chunk)
+        if meter is not None:
+            meter.advance(nbytes=len(chunk))
     return digest.hexdigest()
 
 
@@ -226,14 +232,44 @@ def read_manifest(path: str, digest: str) -> dict[str, str]:
     return expected
 
 
-def verify_artifacts(path: str, digest: str) -> None:
-    """Check that the files under ``path`` are exactly those recorded under ``digest``.
+def verify_artifacts(path: str, digest: str, meter: ProgressMeter | None = None) -> None:
+    """Check that the files under ``path`` are exactly those recorded under ``digest`` (counting the files and
+    bytes read on ``meter``, if given).
 
     Raises:
         ArtifactVerificationError: the manifest is missing or does not match ``digest``, or a file is missing,
             added or changed, or the tree holds a symbolic link, FIFO, socket or device (or is one). The message
             names the file.
     """
+    expected = _expected_files(path, digest)
+    for rel, hexdigest in expected.items():
+        try:
+            fd = _open_stored(path, rel)
+        except FileNotFoundError:  # removed since the walk
+            raise ArtifactVerificationError(
+                f"Model file '{rel}' is missing from {path}.", path=path, file=rel
+            ) from None
+        try:
+            actual = _sha256_fd(fd, meter)
+        finally:
+            os.close(fd)
+        if meter is not None:
+            meter.advance(files=1, current=rel)
+        if actual != hexdigest:
+            raise _changed(path, rel)
+
+
+def _changed(path: str, rel: str) -> ArtifactVerificationError:
+    return ArtifactVerificationError(
+        f"Model file '{rel}' in {path} was changed after registration (sha256 mismatch). Do not load "
+        "it; re-register the model.",
+        path=path,
+        file=rel,
+    )
+
+
+def _expected_files(path: str, digest: str) -> dict[str, str]:
+    """The manifest's files, once the tree is known to hold exactly those (no extra, none missing)."""
     present = _stored_files(path)  # first: refuses links and special files before anything is opened
     expected = read_manifest(path, digest)
     for rel in present:
@@ -249,24 +285,67 @@ def verify_artifacts(path: str, digest: str) -> None:
         raise ArtifactVerificationError(
             f"Model file '{missing[0]}' is missing from {path}.", path=path, file=missing[0]
         )
-    for rel, hexdigest in expected.items():
+    return expected
+
+
+def stored_size(path: str, digest: str) -> tuple[int, int]:
+    """(files, bytes) of a version's stored copy as its manifest lists them (sizes as they are now; a missing
+    file counts 0): the totals a progress display needs before verifying or exporting."""
+    files = read_manifest(path, digest)
+    total = 0
+    for rel in files:
         try:
+            total += os.lstat(os.path.join(path, *rel.split("/"))).st_size
+        except OSError:
+            pass
+    return len(files), total
+
+
+def copy_verified(path: str, digest: str, target: str, *, progress: ProgressCallback | None = None) -> None:
+    """Copy a version's stored files into ``target`` (absent or an empty folder), hashing each as it is
+    copied: the export hands out exactly the registered bytes, reading them once. The copy is built in a
+    sibling folder and renamed into place only when every file matched, so ``target`` never holds a partial
+    or unverified copy.
+
+    Raises:
+        ArtifactVerificationError: a stored file is missing, extra or changed (``target`` is left as it was).
+    """
+    expected = _expected_files(path, digest)
+    files, size = stored_size(path, digest)
+    meter = ProgressMeter("export", files, size, progress)
+    meter.start()
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    part = os.path.join(parent, f".{os.path.basename(target)}.part-{uuid.uuid4().hex[:8]}")
+    os.mkdir(part)
+    try:
+        for rel, hexdigest in expected.items():
             fd = _open_stored(path, rel)
-        except FileNotFoundError:  # removed since the walk
-            raise ArtifactVerificationError(
-                f"Model file '{rel}' is missing from {path}.", path=path, file=rel
-            ) from None
-        try:
-            actual = _sha256_fd(fd)
-        finally:
-            os.close(fd)
-        if actual != hexdigest:
-            raise ArtifactVerificationError(
-                f"Model file '{rel}' in {path} was changed after registration (sha256 mismatch). Do not load "
-                "it; re-register the model.",
-                path=path,
-                file=rel,
-            )
+            try:
+                dest = os.path.join(part, *rel.split("/"))
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                st = os.fstat(fd)
+                out = os.open(dest, _WRITE_FLAGS, stat.S_IMODE(st.st_mode) | stat.S_IRUSR | stat.S_IWUSR)
+                h = hashlib.sha256()
+                try:
+                    while chunk := os.read(fd, _CHUNK):
+                        h.update(chunk)
+                        _write_all(out, chunk)
+                        meter.advance(nbytes=len(chunk))
+                finally:
+                    os.close(out)
+                os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+            finally:
+                os.close(fd)
+            if h.hexdigest() != hexdigest:
+                raise _changed(path, rel)
+            meter.advance(files=1, current=rel)
+        shutil.copy2(os.path.join(path, MANIFEST_NAME), os.path.join(part, MANIFEST_NAME))
+        os.replace(part, target)  # onto an empty folder too (rename(2) replaces an empty directory)
+    except BaseException:
+        shutil.rmtree(part, ignore_errors=True)
+        raise
+    meter.finish()
 
 
 # -- registering: copying a source folder in ---------------------------------------------------------------------
@@ -316,6 +395,7 @@ def _check_name(source: str, rel: str) -> None:
 class _Plan:
     folders: list[str]
     files: list[tuple[str, str]]  # (relative destination, real source path)
+    size: int = 0  # the files' bytes, as the walk saw them
 
 
 def _resolve_link(source: str, root: str, rel: str, link: str) -> str:
@@ -369,7 +449,7 @@ def _plan_copy(source: str, root: str, limits: CopyLimits) -> _Plan:
                 raise _refuse_source(source, rel, f"is {_kind(st.st_mode)}")
             if len(folders) + len(files) > limits.max_files:
                 raise _too_many(source, limits)
-    return _Plan(folders=folders, files=files)
+    return _Plan(folders=folders, files=files, size=total)
 
 
 class _OverBudget(Exception):
@@ -382,7 +462,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _copy_file(source: str, rel: str, src: str, dest: str, budget: int, *, durable: bool) -> tuple[str, int]:
+def _copy_file(
+    source: str, rel: str, src: str, dest: str, budget: int, *, durable: bool, meter: ProgressMeter
+) -> tuple[str, int]:
     """Copy one planned file, hashing as it goes; returns (sha256, size). Reads at most ``budget`` + 1 bytes."""
     fd = os.open(src, _READ_FLAGS)
     try:
@@ -399,6 +481,7 @@ def _copy_file(source: str, rel: str, src: str, dest: str, budget: int, *, durab
                     raise _OverBudget
                 digest.update(chunk)
                 _write_all(out, chunk)
+                meter.advance(nbytes=len(chunk))
             if durable:
                 os.fsync(out)
         finally:
@@ -418,12 +501,17 @@ def _check_source(source: str) -> str:
 
 
 def copy_folder(
-    source: str, target: str, *, durable: bool = False, limits: CopyLimits | None = None
+    source: str,
+    target: str,
+    *,
+    durable: bool = False,
+    limits: CopyLimits | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[tuple[str, str]]:
     """Copy the folder ``source`` to the new folder ``target`` by the rule in the module docstring.
 
     A relative ``source`` is read from the current working directory. Returns ``(relative path, sha256)`` of
-    every file copied, sorted by path.
+    every file copied, sorted by path. ``progress`` is told the files and bytes copied (task ``register``).
 
     Raises:
         InvalidParameterValue: ``source`` is not a folder, holds something that cannot be copied safely (named
@@ -437,6 +525,8 @@ def copy_folder(
             source=source,
         )
     plan = _plan_copy(source, root, limits)
+    meter = ProgressMeter("register", len(plan.files), plan.size, progress)
+    meter.start()
     try:
         os.mkdir(target)
         for rel in plan.folders:
@@ -446,12 +536,19 @@ def copy_folder(
         for rel, src in plan.files:
             try:
                 hexdigest, size = _copy_file(
-                    source, rel, src, os.path.join(target, rel), limits.max_bytes - copied, durable=durable
+                    source,
+                    rel,
+                    src,
+                    os.path.join(target, rel),
+                    limits.max_bytes - copied,
+                    durable=durable,
+                    meter=meter,
                 )
             except _OverBudget:
                 raise _too_big(source, limits) from None
             copied += size
             entries.append((rel, hexdigest))
+            meter.advance(files=1, current=rel)
         if durable:
             for rel in ["", *plan.folders]:
                 fsync_dir(os.path.join(target, rel))
@@ -461,11 +558,17 @@ def copy_folder(
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
+    meter.finish()
     return sorted(entries)
 
 
 def stage_directory(
-    source: str, staging_root: str, *, durable: bool, limits: CopyLimits | None = None
+    source: str,
+    staging_root: str,
+    *,
+    durable: bool,
+    limits: CopyLimits | None = None,
+    progress: ProgressCallback | None = None,
 ) -> StagedArtifacts:
     """Copy the folder ``source`` under ``staging_root`` (by :func:`copy_folder`) and write its manifest.
 
@@ -484,7 +587,7 @@ def stage_directory(
             source=source,
         )
     target = os.path.join(staging_root, f"stage-{uuid.uuid4().hex}")
-    entries = copy_folder(source, target, durable=durable, limits=limits)
+    entries = copy_folder(source, target, durable=durable, limits=limits, progress=progress)
     try:
         manifest = "".join(f"{hexdigest}  {rel}\n" for rel, hexdigest in entries).encode()
         fd = os.open(os.path.join(target, MANIFEST_NAME), _WRITE_FLAGS, 0o666)

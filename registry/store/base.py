@@ -29,6 +29,7 @@ from typing import Any
 from registry.domain.chain import CHAIN_START, link
 from registry.domain.commands import Change
 from registry.domain.entities import ModelVersion
+from registry.domain.progress import ProgressCallback
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, EventType, RegistryState
 from registry.errors import CorruptRegistry, ReadOnlyRegistry, RegistryError, ReplicaReadOnly
@@ -369,12 +370,16 @@ class Store(abc.ABC):
 
     # -- artifacts ----------------------------------------------------------------------------------------------
 
-    def stage_artifacts(self, source_dir: str, limits: CopyLimits | None = None) -> StagedArtifacts:
+    def stage_artifacts(
+        self, source_dir: str, limits: CopyLimits | None = None, progress: ProgressCallback | None = None
+    ) -> StagedArtifacts:
         """Copy ``source_dir`` into the staging area (outside the lock: copies can be large), within ``limits``."""
         self.check_writable("register a model version's files")
         with self._writing("stage a model version's files"):
             os.makedirs(self.staging_root, exist_ok=True)
-        return stage_directory(source_dir, self.staging_root, durable=self.durable, limits=limits)
+        return stage_directory(
+            source_dir, self.staging_root, durable=self.durable, limits=limits, progress=progress
+        )
 
     def staging_directory(self, prefix: str) -> str:
         """A new empty folder in the staging area, for a caller that builds files to register from there (so a

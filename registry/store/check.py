@@ -43,14 +43,16 @@ import attrs
 
 from registry.domain.chain import ChainReport, verify_chain
 from registry.domain.entities import ModelVersion
+from registry.domain.progress import ProgressCallback
 from registry.domain.state import RegistryState
 from registry.errors import ArtifactVerificationError, CorruptRegistry, ReadOnlyRegistry, RegistryError
-from registry.store.artifacts import verify_artifacts
+from registry.store.artifacts import stored_size, verify_artifacts
 from registry.store.audit import audit_bucket, audit_folder
 from registry.store.base import Store
 from registry.store.bucket import BucketStore
 from registry.store.files import os_errors
 from registry.store.folder import FolderStore
+from registry.store.progress import ProgressMeter
 
 __all__ = ["CheckProblem", "CheckReport", "check_registry", "verify_version"]
 
@@ -60,7 +62,8 @@ TMP_GRACE_SECONDS = 3600.0
 @attrs.frozen
 class CheckProblem:
     """One finding: ``kind`` as in the module docstring; ``path`` the file or folder concerned; ``fixed``
-    whether ``fix=True`` repaired or removed it."""
+    whether ``fix=True`` repaired or removed it; ``fixable`` whether ``fix=True`` would (so a report can
+    suggest it only where it helps)."""
 
     kind: str
     path: str
@@ -68,6 +71,7 @@ class CheckProblem:
     name: str | None = None
     version: int | None = None
     fixed: bool = False
+    fixable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -112,8 +116,15 @@ def verify_version(mv: ModelVersion) -> None:
         verify_artifacts(mv.storage_location, mv.digest)
 
 
-def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GRACE_SECONDS) -> CheckReport:
+def check_registry(
+    store: Store,
+    *,
+    fix: bool = False,
+    tmp_grace: float = TMP_GRACE_SECONDS,
+    progress: ProgressCallback | None = None,
+) -> CheckReport:
     """Check the registry behind ``store`` (see the module docstring). Called as ``Registry.check(fix=...)``.
+    ``progress`` is told the files and bytes of the versions verified so far (task ``check``).
 
     Raises:
         ReadOnlyRegistry: ``fix=True`` on a registry that is read-only.
@@ -131,7 +142,9 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
     chained = [] if chain is None or chain.ok else [CheckProblem("history_mismatch", store.location, chain.describe())]
     if isinstance(store, FolderStore | BucketStore):
         findings, fold = audit_folder(store) if isinstance(store, FolderStore) else audit_bucket(store)
-        problems += [CheckProblem(f.kind, f.path, f.detail, name=f.name) for f in findings]
+        # The caches are rebuilt from the journal: a fix repairs them whenever the journal can be replayed.
+        repairable = fold is not None
+        problems += [CheckProblem(f.kind, f.path, f.detail, name=f.name, fixable=repairable) for f in findings]
         if fix and fold is not None:
             store.repair()
             rebuilt = True
@@ -155,16 +168,38 @@ def check_registry(store: Store, *, fix: bool = False, tmp_grace: float = TMP_GR
                 versions = list(live.all_model_versions())
         else:
             versions = list(state.all_model_versions())
-        for mv in sorted(versions, key=lambda v: (v.name, v.version)):
-            if mv.storage_location is None or mv.digest is None:
-                continue
+        stored = [
+            mv
+            for mv in sorted(versions, key=lambda v: (v.name, v.version))
+            if mv.storage_location is not None and mv.digest is not None
+        ]
+        meter = ProgressMeter("check", *_totals(stored), progress)
+        meter.start()
+        for mv in stored:
+            assert mv.storage_location is not None and mv.digest is not None
             checked += 1
+            meter.current = f"{mv.name}/{mv.version}"
             try:
                 store.ensure_local(mv)  # a bucket registry's versions are verified as downloaded
-                verify_artifacts(mv.storage_location, mv.digest)
+                verify_artifacts(mv.storage_location, mv.digest, meter)
             except ArtifactVerificationError as exc:
                 problems.append(CheckProblem("corrupt_version", mv.storage_location, str(exc), mv.name, mv.version))
+        meter.finish()
     return CheckReport(versions_checked=checked, problems=problems, rebuilt=rebuilt, leftovers=leftovers, history=chain)
+
+
+def _totals(versions: list[ModelVersion]) -> tuple[int, int]:
+    """Files and bytes to verify, for progress: from the manifests where they can be read (a bucket version not
+    downloaded yet, or a damaged one, counts as nothing; verifying it reports it)."""
+    files = size = 0
+    for mv in versions:
+        assert mv.storage_location is not None and mv.digest is not None
+        try:
+            n, b = stored_size(mv.storage_location, mv.digest)
+        except (ArtifactVerificationError, OSError):
+            continue
+        files, size = files + n, size + b
+    return files, size
 
 
 def _verify_history(store: Store) -> ChainReport | None:
@@ -215,7 +250,7 @@ def _scan_bucket(store: BucketStore, *, fix: bool, tmp_grace: float) -> list[Che
             detail = f"uploaded {age:.0f} s ago; no live version owns it (a writer stopped before its commit)"
             if fix:
                 store.remove_prefix(prefix)
-            found.append(CheckProblem(kind, f"{store.location}/{prefix}", detail, fixed=fix))
+            found.append(CheckProblem(kind, f"{store.location}/{prefix}", detail, fixed=fix, fixable=True))
         found += [p for p in _scan_folders(state, store, tmp_grace, fix, locked=False) if p.kind == "staging_leftover"]
     return found
 
@@ -253,7 +288,8 @@ def _scan_folders(state: RegistryState, store: Store, tmp_grace: float, fix: boo
             detail = f"staged {age:.0f} s ago and never registered"
             if age < tmp_grace:
                 detail += f" (younger than {tmp_grace:.0f} s: a writer may still be copying it, so it is kept)"
-            problems.append(_found("staging_leftover", path, detail, fix and age >= tmp_grace))
+            young = age < tmp_grace
+            problems.append(_found("staging_leftover", path, detail, fix and not young, fixable=not young))
     if isinstance(store, FolderStore):
         for folder in (store.root, os.path.dirname(store.journal_path)):
             problems += _stray_temp_files(folder, fix and locked)
@@ -271,7 +307,9 @@ def _stray_temp_files(folder: str, fix: bool) -> list[CheckProblem]:
     return found
 
 
-def _found(kind: str, path: str, detail: str, fix: bool, name: str | None = None) -> CheckProblem:
+def _found(
+    kind: str, path: str, detail: str, fix: bool, name: str | None = None, *, fixable: bool = True
+) -> CheckProblem:
     if fix:
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
@@ -280,4 +318,4 @@ def _found(kind: str, path: str, detail: str, fix: bool, name: str | None = None
                 os.remove(path)
             except FileNotFoundError:
                 pass
-    return CheckProblem(kind, path, detail, name=name, fixed=fix and not os.path.lexists(path))
+    return CheckProblem(kind, path, detail, name=name, fixed=fix and not os.path.lexists(path), fixable=fixable)

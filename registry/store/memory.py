@@ -14,6 +14,7 @@ import uuid
 import weakref
 from typing import Any
 
+from registry.domain.progress import ProgressCallback
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, RegistryState
 from registry.store.artifacts import CopyLimits, StagedArtifacts
@@ -43,10 +44,12 @@ class MemoryStore(Store):
                 os.mkdir(self._scratch, 0o700)  # fails if it exists: never adopt a folder someone else made
                 self._scratch_made = True
 
-    def stage_artifacts(self, source_dir: str, limits: CopyLimits | None = None) -> StagedArtifacts:
+    def stage_artifacts(
+        self, source_dir: str, limits: CopyLimits | None = None, progress: ProgressCallback | None = None
+    ) -> StagedArtifacts:
         self.check_writable("register a model version's files")
         self._ensure_scratch()
-        return super().stage_artifacts(source_dir, limits)
+        return super().stage_artifacts(source_dir, limits, progress)
 
     def staging_directory(self, prefix: str) -> str:
         self.check_writable("stage files")
