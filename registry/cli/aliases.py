@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.cli.context import EXIT_OK, Command, Context, parse_time
+from registry.cli.context import EXIT_OK, TIME_FORMATS, Command, Context, parse_time
+from registry.cli.output import format_time
 from registry.errors import ResourceDoesNotExist
 
 __all__ = ["add_commands"]
@@ -21,7 +22,8 @@ def cmd_alias_set(ctx: Context) -> int:
 def cmd_alias_delete(ctx: Context) -> int:
     a = ctx.args
     ctx.registry().delete_registered_model_alias(a.name, a.alias)
-    ctx.out.result({"name": a.name, "alias": a.alias}, lambda: ctx.out.write(f"Removed @{a.alias} from '{a.name}'."))
+    rm = ctx.registry().get_registered_model(a.name)
+    ctx.out.result(rm, lambda: ctx.out.write(f"Removed @{a.alias} from '{a.name}'."))
     return EXIT_OK
 
 
@@ -33,9 +35,12 @@ def cmd_alias_show(ctx: Context) -> int:
         ctx.out.result(dict(aliases), lambda: ctx.out.table(rows, ["alias", "version"], empty="(no aliases)"))
         return EXIT_OK
     if a.at is not None:
-        past = ctx.registry().version_at(a.name, parse_time(a.at), alias=a.alias)
+        at = parse_time(a.at)
+        past = ctx.registry().version_at(a.name, at, alias=a.alias)
         if past is None:
-            raise ResourceDoesNotExist(f"@{a.alias} of '{a.name}' pointed at no version at {a.at}.", name=a.name)
+            raise ResourceDoesNotExist(
+                f"@{a.alias} of '{a.name}' pointed at no version at {format_time(at)}.", name=a.name
+            )
         ctx.out.result(past, lambda: ctx.out.write(str(past.version)))
         return EXIT_OK
     mv = ctx.registry().get_model_version_by_alias(a.name, a.alias)
@@ -55,17 +60,35 @@ def cmd_alias_rollback(ctx: Context) -> int:
 def add_commands(group: Any, command: Command) -> None:
     """Add these commands to the parser (``group`` makes a command group, ``command`` a command)."""
     aliases = group("alias", "aliases: set, delete, show, rollback")
-    p = command(aliases, "set", cmd_alias_set, "point an alias at a version (moving it if it exists)")
-    p.add_argument("name")
-    p.add_argument("alias")
-    p.add_argument("version")
-    p = command(aliases, "delete", cmd_alias_delete, "remove an alias")
-    p.add_argument("name")
-    p.add_argument("alias")
-    p = command(aliases, "show", cmd_alias_show, "print the version an alias points at (or all aliases of a model)")
-    p.add_argument("name")
-    p.add_argument("alias", nargs="?")
-    p.add_argument("--at", metavar="TIME", help="where the alias pointed at TIME (ISO 8601, or epoch milliseconds)")
-    p = command(aliases, "rollback", cmd_alias_rollback, "point an alias back at the version it pointed at before")
-    p.add_argument("name")
-    p.add_argument("alias")
+    p = command(
+        aliases,
+        "set",
+        cmd_alias_set,
+        "point an alias at a version (moving it if it exists)",
+        example="registry alias set fraud champion 3",
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("alias", help="the alias (without @)")
+    p.add_argument("version", help="the version number it should point at")
+    p = command(aliases, "delete", cmd_alias_delete, "remove an alias", example="registry alias delete fraud shadow")
+    p.add_argument("name", help="the registered model")
+    p.add_argument("alias", help="the alias to remove")
+    p = command(
+        aliases,
+        "show",
+        cmd_alias_show,
+        "print the version an alias points at (or all aliases of a model)",
+        example="registry alias show fraud champion --at 2026-11-20T14:30Z\nregistry alias show fraud",
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("alias", nargs="?", help="the alias (omit it to list all of the model's aliases)")
+    p.add_argument("--at", metavar="TIME", help=f"where the alias pointed at TIME: {TIME_FORMATS}")
+    p = command(
+        aliases,
+        "rollback",
+        cmd_alias_rollback,
+        "point an alias back at the version it pointed at before",
+        example="registry alias rollback fraud champion",
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("alias", help="the alias to move back")

@@ -1,15 +1,17 @@
 """What every command shares: the exit statuses, the context a command runs in (its parsed arguments, the
-output, the registry opened on first use), and the small argument readers."""
+output, the registry opened on first use), confirmations and progress, and the small argument readers."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
 import os
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from registry.cli.output import Output
+from registry.cli.progress import ProgressBar
 from registry.client import DEFAULT_REGISTRY_FOLDER, Registry, resolve_registry_uri
 from registry.errors import (
     IllegalStageTransition,
@@ -30,6 +32,8 @@ __all__ = [
     "Command",
     "Context",
     "Handler",
+    "add_quiet",
+    "add_yes",
     "exit_code_for",
     "key_value",
     "parse_time",
@@ -59,9 +63,11 @@ def exit_code_for(error: RegistryError) -> int:
 class Context:
     """What a command needs: the parsed arguments, the output, and the registry (opened on first use)."""
 
-    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+    def __init__(self, args: argparse.Namespace, out: Output, parser: argparse.ArgumentParser | None = None) -> None:
         self.args = args
         self.out = out
+        self.parser = parser
+        """The whole command line's parser (what ``registry completion`` describes)."""
         self._reg: Registry | None = None
 
     def registry(self, *, create: bool = False) -> Registry:
@@ -83,6 +89,53 @@ class Context:
         if self._reg is not None:
             self._reg.close()
 
+    def confirm(self, action: str, consequence: str = "") -> None:
+        """Go on only if the user agrees to ``action`` (e.g. "Delete model 'fraud'"): ``--yes`` agrees; on a
+        terminal the question is asked on stderr and answered on stdin; anywhere else (a script, a pipe, cron)
+        the command refuses, so nothing is destroyed by a command nobody saw.
+
+        Raises:
+            InvalidParameterValue: no terminal to ask and no ``--yes`` (exit status 2), or the answer was no.
+        """
+        if getattr(self.args, "yes", False):
+            return
+        what = f"{action}{' (' + consequence + ')' if consequence else ''}"
+        if not _interactive():
+            raise InvalidParameterValue(
+                f"Refusing to {what[0].lower() + what[1:]} without confirmation: there is no terminal to ask. "
+                "Pass --yes (-y) to confirm."
+            )
+        sys.stderr.write(f"{what}? [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            raise InvalidParameterValue("Not confirmed; nothing was changed.")
+
+    def progress(self) -> ProgressBar | None:
+        """The progress display for a long command, on stderr: none with ``--quiet`` or ``--json`` (a script
+        reading stderr for the JSON error must not find progress lines there)."""
+        if getattr(self.args, "quiet", False) or self.out.json_mode:
+            return None
+        return ProgressBar(sys.stderr)
+
+
+def _interactive() -> bool:
+    # Both ends on a terminal: the question must be seen (stderr) and answered by a person (stdin).
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def add_yes(p: argparse.ArgumentParser) -> None:
+    """``--yes``/``-y`` on a destructive command."""
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """``--quiet``/``-q`` on a command that shows progress."""
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
 
 # -- argument readers --------------------------------------------------------------------------------------------
 
@@ -98,21 +151,39 @@ def tags_of(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
     return dict(pairs) if pairs else None
 
 
+TIME_FORMATS = (
+    "an ISO 8601 time, with a zone (2026-11-20T14:30:00Z, 2026-11-20T14:30+01:00) or without one (local time: "
+    "2026-11-20T14:30, 2026-11-20 14:30:05, 2026-11-20), or milliseconds since the epoch (1795357800000)"
+)
+
+
 def parse_time(text: str) -> int:
-    """Milliseconds since the epoch, from digits (already milliseconds) or an ISO 8601 time (local if naive)."""
+    """Milliseconds since the epoch, from digits (already milliseconds) or an ISO 8601 time: with a zone
+    (``Z``, ``+01:00``) it is that instant; without one, local time (as the tables show times).
+
+    Raises:
+        InvalidParameterValue: anything else; the message lists what is accepted.
+    """
+    text = text.strip()
     if text.isdigit():
         return int(text)
     try:
-        return int(datetime.datetime.fromisoformat(text).timestamp() * 1000)
+        when = datetime.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidParameterValue(
-            f"Cannot read the time {text!r}: give milliseconds since the epoch or an ISO 8601 time such as "
-            "2026-11-20T14:30."
-        ) from None
+        raise InvalidParameterValue(f"Cannot read the time {text!r}: give {TIME_FORMATS}.") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # naive: this machine's local time
+    return int(when.timestamp() * 1000)
 
 
 Handler = Callable[[Context], int]
 """A command: runs with the context, returns the exit status."""
 
-Command = Callable[[Any, str, Handler, str], argparse.ArgumentParser]
-"""How a module adds a command: ``command(subparsers, name, handler, help)`` returns its parser."""
+
+class Command(Protocol):
+    """How a module adds a command: ``command(subparsers, name, handler, help, example=...)`` returns its parser.
+    ``example`` (one or more lines, each a full ``registry ...`` command) is shown at the end of its ``--help``."""
+
+    def __call__(
+        self, parent: Any, name: str, handler: Handler, help: str, *, example: str
+    ) -> argparse.ArgumentParser: ...

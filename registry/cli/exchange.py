@@ -83,17 +83,41 @@ def cmd_push(ctx: Context) -> int:
 def add_commands(top: Any, group: Any, command: Command) -> None:
     """Add these commands to the CLI's top-level subparsers (``group`` makes ``bundle``'s subcommands)."""
     bundle = group("bundle", "move models in one verified file: bundle create, bundle import")
-    p = command(bundle, "create", cmd_bundle_create, "write models and versions with their history and files to a tar")
+    p = command(
+        bundle,
+        "create",
+        cmd_bundle_create,
+        "write models and versions with their history and files to a tar",
+        example="registry bundle create fraud.tar --model fraud@champion",
+    )
     p.add_argument("out", metavar="OUT.tar", help="the bundle file to write")
     p.add_argument("--model", action="append", metavar="SEL", help=_SELECTION_HELP)
-    p = command(bundle, "import", cmd_bundle_import, "verify a bundle, then import it (numbers kept, idempotent)")
+    p = command(
+        bundle,
+        "import",
+        cmd_bundle_import,
+        "verify a bundle, then import it (numbers kept, idempotent)",
+        example="registry bundle import fraud.tar",
+    )
     p.add_argument("bundle", metavar="IN.tar", help="the bundle file to import")
-    p = command(top, "import-mlflow", cmd_import_mlflow, "bring an MLflow registry in: models, versions and files")
+    p = command(
+        top,
+        "import-mlflow",
+        cmd_import_mlflow,
+        "bring an MLflow registry in: models, versions and files",
+        example="registry import-mlflow sqlite:///mlflow.db\nregistry import-mlflow http://127.0.0.1:5000",
+    )
     p.add_argument("source", help="sqlite:///mlflow.db, an mlruns folder, or http://host:port of an MLflow server")
     p.add_argument("--workspace", default="default", help="the MLflow workspace to read (default: default)")
     p.add_argument("--artifacts-server", metavar="URL", help="an MLflow server to fetch mlflow-artifacts: files from")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="for each request to a server")
-    p = command(top, "push", cmd_push, "replay this registry into a running MLflow server over its REST API")
+    p = command(
+        top,
+        "push",
+        cmd_push,
+        "replay this registry into a running MLflow server over its REST API",
+        example="registry push --to http://127.0.0.1:5000 --model fraud",
+    )
     p.add_argument("--to", required=True, metavar="URL", help="the MLflow server, e.g. http://127.0.0.1:5000")
     p.add_argument("--model", action="append", metavar="SEL", help=_SELECTION_HELP)
     p.add_argument("--experiment", default="mlregistry-push", help="the experiment for the pushed files' logged models")

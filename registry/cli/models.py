@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.cli.context import EXIT_OK, Command, Context, tags_of
-from registry.cli.output import MODEL_COLUMNS, VERSION_COLUMNS, format_time, model_row, version_row
+from registry.cli.context import EXIT_OK, Command, Context, add_yes, tags_of
+from registry.cli.output import MODEL_COLUMNS, VERSION_COLUMNS, format_time, model_row, page, version_row
 
 __all__ = ["add_commands"]
 
@@ -33,7 +33,9 @@ def _show_model(ctx: Context, name: str) -> None:
 
 def cmd_models_list(ctx: Context) -> int:
     models = ctx.registry().list_registered_models()
-    ctx.out.result(models, lambda: ctx.out.table([model_row(m) for m in models], MODEL_COLUMNS, empty="(no models)"))
+    ctx.out.result(
+        page(models), lambda: ctx.out.table([model_row(m) for m in models], MODEL_COLUMNS, empty="(no models)")
+    )
     return EXIT_OK
 
 
@@ -56,8 +58,12 @@ def cmd_models_rename(ctx: Context) -> int:
 
 
 def cmd_models_delete(ctx: Context) -> int:
-    ctx.registry().delete_registered_model(ctx.args.name)
-    ctx.out.result({"deleted": ctx.args.name}, lambda: ctx.out.write(f"Deleted model '{ctx.args.name}'."))
+    reg = ctx.registry()
+    rm = reg.get_registered_model(ctx.args.name)
+    count = len(reg.list_model_versions(rm.name))
+    ctx.confirm(f"Delete model '{rm.name}'", f"its {count} version(s) and their files, for good")
+    reg.delete_registered_model(rm.name)
+    ctx.out.result(rm, lambda: ctx.out.write(f"Deleted model '{rm.name}' and its {count} version(s)."))
     return EXIT_OK
 
 
@@ -70,37 +76,67 @@ def cmd_models_describe(ctx: Context) -> int:
 def cmd_models_tag(ctx: Context) -> int:
     a = ctx.args
     ctx.registry().set_registered_model_tag(a.name, a.key, a.value)
-    ctx.out.result({"name": a.name, "key": a.key, "value": a.value}, lambda: ctx.out.write(f"Tagged '{a.name}'."))
+    rm = ctx.registry().get_registered_model(a.name)
+    ctx.out.result(rm, lambda: ctx.out.write(f"Tagged '{a.name}'."))
     return EXIT_OK
 
 
 def cmd_models_untag(ctx: Context) -> int:
     a = ctx.args
     ctx.registry().delete_registered_model_tag(a.name, a.key)
-    ctx.out.result({"name": a.name, "key": a.key}, lambda: ctx.out.write(f"Removed tag '{a.key}' from '{a.name}'."))
+    rm = ctx.registry().get_registered_model(a.name)
+    ctx.out.result(rm, lambda: ctx.out.write(f"Removed tag '{a.key}' from '{a.name}'."))
     return EXIT_OK
 
 
 def add_commands(group: Any, command: Command, tag_options: Any) -> None:
     """Add these commands to the parser (``group`` makes a command group, ``command`` a command)."""
     models = group("models", "registered models: list, show, create, rename, delete, describe, tag, untag")
-    command(models, "list", cmd_models_list, "list registered models")
-    command(models, "show", cmd_models_show, "show a model and its versions").add_argument("name")
-    p = command(models, "create", cmd_models_create, "create a registered model")
-    p.add_argument("name")
+    command(models, "list", cmd_models_list, "list registered models", example="registry models list --json")
+    p = command(models, "show", cmd_models_show, "show a model and its versions", example="registry models show fraud")
+    p.add_argument("name", help="the registered model")
+    p = command(
+        models,
+        "create",
+        cmd_models_create,
+        "create a registered model",
+        example="registry models create fraud --description 'scores payments' --tag team=risk",
+    )
+    p.add_argument("name", help="the new model's name (letters, digits, and . _ - space)")
     tag_options(p)
-    p = command(models, "rename", cmd_models_rename, "rename a model (versions, aliases and history follow)")
-    p.add_argument("name")
-    p.add_argument("new_name")
-    p = command(models, "delete", cmd_models_delete, "delete a model with all its versions and files")
-    p.add_argument("name")
-    p = command(models, "describe", cmd_models_describe, "set a model's description")
-    p.add_argument("name")
-    p.add_argument("description")
-    p = command(models, "tag", cmd_models_tag, "set a tag on a model")
-    p.add_argument("name")
-    p.add_argument("key")
-    p.add_argument("value")
-    p = command(models, "untag", cmd_models_untag, "delete a tag from a model")
-    p.add_argument("name")
-    p.add_argument("key")
+    p = command(
+        models,
+        "rename",
+        cmd_models_rename,
+        "rename a model (versions, aliases and history follow)",
+        example="registry models rename fraud fraud-scorer",
+    )
+    p.add_argument("name", help="the model's current name")
+    p.add_argument("new_name", help="its new name")
+    p = command(
+        models,
+        "delete",
+        cmd_models_delete,
+        "delete a model with all its versions and files (asks first)",
+        example="registry models delete fraud --yes",
+    )
+    p.add_argument("name", help="the model to delete")
+    add_yes(p)
+    p = command(
+        models,
+        "describe",
+        cmd_models_describe,
+        "set a model's description",
+        example="registry models describe fraud 'Scores card payments; owner: risk team'",
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("description", help="the new description (Markdown; '' clears it)")
+    p = command(models, "tag", cmd_models_tag, "set a tag on a model", example="registry models tag fraud team risk")
+    p.add_argument("name", help="the registered model")
+    p.add_argument("key", help="the tag's key")
+    p.add_argument("value", help="the tag's value")
+    p = command(
+        models, "untag", cmd_models_untag, "delete a tag from a model", example="registry models untag fraud team"
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("key", help="the tag's key")

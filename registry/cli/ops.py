@@ -11,8 +11,8 @@ import sys
 import threading
 from typing import Any
 
-from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context
-from registry.cli.output import format_time
+from registry.cli.context import EXIT_CHECK_FAILED, EXIT_OK, Command, Context, add_quiet, add_yes
+from registry.cli.output import format_time, page
 from registry.errors import RegistryError, ResourceDoesNotExist
 
 __all__ = ["add_commands"]
@@ -45,7 +45,7 @@ def cmd_load_predict(ctx: Context) -> int:
 def cmd_export(ctx: Context) -> int:
     a = ctx.args
     mv = ctx.registry().resolve_model_uri(a.uri)
-    dest = ctx.registry().export_model_version(a.uri, a.dest)
+    dest = ctx.registry().export_model_version(a.uri, a.dest, progress=ctx.progress())
     data = {"name": mv.name, "version": mv.version, "digest": mv.digest, "path": dest}
     ctx.out.result(data, lambda: ctx.out.write(f"Exported '{mv.name}' version {mv.version} to {dest}."))
     return EXIT_OK
@@ -68,7 +68,7 @@ def cmd_history(ctx: Context) -> int:
     a = ctx.args
     events = ctx.registry().history(a.name, a.version)
     rows = [_event_row(e) for e in events]
-    ctx.out.result(events, lambda: ctx.out.table(rows, ["seq", "time", "actor", "event", "what"]))
+    ctx.out.result(page(events), lambda: ctx.out.table(rows, ["seq", "time", "actor", "event", "what"]))
     return EXIT_OK
 
 
@@ -81,7 +81,8 @@ def cmd_events(ctx: Context) -> int:
         return EXIT_OK  # pragma: no cover - follow ends only on Ctrl-C
     events = reg.events(a.since, model=a.model, types=a.type, limit=a.limit)
     rows = [_event_row(e) for e in events]
-    ctx.out.result(events, lambda: ctx.out.table(rows, ["seq", "time", "actor", "model", "what"], empty="(no events)"))
+    columns = ["seq", "time", "actor", "model", "what"]
+    ctx.out.result(page(events), lambda: ctx.out.table(rows, columns, empty="(no events)"))
     return EXIT_OK
 
 
@@ -94,8 +95,30 @@ def _print_event_line(ctx: Context, event: Any) -> None:
         ctx.out.stream.flush()
 
 
+# What to do about a problem `check --fix` cannot repair.
+_UNFIXABLE_ADVICE = {
+    "corrupt_version": "re-register the model or delete the version",
+    "history_mismatch": "restore the registry folder from a backup",
+    "journal_damaged": "restore the registry folder from a backup",
+}
+
+
+def _confirm_removals(ctx: Context) -> None:
+    """``check --fix`` removes leftovers: look first (without fixing) and ask before removing any."""
+    preview = ctx.registry().check(fix=False, progress=ctx.progress())
+    removals = [p for p in preview.leftovers if p.fixable]
+    if removals:
+        shown = ", ".join(p.path for p in removals[:3]) + (
+            f" and {len(removals) - 3} more" if len(removals) > 3 else ""
+        )
+        ctx.confirm(f"Remove {len(removals)} leftover file(s) or folder(s)", shown)
+
+
 def cmd_check(ctx: Context) -> int:
-    report = ctx.registry().check(fix=ctx.args.fix)
+    a = ctx.args
+    if a.fix and not a.yes:
+        _confirm_removals(ctx)
+    report = ctx.registry().check(fix=a.fix, progress=ctx.progress())
 
     def human() -> None:
         ctx.out.write(f"Verified the files of {report.versions_checked} version(s).")
@@ -109,8 +132,16 @@ def cmd_check(ctx: Context) -> int:
             ctx.out.write(report.history.describe().capitalize() + ".")
         if report.rebuilt:
             ctx.out.write("Rebuilt the model documents and checkpoint from the journal.")
-        if not ctx.args.fix and (not report.ok or any(not p.fixed for p in report.leftovers)):
-            ctx.out.write("Run `registry check --fix` to repair the caches and remove leftovers.")
+        repairs = [p for p in report.problems if p.fixable and not p.fixed]
+        removals = [p for p in report.leftovers if p.fixable and not p.fixed]
+        if not a.fix and (repairs or removals):
+            what = " and ".join(
+                x for x, found in (("rebuild the caches from the journal", repairs), ("remove the leftovers", removals))
+                if found
+            )  # fmt: skip
+            ctx.out.write(f"Run `registry check --fix` to {what}.")
+        for kind in sorted({p.kind for p in report.problems if not p.fixable and not p.fixed}):
+            ctx.out.write(f"{kind}: --fix cannot repair this; {_UNFIXABLE_ADVICE.get(kind, 'see the details above')}.")
         if report.ok:
             ctx.out.write("OK" if not report.problems else "OK (all problems fixed)")
 
@@ -204,27 +235,70 @@ def cmd_demo(ctx: Context) -> int:
 
 def add_commands(top: Any, command: Command) -> None:
     """Add these commands to the CLI's top-level subparsers with its ``command`` helper."""
-    p = command(top, "load-predict", cmd_load_predict, "load a model and predict on a JSON or CSV input file")
+    p = command(
+        top,
+        "load-predict",
+        cmd_load_predict,
+        "load a model and predict on a JSON or CSV input file",
+        example="registry load-predict models:/fraud@champion --input rows.json",
+    )
     p.add_argument("uri", help="models:/name@alias, models:/name/3, models:/name/Production, or a model folder")
     p.add_argument("--input", required=True, help="a file in MLflow's scoring format (JSON or .csv), or - for stdin")
     p.add_argument("--content-type", help="application/json or text/csv (default: by file extension)")
     p.add_argument("--input-format", choices=["auto", "pandas", "records"], default="auto", help=_INPUT_FORMAT_HELP)
-    p = command(top, "export", cmd_export, "copy a version's files (verified) into a new folder")
+    p = command(
+        top,
+        "export",
+        cmd_export,
+        "copy a version's files (verified) into a new folder",
+        example="registry export models:/fraud@champion ./fraud-model",
+    )
     p.add_argument("uri", help="a models:/ URI")
     p.add_argument("dest", help="a new or empty folder")
-    p = command(top, "history", cmd_history, "what happened to a model (or one version), from the journal")
-    p.add_argument("name")
-    p.add_argument("version", nargs="?")
-    p = command(top, "events", cmd_events, "list the registry's events; --follow prints new ones as they happen")
+    add_quiet(p)
+    p = command(
+        top,
+        "history",
+        cmd_history,
+        "what happened to a model (or one version), from the journal",
+        example="registry history fraud 3",
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("version", nargs="?", help="only this version's history")
+    p = command(
+        top,
+        "events",
+        cmd_events,
+        "list the registry's events; --follow prints new ones as they happen",
+        example="registry events --since 120 --type 'model_version.*'\nregistry events --follow --json",
+    )
     p.add_argument("--since", type=int, default=0, metavar="SEQ", help="only events after this sequence number")
     p.add_argument("--limit", type=int, help="at most this many events")
     p.add_argument("--model", metavar="NAME", help="only events of this model")
     p.add_argument("--type", action="append", metavar="TYPE", help="only events of this type or pattern (repeatable)")
-    p.add_argument("--follow", action="store_true", help="keep printing new events (from any process) until Ctrl-C")
+    p.add_argument(
+        "--follow", action="store_true", help="keep printing new events (from any process) until Ctrl-C (JSON Lines)"
+    )
     p.add_argument("--poll-interval", type=float, default=0.5, metavar="SECONDS", help="how often --follow looks")
-    p = command(top, "check", cmd_check, "verify every version's files; find orphan folders and leftovers")
-    p.add_argument("--fix", action="store_true", help="remove orphans and leftovers, and rebuild the checkpoint")
-    p = command(top, "serve", cmd_serve, "serve a model over HTTP (MLflow's scoring protocol), following its alias")
+    p = command(
+        top,
+        "check",
+        cmd_check,
+        "verify every version's files; find orphan folders and leftovers",
+        example="registry check\nregistry check --fix --yes",
+    )
+    p.add_argument(
+        "--fix", action="store_true", help="remove orphans and leftovers (asks first), and rebuild the caches"
+    )
+    add_yes(p)
+    add_quiet(p)
+    p = command(
+        top,
+        "serve",
+        cmd_serve,
+        "serve a model over HTTP (MLflow's scoring protocol), following its alias",
+        example="registry serve models:/fraud@champion --port 5001",
+    )
     p.add_argument("uri", help="e.g. models:/fraud@champion or models:/fraud/Production")
     # -h is --host and -p --port, as in `mlflow models serve` (help stays --help)
     p.add_argument("-h", "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -249,5 +323,11 @@ def add_commands(top: Any, command: Command) -> None:
         "--sync-model", action="append", metavar="SEL", help="what to replicate (default: the served URI's model@alias)"
     )
     p.add_argument("--sync-interval", type=float, default=5.0, metavar="SECONDS", help="how often to look at SOURCE")
-    p = command(top, "demo", cmd_demo, "log, register, promote, alias, load and predict with a small model")
+    p = command(
+        top,
+        "demo",
+        cmd_demo,
+        "log, register, promote, alias, load and predict with a small model",
+        example="registry demo --name demo-fraud",
+    )
     p.add_argument("--name", default="demo-fraud", help="the registered model to use (default demo-fraud)")

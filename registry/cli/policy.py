@@ -43,6 +43,14 @@ def cmd_policy_set(ctx: Context) -> int:
 def add_commands(group: Callable[[str, str], Any], command: Command) -> None:
     """Add the ``policy`` group with the CLI's ``group`` and ``command`` helpers."""
     policy = group("policy", "the stage policy the registry enforces: show, set")
-    command(policy, "show", cmd_policy_show, "show which stage moves the registry allows")
-    p = command(policy, "set", cmd_policy_set, "enforce another stage policy from now on")
+    command(
+        policy, "show", cmd_policy_show, "show which stage moves the registry allows", example="registry policy show"
+    )
+    p = command(
+        policy,
+        "set",
+        cmd_policy_set,
+        "enforce another stage policy from now on",
+        example="registry policy set lifecycle",
+    )
     p.add_argument("name", help="mlflow: any move; lifecycle: the guarded table")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from registry.cli.context import EXIT_OK, Command, Context
-from registry.cli.progress import ProgressBar
+from registry.cli.context import EXIT_OK, Command, Context, add_quiet
 from registry.client import Registry
 from registry.errors import InvalidParameterValue, RegistryError
 
@@ -62,7 +61,7 @@ def cmd_sync(ctx: Context) -> int:
         raise InvalidParameterValue("Give the source and the replica: registry sync SOURCE DEST.")
     if a.interval <= 0:
         raise InvalidParameterValue(f"--interval must be a positive number of seconds, got {a.interval}.")
-    progress = ProgressBar(sys.stderr, quiet=a.quiet or bool(getattr(a, "json", False)))
+    progress = ctx.progress()
     with Registry(a.dest) as reg:
         if not a.follow:
             report = reg.sync_from(a.source, a.model, progress=progress)
@@ -86,7 +85,14 @@ def cmd_sync(ctx: Context) -> int:
 
 def add_commands(top: Any, command: Command) -> None:
     """Add ``sync`` to the CLI's top-level subparsers."""
-    p = command(top, "sync", cmd_sync, "make or update a verified replica of a registry or bundle (--follow: keep it)")
+    p = command(
+        top,
+        "sync",
+        cmd_sync,
+        "make or update a verified replica of a registry or bundle (--follow: keep it)",
+        example="registry sync s3://models/registry ./replica --model fraud@champion\n"
+        "registry sync ./shared ./replica --follow --interval 10",
+    )
     p.add_argument(
         "source", nargs="?", help="the registry folder or URI, or a bundle file (with --detach: the replica)"
     )
@@ -96,5 +102,5 @@ def add_commands(top: Any, command: Command) -> None:
     p.add_argument(
         "--interval", type=float, default=5.0, metavar="SECONDS", help="how often --follow looks (default 5)"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet(p)
     p.add_argument("--detach", action="store_true", help="make the replica DEST an ordinary, writable registry")

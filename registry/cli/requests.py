@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.cli.context import EXIT_OK, Command, Context
-from registry.cli.output import format_time
+from registry.cli.output import format_time, page
 
 __all__ = ["add_commands"]
 
@@ -58,9 +58,17 @@ def cmd_requests_delete(ctx: Context) -> int:
     a = ctx.args
     reg = ctx.registry()
     creator = a.creator or reg.user or ""
+    pending = {r.id for r in reg.list_transition_requests(a.name, a.version) if r.user_id == creator}
     reg.delete_transition_request(a.name, a.version, a.stage, creator)
-    data = {"name": a.name, "version": a.version, "stage": a.stage, "creator": creator}
-    ctx.out.result(data, lambda: ctx.out.write(f"Withdrew {creator}'s request for '{a.name}' version {a.version}."))
+    # the request as it is now (withdrawn); if the creator had asked twice, both are withdrawn: the last is shown
+    withdrawn = [
+        r
+        for r in reg.list_transition_requests(a.name, a.version, include_closed=True)
+        if r.id in pending and not r.pending
+    ]
+    ctx.out.result(
+        withdrawn[-1], lambda: ctx.out.write(f"Withdrew {creator}'s request for '{a.name}' version {a.version}.")
+    )
     return EXIT_OK
 
 
@@ -69,7 +77,7 @@ def cmd_requests_list(ctx: Context) -> int:
     requests = ctx.registry().list_transition_requests(a.name, a.version, include_closed=a.all)
     rows = [_row(r) for r in requests]
     columns = ["id", "version", "to", "by", "asked", "status", "resolved by", "comment"]
-    ctx.out.result(requests, lambda: ctx.out.table(rows, columns, empty="(no pending requests)"))
+    ctx.out.result(page(requests), lambda: ctx.out.table(rows, columns, empty="(no pending requests)"))
     return EXIT_OK
 
 
@@ -78,24 +86,54 @@ def add_commands(group: Any, command: Command) -> None:
     requests = group("requests", "stage transition requests: create, approve, reject, delete, list")
 
     def target(p: Any) -> None:
-        p.add_argument("name")
-        p.add_argument("version")
-        p.add_argument("stage")
+        p.add_argument("name", help="the registered model")
+        p.add_argument("version", help="the version number")
+        p.add_argument("stage", help="the stage asked for: Staging, Production, Archived or None")
 
-    p = command(requests, "create", cmd_requests_create, "ask for a version to move to a stage")
+    p = command(
+        requests,
+        "create",
+        cmd_requests_create,
+        "ask for a version to move to a stage",
+        example="registry requests create fraud 3 Production --comment 'AUC up 2 points'",
+    )
     target(p)
     p.add_argument("--comment", help="why (shown to the approver)")
-    p = command(requests, "approve", cmd_requests_approve, "approve a request and move the version, in one step")
+    p = command(
+        requests,
+        "approve",
+        cmd_requests_approve,
+        "approve a request and move the version, in one step",
+        example="registry requests approve fraud 3 Production --archive-existing",
+    )
     target(p)
     p.add_argument("--archive-existing", action="store_true", help="archive the versions in that stage now")
     p.add_argument("--comment", help="a note on the approval")
-    p = command(requests, "reject", cmd_requests_reject, "reject the pending requests for a version and stage")
+    p = command(
+        requests,
+        "reject",
+        cmd_requests_reject,
+        "reject the pending requests for a version and stage",
+        example="registry requests reject fraud 3 Production --comment 'needs a fairness review'",
+    )
     target(p)
     p.add_argument("--comment", help="why")
-    p = command(requests, "delete", cmd_requests_delete, "withdraw a pending request (yours, or --creator's)")
+    p = command(
+        requests,
+        "delete",
+        cmd_requests_delete,
+        "withdraw a pending request (yours, or --creator's)",
+        example="registry requests delete fraud 3 Production",
+    )
     target(p)
     p.add_argument("--creator", help="whose request (default: you, $REGISTRY_USER or the login name)")
-    p = command(requests, "list", cmd_requests_list, "a version's pending requests (--all: with closed ones)")
-    p.add_argument("name")
-    p.add_argument("version")
+    p = command(
+        requests,
+        "list",
+        cmd_requests_list,
+        "a version's pending requests (--all: with closed ones)",
+        example="registry requests list fraud 3 --all",
+    )
+    p.add_argument("name", help="the registered model")
+    p.add_argument("version", help="the version number")
     p.add_argument("--all", action="store_true", help="also approved, rejected, withdrawn and closed requests")

@@ -25,8 +25,15 @@ def cmd_rollback(ctx: Context) -> int:
 
 def add_commands(top: Any, command: Command) -> None:
     """Add ``rollback`` to the CLI's top-level subparsers with its ``command`` helper."""
-    p = command(top, "rollback", cmd_rollback, "put back the version that held a stage or an alias before")
-    p.add_argument("name")
+    p = command(
+        top,
+        "rollback",
+        cmd_rollback,
+        "put back the version that held a stage or an alias before",
+        example="registry rollback fraud --stage Production --reason 'latency regression'\n"
+        "registry rollback fraud --alias champion",
+    )
+    p.add_argument("name", help="the registered model")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "--stage", help="a stage (Production, Staging): its previous holder returns, the current is archived"

@@ -47,6 +47,12 @@ def cmd_ui(ctx: Context) -> int:
 
 def add_commands(top: Any, command: Command) -> None:
     """Add ``registry ui`` to the CLI's top-level subparsers with its ``command`` helper."""
-    p = command(top, "ui", cmd_ui, "browse, compare and promote models in a web browser (a local web UI)")
+    p = command(
+        top,
+        "ui",
+        cmd_ui,
+        "browse, compare and promote models in a web browser (a local web UI)",
+        example="registry ui --port 8080",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from registry.cli.context import EXIT_OK, Command, Context, tags_of
-from registry.cli.output import VERSION_COLUMNS, format_time, version_row
+from registry.cli.context import EXIT_OK, Command, Context, add_quiet, add_yes, tags_of
+from registry.cli.output import VERSION_COLUMNS, format_time, page, version_row
 from registry.domain.uris import is_models_uri, local_path
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 
@@ -37,7 +37,7 @@ def _show_version(ctx: Context, name: str, version: str) -> None:
 def cmd_versions_list(ctx: Context) -> int:
     versions = ctx.registry().list_model_versions(ctx.args.name)
     rows = [version_row(mv) for mv in versions]
-    ctx.out.result(versions, lambda: ctx.out.table(rows, VERSION_COLUMNS, empty="(no versions)"))
+    ctx.out.result(page(versions), lambda: ctx.out.table(rows, VERSION_COLUMNS, empty="(no versions)"))
     return EXIT_OK
 
 
@@ -70,7 +70,13 @@ def cmd_versions_register(ctx: Context) -> int:
     except ResourceAlreadyExists:
         pass  # registering under an existing name adds a version, as mlflow.register_model does
     mv = reg.create_model_version(
-        a.name, source, run_id=a.run_id, tags=tags_of(a.tag), run_link=a.run_link, description=a.description
+        a.name,
+        source,
+        run_id=a.run_id,
+        tags=tags_of(a.tag),
+        run_link=a.run_link,
+        description=a.description,
+        progress=ctx.progress(),
     )
 
     def human() -> None:
@@ -95,31 +101,35 @@ def cmd_versions_describe(ctx: Context) -> int:
 def cmd_versions_tag(ctx: Context) -> int:
     a = ctx.args
     ctx.registry().set_model_version_tag(a.name, a.version, a.key, a.value)
-    data = {"name": a.name, "version": a.version, "key": a.key, "value": a.value}
-    ctx.out.result(data, lambda: ctx.out.write(f"Tagged '{a.name}' version {a.version}."))
+    mv = ctx.registry().get_model_version(a.name, a.version)
+    ctx.out.result(mv, lambda: ctx.out.write(f"Tagged '{a.name}' version {a.version}."))
     return EXIT_OK
 
 
 def cmd_versions_untag(ctx: Context) -> int:
     a = ctx.args
     ctx.registry().delete_model_version_tag(a.name, a.version, a.key)
-    data = {"name": a.name, "version": a.version, "key": a.key}
-    ctx.out.result(data, lambda: ctx.out.write(f"Removed tag '{a.key}' from '{a.name}' version {a.version}."))
+    mv = ctx.registry().get_model_version(a.name, a.version)
+    ctx.out.result(mv, lambda: ctx.out.write(f"Removed tag '{a.key}' from '{a.name}' version {a.version}."))
     return EXIT_OK
 
 
 def cmd_versions_delete(ctx: Context) -> int:
     a = ctx.args
-    ctx.registry().delete_model_version(a.name, a.version)
-    data = {"deleted": {"name": a.name, "version": a.version}}
-    ctx.out.result(data, lambda: ctx.out.write(f"Deleted '{a.name}' version {a.version}."))
+    reg = ctx.registry()
+    mv = reg.get_model_version(a.name, a.version)
+    files = " and its files" if mv.storage_location is not None else ""
+    ctx.confirm(f"Delete '{mv.name}' version {mv.version}{files}", "its number is never reused")
+    reg.delete_model_version(mv.name, mv.version)
+    ctx.out.result(mv, lambda: ctx.out.write(f"Deleted '{mv.name}' version {mv.version}."))
     return EXIT_OK
 
 
 def cmd_versions_download_uri(ctx: Context) -> int:
     a = ctx.args
+    mv = ctx.registry().get_model_version(a.name, a.version)
     uri = ctx.registry().get_model_version_download_uri(a.name, a.version)
-    ctx.out.result({"name": a.name, "version": a.version, "download_uri": uri}, lambda: ctx.out.write(str(uri)))
+    ctx.out.result({"name": mv.name, "version": mv.version, "download_uri": uri}, lambda: ctx.out.write(str(uri)))
     return EXIT_OK
 
 
@@ -131,39 +141,86 @@ def cmd_transition(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _name_version(p: Any) -> None:
+    p.add_argument("name", help="the registered model")
+    p.add_argument("version", help="the version number")
+
+
 def add_commands(top: Any, group: Any, command: Command, tag_options: Any) -> None:
     """Add these commands to the parser (``group`` makes a command group, ``command`` a command)."""
     versions = group("versions", "model versions: list, show, register, describe, tag, untag, delete, download-uri")
-    command(versions, "list", cmd_versions_list, "list a model's versions").add_argument("name")
-    p = command(versions, "show", cmd_versions_show, "show one version")
-    p.add_argument("name")
-    p.add_argument("version")
-    p = command(versions, "register", cmd_versions_register, "register a model folder (or URI) as a new version")
-    p.add_argument("name")
+    p = command(versions, "list", cmd_versions_list, "list a model's versions", example="registry versions list fraud")
+    p.add_argument("name", help="the registered model")
+    p = command(versions, "show", cmd_versions_show, "show one version", example="registry versions show fraud 3")
+    _name_version(p)
+    p = command(
+        versions,
+        "register",
+        cmd_versions_register,
+        "register a model folder (or URI) as a new version",
+        example="registry versions register fraud ./model --run-id 4f2a --tag stage=candidate\n"
+        "registry versions register fraud s3://bucket/models/fraud   # recorded as given, nothing copied",
+    )
+    p.add_argument("name", help="the registered model (created if it does not exist)")
     p.add_argument("source", help="a model folder (copied into the registry), a models:/ URI, or any URI")
     p.add_argument("--run-id", help="the run that produced the model")
     p.add_argument("--run-link", help="a link to that run")
     tag_options(p)
-    p = command(versions, "describe", cmd_versions_describe, "set a version's description")
-    p.add_argument("name")
-    p.add_argument("version")
-    p.add_argument("description")
-    p = command(versions, "tag", cmd_versions_tag, "set a tag on a version")
-    for arg in ("name", "version", "key", "value"):
-        p.add_argument(arg)
-    p = command(versions, "untag", cmd_versions_untag, "delete a tag from a version")
-    for arg in ("name", "version", "key"):
-        p.add_argument(arg)
-    p = command(versions, "delete", cmd_versions_delete, "delete a version and its files (its number is not reused)")
-    p.add_argument("name")
-    p.add_argument("version")
-    p = command(versions, "download-uri", cmd_versions_download_uri, "print where a version's files are")
-    p.add_argument("name")
-    p.add_argument("version")
+    add_quiet(p)
+    p = command(
+        versions,
+        "describe",
+        cmd_versions_describe,
+        "set a version's description",
+        example="registry versions describe fraud 3 'retrained on November data'",
+    )
+    _name_version(p)
+    p.add_argument("description", help="the new description ('' clears it)")
+    p = command(
+        versions,
+        "tag",
+        cmd_versions_tag,
+        "set a tag on a version",
+        example="registry versions tag fraud 3 validated true",
+    )
+    _name_version(p)
+    p.add_argument("key", help="the tag's key")
+    p.add_argument("value", help="the tag's value")
+    p = command(
+        versions,
+        "untag",
+        cmd_versions_untag,
+        "delete a tag from a version",
+        example="registry versions untag fraud 3 validated",
+    )
+    _name_version(p)
+    p.add_argument("key", help="the tag's key")
+    p = command(
+        versions,
+        "delete",
+        cmd_versions_delete,
+        "delete a version and its files (asks first; its number is not reused)",
+        example="registry versions delete fraud 2 --yes",
+    )
+    _name_version(p)
+    add_yes(p)
+    p = command(
+        versions,
+        "download-uri",
+        cmd_versions_download_uri,
+        "print where a version's files are",
+        example="registry versions download-uri fraud 3",
+    )
+    _name_version(p)
 
-    p = command(top, "transition", cmd_transition, "move a version to another stage, as the stage policy allows")
-    p.add_argument("name")
-    p.add_argument("version")
+    p = command(
+        top,
+        "transition",
+        cmd_transition,
+        "move a version to another stage, as the stage policy allows",
+        example="registry transition fraud 3 Production --archive-existing",
+    )
+    _name_version(p)
     p.add_argument("stage", help="None, Staging, Production or Archived (any case)")
     p.add_argument(
         "--archive-existing", action="store_true", help="archive the versions now in that stage, in the same step"

@@ -11,8 +11,8 @@ from registry.errors import InvalidParameterValue, ResourceAlreadyExists
 from registry.store.progress import check_callback
 
 if TYPE_CHECKING:
-    from registry.domain.progress import ProgressCallback
     from registry.domain.entities import ModelVersion, ModelVersionFile
+    from registry.domain.progress import ProgressCallback
     from registry.flavors.registration import Registrar
     from registry.store.base import Store
 

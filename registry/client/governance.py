@@ -157,6 +157,14 @@ class GovernanceMixin:
             model, number = _model_version(state, _name(name), version)
             return [c for c in model.governance.comments.values() if c.version == number]
 
+    def get_comment(self, id: str) -> Comment:
+        """One comment, by the ``id`` that :meth:`create_comment` returned.
+
+        Raises:
+            ResourceDoesNotExist: no such comment (or it was deleted).
+        """
+        return self._comment(id)
+
     def _comment(self, comment_id: str) -> Comment:
         with self._store.reading() as state:
             return approvals.find_comment(state, comment_id)[1]

@@ -81,8 +81,8 @@ def test_models_lifecycle(run: Run) -> None:
     assert (shown["description"], shown["tags"], shown["versions"]) == ("new words", {"owner": "ana"}, [])
     assert run("models", "rename", "fraud", "fraud2")[0] == EXIT_OK
     code, out, _ = run("--json", "models", "list")
-    assert [m["name"] for m in json.loads(out)] == ["fraud2"]
-    assert run("models", "delete", "fraud2")[0] == EXIT_OK
+    assert [m["name"] for m in json.loads(out)["items"]] == ["fraud2"]
+    assert run("models", "delete", "fraud2", "--yes")[0] == EXIT_OK
     assert run("models", "list")[1].strip() == "(no models)"
 
 
@@ -104,7 +104,7 @@ def test_versions_lifecycle(run: Run, model_dir: Callable[..., str]) -> None:
     code, out, _ = run("versions", "download-uri", "m", "1")
     assert os.path.isdir(out.strip())
     assert run("versions", "download-uri", "m", "2")[1].strip() == "s3://bucket/model"
-    assert run("versions", "delete", "m", "2")[0] == EXIT_OK
+    assert run("versions", "delete", "m", "2", "-y")[0] == EXIT_OK
     assert run("versions", "show", "m", "2")[0] == EXIT_NOT_FOUND
 
 
@@ -130,14 +130,16 @@ def test_alias_rollback_and_time_travel(run: Run, model_dir: Callable[..., str])
     for _ in range(2):
         run("versions", "register", "m", model_dir())
     run("alias", "set", "m", "champion", "1")
-    when = str(json.loads(run("events", "--json")[1])[-1]["timestamp"])  # champion's first move, to version 1
+    when = str(json.loads(run("events", "--json")[1])["items"][-1]["timestamp"])  # champion's first move, to version 1
     run("alias", "set", "m", "champion", "2")
     assert run("alias", "rollback", "m", "champion")[1].strip() == "@champion of 'm': version 2 -> 1."
     assert run("alias", "show", "m", "champion")[1].strip() == "1"
     run("alias", "set", "m", "champion", "2")
     assert run("alias", "show", "m", "champion", "--at", when)[1].strip() == "1"
-    assert run("alias", "show", "m", "champion", "--at", "1970-01-02T00:00")[0] == EXIT_NOT_FOUND
-    assert run("alias", "show", "m", "champion", "--at", "yesterday")[0] == EXIT_INVALID
+    code, _, err = run("alias", "show", "m", "champion", "--at", "1970-01-02T00:00Z")
+    assert code == EXIT_NOT_FOUND and "did not exist yet at 1970-01-02T00:00:00Z" in err
+    code, _, err = run("alias", "show", "m", "champion", "--at", "yesterday")
+    assert code == EXIT_INVALID and "ISO 8601" in err and "2026-11-20T14:30:00Z" in err
 
 
 def test_search(run: Run, model_dir: Callable[..., str]) -> None:
@@ -196,13 +198,14 @@ def test_exit_codes_for_the_rest_of_the_error_tree() -> None:
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["models", "frobnicate"])
-    assert exc.value.code == 2
-    with pytest.raises(SystemExit) as exc:
-        main(["models", "create", "x", "--tag", "novalue"])
-    assert exc.value.code == 2
-    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["models", "frobnicate"]) == EXIT_INVALID
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+    assert main(["models", "create", "x", "--tag", "novalue"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "usage: registry models create" in err and "KEY=VALUE" in err
+    assert main(["models", "create", "--json"]) == EXIT_INVALID  # with --json, the usage error is JSON too
+    error = json.loads(capsys.readouterr().err)
+    assert error["error_code"] == "INVALID_PARAMETER_VALUE" and "name" in error["message"]
 
 
 def test_reading_commands_do_not_create_a_registry(run: Run, folder: str) -> None:
@@ -270,12 +273,12 @@ def test_history_and_events(run: Run, fraud: Registry) -> None:
     code, out, _ = run("history", "payments")
     assert code == EXIT_OK
     assert "model created" in out and "renamed 'fraud' -> 'payments'" in out
-    events = json.loads(run("history", "payments", "1", "--json")[1])
+    events = json.loads(run("history", "payments", "1", "--json")[1])["items"]
     assert [e["type"] for e in events] == ["model_version.created", "model_version.stage_transitioned"]
     assert run("history", "nothing")[0] == EXIT_NOT_FOUND
-    all_events = json.loads(run("events", "--json")[1])
+    all_events = json.loads(run("events", "--json")[1])["items"]
     assert [e["seq"] for e in all_events] == list(range(1, len(all_events) + 1))
-    later = json.loads(run("events", "--since", "3", "--limit", "2", "--json")[1])
+    later = json.loads(run("events", "--since", "3", "--limit", "2", "--json")[1])["items"]
     assert [e["seq"] for e in later] == [4, 5]
     assert "alias @champion -> version 2" in run("events")[1]
 
@@ -304,7 +307,7 @@ def test_check(run: Run, fraud: Registry, folder: str) -> None:
     os.makedirs(orphan)
     code, out, _ = run("check")
     assert code == EXIT_OK and "leftover: orphan_model_folder" in out and "--fix" in out  # garbage, not a failure
-    report = json.loads(run("check", "--fix", "--json")[1])
+    report = json.loads(run("check", "--fix", "--yes", "--json")[1])
     assert report["ok"] and report["rebuilt"] and not os.path.exists(orphan)
     assert run("check")[0] == EXIT_OK
     [doc] = [os.path.join(folder, "models", d, "model.json") for d in os.listdir(os.path.join(folder, "models"))][:1]
@@ -373,9 +376,9 @@ def test_serve_command_serves_until_interrupted(fraud: Registry, folder: str) ->
 
 
 def test_events_filters(run: Run, fraud: Registry) -> None:
-    created = json.loads(run("events", "--type", "model_version.created", "--json")[1])
+    created = json.loads(run("events", "--type", "model_version.created", "--json")[1])["items"]
     assert [e["data"]["version"] for e in created] == [1, 2]
-    assert json.loads(run("events", "--model", "nobody", "--json")[1]) == []
+    assert json.loads(run("events", "--model", "nobody", "--json")[1]) == {"items": [], "next_page_token": None}
 
 
 def test_webhooks_and_triggers(run: Run, fraud: Registry, tmp_path: Path) -> None:
@@ -415,9 +418,9 @@ def test_webhooks_and_triggers(run: Run, fraud: Registry, tmp_path: Path) -> Non
         fraud.create_model_version("fraud", "s3://bucket/v3")
         assert run("webhooks", "deliver", "--wait", "--timeout", "10")[0] == EXIT_OK
         assert any(b'"model_version"' in body for body in received[1:])
-        log = json.loads(run("webhooks", "deliveries", hook_id, "--json")[1])
+        log = json.loads(run("webhooks", "deliveries", hook_id, "--json")[1])["items"]
         assert [d["status"] for d in log] == ["delivered"]
-        assert run("webhooks", "delete", hook_id)[0] == EXIT_OK
+        assert run("webhooks", "delete", hook_id, "--yes")[0] == EXIT_OK
         assert run("webhooks", "show", hook_id)[0] == EXIT_NOT_FOUND
     finally:
         server.shutdown()
@@ -435,7 +438,7 @@ def test_webhooks_and_triggers(run: Run, fraud: Registry, tmp_path: Path) -> Non
     fraud.create_model_version("fraud", "s3://bucket/v4")
     run("webhooks", "deliver", "--wait", "--timeout", "10")
     assert json.loads(out_file.read_text())["data"]["version"] == 4
-    assert run("triggers", "delete", trigger["trigger_id"])[0] == EXIT_OK
+    assert run("triggers", "delete", trigger["trigger_id"], "--yes")[0] == EXIT_OK
     assert run("triggers", "list")[1].strip() == "(no triggers)"
 
 
@@ -447,7 +450,7 @@ def test_versions_register_refuses_a_typo_and_says_when_it_copies_nothing(
     assert code == EXIT_NOT_FOUND, (out, err)
     assert "typo_dir" in err and "does not exist" in err
     code, out, _ = run("--json", "versions", "list", "m")
-    assert code != EXIT_OK or json.loads(out) == []
+    assert code != EXIT_OK or json.loads(out)["items"] == []
     code, out, err = run("versions", "register", "m", "s3://bucket/model")
     assert code == EXIT_OK, err
     assert "recorded 's3://bucket/model' as given; no files were copied" in out

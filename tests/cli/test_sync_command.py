@@ -139,8 +139,8 @@ def test_plain_lines_are_periodic_and_quiet_is_silent() -> None:
         bar(_progress(i, i * 1_000_000))
     bar(_progress(4, 4_000_000, finished=True))
     assert stream.getvalue().splitlines() == [
-        "sync: 25%  1/4 files  1.0 MB/4.0 MB  500.0 kB/s",
-        "sync: 100%  4/4 files  4.0 MB/4.0 MB  2.0 MB/s",
+        "sync: 25%  1/4 files  1.0 MB/4.0 MB  500.0 kB/s  6s left",
+        "sync: 100%  4/4 files  4.0 MB/4.0 MB  2.0 MB/s  done in 2s",
     ]
     quiet = io.StringIO()
     ProgressBar(quiet, tty=True, quiet=True)(_progress(4, 4_000_000, finished=True))
