@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.cli.context import EXIT_OK, TIME_FORMATS, Command, Context, parse_time
-from registry.cli.output import format_time
+from registry.cli.output import format_time, page
 from registry.errors import ResourceDoesNotExist
 
 __all__ = ["add_commands"]
@@ -31,8 +31,9 @@ def cmd_alias_show(ctx: Context) -> int:
     a = ctx.args
     if a.alias is None:
         aliases = ctx.registry().get_registered_model(a.name).aliases
+        items = [{"alias": k, "version": v} for k, v in sorted(aliases.items())]
         rows = [{"alias": f"@{k}", "version": v} for k, v in sorted(aliases.items())]
-        ctx.out.result(dict(aliases), lambda: ctx.out.table(rows, ["alias", "version"], empty="(no aliases)"))
+        ctx.out.result(page(items), lambda: ctx.out.table(rows, ["alias", "version"], empty="(no aliases)"))
         return EXIT_OK
     if a.at is not None:
         at = parse_time(a.at)

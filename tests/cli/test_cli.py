@@ -120,7 +120,8 @@ def test_transition_and_aliases(run: Run, model_dir: Callable[..., str]) -> None
     assert run("alias", "set", "m", "champion", "2")[0] == EXIT_OK
     assert run("alias", "set", "m", "shadow", "1")[0] == EXIT_OK
     assert run("alias", "show", "m", "champion")[1].strip() == "2"
-    assert json.loads(run("alias", "show", "m", "--json")[1]) == {"champion": 2, "shadow": 1}
+    shown = json.loads(run("alias", "show", "m", "--json")[1])
+    assert shown == {"items": [{"alias": "champion", "version": 2}, {"alias": "shadow", "version": 1}], "next_page_token": None}
     assert "@champion" in run("alias", "show", "m")[1]
     assert run("alias", "delete", "m", "shadow")[0] == EXIT_OK
     assert run("alias", "show", "m", "shadow")[0] == EXIT_NOT_FOUND
