@@ -121,7 +121,7 @@ def test_transition_and_aliases(run: Run, model_dir: Callable[..., str]) -> None
     assert run("alias", "set", "m", "shadow", "1")[0] == EXIT_OK
     assert run("alias", "show", "m", "champion")[1].strip() == "2"
     shown = json.loads(run("alias", "show", "m", "--json")[1])
-    assert shown == {"items": [{"alias": "champion", "version": 2}, {"alias": "shadow", "version": 1}], "next_page_token": None}
+    assert shown["items"] == [{"alias": "champion", "version": 2}, {"alias": "shadow", "version": 1}]
     assert "@champion" in run("alias", "show", "m")[1]
     assert run("alias", "delete", "m", "shadow")[0] == EXIT_OK
     assert run("alias", "show", "m", "shadow")[0] == EXIT_NOT_FOUND

@@ -78,7 +78,9 @@ def hook_url() -> Iterator[str]:
 
 def _mlflow_db(path: Path) -> str:
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE registered_models (name TEXT, creation_time INT, last_updated_time INT, description TEXT)")
+    con.execute(
+        "CREATE TABLE registered_models (name TEXT, creation_time INT, last_updated_time INT, description TEXT)"
+    )
     con.execute(
         "CREATE TABLE model_versions (name TEXT, version INT, creation_time INT, last_updated_time INT, "
         "description TEXT, user_id TEXT, current_stage TEXT, source TEXT, run_id TEXT, status TEXT, "
@@ -86,7 +88,8 @@ def _mlflow_db(path: Path) -> str:
     )
     con.execute("INSERT INTO registered_models VALUES ('churn', 1, 2, 'd')")
     con.execute(
-        "INSERT INTO model_versions VALUES ('churn', 2, 3, 4, NULL, NULL, 'Staging', 's3://x', 'r', 'READY', NULL, NULL)"
+        "INSERT INTO model_versions VALUES "
+        "('churn', 2, 3, 4, NULL, NULL, 'Staging', 's3://x', 'r', 'READY', NULL, NULL)"
     )
     con.commit()
     con.close()
@@ -168,8 +171,8 @@ def scenario(tmp_path: Path, model_dir: Callable[..., str], hook_url: str) -> It
     yield "webhooks deliver", ["webhooks", "deliver", "--wait", "--timeout", "10", *r], EXIT_OK
     yield "webhooks deliveries", ["webhooks", "deliveries", "{webhook}", *r], EXIT_OK
     yield "webhooks delete", ["webhooks", "delete", "{webhook}", "--yes", *r], EXIT_OK
-    code = "import sys; sys.stdin.read()"
-    yield "triggers create", ["triggers", "create", "t", "--event", "model_version.created", *r, "--", sys.executable, "-c", code], 0
+    command = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+    yield "triggers create", ["triggers", "create", "t", "--event", "model_version.created", *r, "--", *command], 0
     yield "triggers list", ["triggers", "list", *r], EXIT_OK
     yield "triggers show", ["triggers", "show", "{trigger}", *r], EXIT_OK
     yield "triggers delete", ["triggers", "delete", "{trigger}", "--yes", *r], EXIT_OK
