@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``registry`` argument parser (every command and its help)."""
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, default=argparse.SUPPRESS)
-    parser = _Parser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="registry",
         description="An embedded, file-backed ML model registry with MLflow's semantics.",
         epilog="Exit status: 0 ok, 1 error, 2 invalid input, 3 not found, 4 conflict, 5 check found problems.\n"
@@ -127,14 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"registry {__version__}")
     _global_options(parser, default=None)
-    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    top: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True
+    )
     groups: list[tuple[argparse.ArgumentParser, list[str]]] = []
 
     def group(name: str, help: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         p = top.add_parser(
             name, help=help, description=help, parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter
         )
-        sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+        sub: argparse._SubParsersAction[argparse.ArgumentParser] = p.add_subparsers(
+            dest="action", metavar="ACTION", required=True
+        )
         groups.append((p, []))
         return sub
 

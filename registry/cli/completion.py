@@ -174,6 +174,7 @@ def add_commands(top: Any, command: Command) -> None:
         "completion",
         cmd_completion,
         "print a shell completion script for bash or zsh (generated from this version's commands)",
-        example="source <(registry completion bash)    # add to ~/.bashrc, or ~/.zshrc with zsh",
+        example="registry completion bash > ~/.local/share/bash-completion/completions/registry\n"
+        "source <(registry completion zsh)    # in ~/.zshrc, after compinit",
     )
     p.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete in")

@@ -64,7 +64,7 @@ __all__ = [
     "set_registry_uri",
 ]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 

@@ -23,7 +23,7 @@ from registry.errors import InvalidParameterValue
 
 __all__ = ["EventBus", "HandlerError", "Subscription"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen

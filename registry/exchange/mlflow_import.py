@@ -29,7 +29,7 @@ from registry.exchange.rest import MlflowRest, is_server_uri
 
 __all__ = ["import_mlflow", "read_mlflow"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 _ARTIFACTS = "mlflow-artifacts:"
 

@@ -30,7 +30,7 @@ from registry.models.signature import (
 
 __all__ = ["enforce_params", "enforce_schema"]
 
-_log = logging.getLogger("registry")
+_log = logging.getLogger(__name__)
 
 _INT32 = (-(2**31), 2**31 - 1)
 

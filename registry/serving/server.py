@@ -50,7 +50,7 @@ from registry.web.http import HttpServer, Request, Response, ServerLimits, error
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "MAX_BODY_BYTES", "ScoringServer", "Served", "ServerLimits", "load_version"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 1.0
 MAX_BODY_BYTES = ServerLimits().max_body_bytes

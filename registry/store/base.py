@@ -38,7 +38,7 @@ from registry.store.files import fsync_dir, os_errors
 
 __all__ = ["DEFAULT_ACTOR", "Clock", "CommitConflict", "Store", "default_actor", "system_clock"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
 """A clock returns the time as integer milliseconds since the epoch."""
@@ -377,9 +377,7 @@ class Store(abc.ABC):
         self.check_writable("register a model version's files")
         with self._writing("stage a model version's files"):
             os.makedirs(self.staging_root, exist_ok=True)
-        return stage_directory(
-            source_dir, self.staging_root, durable=self.durable, limits=limits, progress=progress
-        )
+        return stage_directory(source_dir, self.staging_root, durable=self.durable, limits=limits, progress=progress)
 
     def staging_directory(self, prefix: str) -> str:
         """A new empty folder in the staging area, for a caller that builds files to register from there (so a

@@ -70,7 +70,7 @@ __all__ = [
     "version_prefix",
 ]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CHECKPOINT_EVERY = 100

@@ -24,7 +24,7 @@ from registry.store.objects import ObjectStorage
 
 __all__ = ["default_cache_dir", "download_version", "install_folder", "manifest_matches"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir(url: str) -> str:

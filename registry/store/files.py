@@ -33,7 +33,7 @@ MAX_NAME_BYTES = 255
 _CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 # mkstemp creates files readable by their owner only; registry files should get the permissions any other file
 # written here would (a registry folder is often shared, or synced to devices that read it as another user).

@@ -48,7 +48,7 @@ from registry.store.locking import LockTimeout, ProcessLock
 
 __all__ = ["CHECKPOINT_EVERY", "FORMAT_VERSION", "Checkpoint", "FolderStore"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CHECKPOINT_EVERY = 1000

@@ -30,7 +30,7 @@ from registry.errors import CorruptRegistry
 
 __all__ = ["Journal", "JournalChunk", "encode_record"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 
 def encode_record(record: dict[str, Any]) -> bytes:

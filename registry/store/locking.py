@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - not POSIX
 
 __all__ = ["LockTimeout", "ProcessLock"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 
 class LockTimeout(Exception):

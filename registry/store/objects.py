@@ -42,7 +42,7 @@ __all__ = [
     "without_credentials",
 ]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss")
 """URL schemes that name a bucket (``s3://bucket/prefix``, ``gs://...``, ``az://...``)."""

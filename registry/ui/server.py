@@ -59,7 +59,7 @@ from registry.web import http
 
 __all__ = ["DEFAULT_PORT", "MAX_FORM_BYTES", "Request", "Response", "UIServer", "status_for"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
 MAX_FORM_BYTES = 256 * 1024

@@ -53,7 +53,7 @@ from registry.errors import InvalidParameterValue
 
 __all__ = ["App", "ErrorFactory", "HttpServer", "Request", "Response", "ServerLimits", "error_body", "error_response"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _REQUEST_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP/([0-9])\.([0-9])")

@@ -55,7 +55,7 @@ class WebhookService(Protocol):
 
 __all__ = ["BackgroundWorker", "DeliveryReport", "run_pass"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 LOG_LIMIT = 100
 """Delivery log entries kept per hook (the most recent)."""

@@ -31,7 +31,7 @@ from registry.store.locking import LockTimeout, ProcessLock
 
 __all__ = ["FolderOutbox", "MemoryOutbox", "Outbox", "OutboxBusy", "empty_doc", "outbox_for"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 FOLDER = "webhooks"
 FORMAT = 1
