@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from registry.cli.output import Output
-from registry.cli.progress import ProgressBar
+from registry.cli.progress import DEFAULT_DELAY, ProgressBar
 from registry.client import DEFAULT_REGISTRY_FOLDER, Registry, resolve_registry_uri
 from registry.errors import (
     IllegalStageTransition,
@@ -116,7 +116,13 @@ class Context:
         reading stderr for the JSON error must not find progress lines there)."""
         if getattr(self.args, "quiet", False) or self.out.json_mode:
             return None
-        return ProgressBar(sys.stderr)
+        delay = os.environ.get("REGISTRY_PROGRESS_DELAY", "")
+        try:
+            return ProgressBar(sys.stderr, delay=float(delay) if delay else DEFAULT_DELAY)
+        except ValueError:
+            raise InvalidParameterValue(
+                f"$REGISTRY_PROGRESS_DELAY must be a number of seconds, got {delay!r}."
+            ) from None
 
 
 def _interactive() -> bool:

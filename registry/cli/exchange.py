@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.cli.context import EXIT_OK, Command, Context
+from registry.cli.context import EXIT_OK, Command, Context, add_quiet
 
 __all__ = ["add_commands"]
 
@@ -27,7 +27,7 @@ def _versions(pairs: list[tuple[str, int]]) -> str:
 
 def cmd_bundle_create(ctx: Context) -> int:
     a = ctx.args
-    written = ctx.registry().export_bundle(a.out, a.model)
+    written = ctx.registry().export_bundle(a.out, a.model, progress=ctx.progress())
     count = sum(len(v) for v in written.values())
     summary = ", ".join(f"{name} ({', '.join(map(str, v)) or 'no versions'})" for name, v in written.items())
     _report(
@@ -50,7 +50,7 @@ def _import_lines(report: Any, where: str) -> list[str]:
 
 
 def cmd_bundle_import(ctx: Context) -> int:
-    report = ctx.registry(create=True).import_bundle(ctx.args.bundle)
+    report = ctx.registry(create=True).import_bundle(ctx.args.bundle, progress=ctx.progress())
     _report(ctx, report.to_dict(), _import_lines(report, ctx.args.bundle))
     return EXIT_OK
 
@@ -92,6 +92,7 @@ def add_commands(top: Any, group: Any, command: Command) -> None:
     )
     p.add_argument("out", metavar="OUT.tar", help="the bundle file to write")
     p.add_argument("--model", action="append", metavar="SEL", help=_SELECTION_HELP)
+    add_quiet(p)
     p = command(
         bundle,
         "import",
@@ -100,6 +101,7 @@ def add_commands(top: Any, group: Any, command: Command) -> None:
         example="registry bundle import fraud.tar",
     )
     p.add_argument("bundle", metavar="IN.tar", help="the bundle file to import")
+    add_quiet(p)
     p = command(
         top,
         "import-mlflow",

@@ -14,9 +14,12 @@ from __future__ import annotations
 import time
 from typing import Any, TextIO
 
-__all__ = ["ProgressBar", "format_duration", "human_bytes"]
+__all__ = ["DEFAULT_DELAY", "ProgressBar", "format_duration", "human_bytes"]
 
 _WIDTH = 24
+
+DEFAULT_DELAY = 0.5
+"""Seconds of work before anything is drawn: a quick command stays quiet (``$REGISTRY_PROGRESS_DELAY``)."""
 
 
 def human_bytes(n: float) -> str:
@@ -46,13 +49,23 @@ class ProgressBar:
         tty: redraw one line in place (``None``: whether ``stream`` is a terminal).
         quiet: draw nothing.
         every: seconds between plain lines when not a terminal.
+        delay: seconds of work before the first report is drawn (quick work shows nothing at all).
     """
 
-    def __init__(self, stream: TextIO, *, tty: bool | None = None, quiet: bool = False, every: float = 5.0) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool | None = None,
+        quiet: bool = False,
+        every: float = 5.0,
+        delay: float = DEFAULT_DELAY,
+    ) -> None:
         self.stream = stream
         self.tty = _isatty(stream) if tty is None else tty
         self.quiet = quiet
         self.every = every
+        self.delay = delay
         self._last_line = 0.0
         self._drawn = False
 
@@ -82,7 +95,7 @@ class ProgressBar:
         return f"{task}: {share * 100:.0f}%  {text}"
 
     def __call__(self, p: Any) -> None:
-        if self.quiet or (p.files_total == 0 and not self._drawn):
+        if self.quiet or (not self._drawn and (p.files_total == 0 or p.elapsed < self.delay)):
             return
         if self.tty:
             end = "\n" if p.finished else ""

@@ -15,9 +15,11 @@ import attrs
 
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport, plan_import
 from registry.errors import ArtifactVerificationError, InvalidParameterValue
+from registry.store.progress import check_callback
 
 if TYPE_CHECKING:
     from registry.domain.commands import Change
+    from registry.domain.progress import ProgressCallback
     from registry.domain.state import Event, RegistryState
     from registry.exchange.protocol import RegistryLike
     from registry.store.artifacts import CopyLimits, StagedArtifacts
@@ -154,17 +156,23 @@ class ImportsMixin:
     # -- bundles and the MLflow border (the logic is in registry.exchange, which takes this registry) ----------
 
     def export_bundle(
-        self, path: str | os.PathLike[str], models: Iterable[str] | str | None = None
+        self,
+        path: str | os.PathLike[str],
+        models: Iterable[str] | str | None = None,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> dict[str, list[int]]:
         """Write the selected models and versions (``NAME``, ``NAME@alias``, ``NAME/3``, ``NAME/Production``;
         ``None``: all) with their metadata, history and files into one tar file. Returns name -> versions
-        written. See :func:`registry.exchange.bundle.export_bundle`."""
+        written. ``progress`` is told the files and bytes written (task ``bundle``). See
+        :func:`registry.exchange.bundle.export_bundle`."""
         from registry.exchange.bundle import export_bundle
 
-        return export_bundle(self._exchangeable(), path, models)
+        return export_bundle(self._exchangeable(), path, models, check_callback(progress))
 
-    def import_bundle(self, path: str | os.PathLike[str]) -> ImportReport:
+    def import_bundle(self, path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> ImportReport:
         """Verify a bundle completely, then import it atomically per model and idempotently (numbers kept).
+        ``progress`` is told the files and bytes verified (task ``import``).
 
         Raises:
             CorruptBundle: the bundle is damaged or unsafe; nothing was written.
@@ -172,7 +180,7 @@ class ImportsMixin:
         """
         from registry.exchange.bundle import import_bundle
 
-        return import_bundle(self._exchangeable(), path)
+        return import_bundle(self._exchangeable(), path, check_callback(progress))
 
     def import_mlflow(self, source: str, **options: Any) -> ImportReport:
         """Bring an MLflow registry in (``sqlite:///mlflow.db``, an ``mlruns`` folder, ``http://host:port``):

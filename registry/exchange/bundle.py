@@ -33,12 +33,14 @@ import attrs
 
 from registry.domain.entities import ModelVersion
 from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
+from registry.domain.progress import ProgressCallback
 from registry.domain.state import Event, EventType
 from registry.errors import CorruptBundle, InvalidParameterValue, ResourceDoesNotExist
 from registry.exchange.arguments import file_error, path_argument
 from registry.exchange.files import verified_files
 from registry.exchange.protocol import RegistryLike
 from registry.exchange.selection import select_versions
+from registry.store.progress import ProgressMeter
 
 __all__ = ["BUNDLE_FORMAT", "Bundle", "allocated_top", "export_bundle", "import_bundle", "read_bundle"]
 
@@ -85,7 +87,10 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> No
 
 
 def export_bundle(
-    reg: RegistryLike, path: str | os.PathLike[str], models: Iterable[str] | str | None = None
+    reg: RegistryLike,
+    path: str | os.PathLike[str],
+    models: Iterable[str] | str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, list[int]]:
     """Write the selected models and versions of ``reg`` into the bundle file ``path`` (written under a temporary
     name and renamed, so a reader never finds half a bundle).
@@ -94,6 +99,7 @@ def export_bundle(
         models: selections (``NAME``, ``NAME@alias``, ``NAME/3``, ``NAME/Production``); ``None`` takes every model.
             A whole model carries its history (its journal events); a selection of versions carries the events
             that concern them.
+        progress: told the files and bytes written so far (task ``bundle``).
 
     Returns:
         Model name -> the version numbers written.
@@ -139,6 +145,9 @@ def export_bundle(
         {"format": "registry-bundle", "format_version": BUNDLE_FORMAT, "models": entries}, sort_keys=True
     ).encode()
     now = time.time()
+    listed = [f for entry in entries for v in entry["versions"] for f in v["files"]]
+    meter = ProgressMeter("bundle", len(listed), sum(f["size"] for f in listed), progress)
+    meter.start()
     folder = os.path.dirname(target) or "."
     try:
         fd, tmp = tempfile.mkstemp(prefix=".bundle-", suffix=".tmp", dir=folder)
@@ -155,7 +164,8 @@ def export_bundle(
                         info = tarfile.TarInfo(_member_name(model_index, v["version"], f["path"]))
                         info.size, info.mtime, info.mode = f["size"], int(now), 0o644
                         with open(full, "rb") as src:
-                            tar.addfile(info, src)
+                            tar.addfile(info, _Counted(src, meter))
+                        meter.advance(files=1, current=f"{entry['name']}/{v['version']}/{f['path']}")
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -163,7 +173,20 @@ def export_bundle(
         if isinstance(exc, OSError):
             raise file_error(exc, target, "write the bundle") from None
         raise
+    meter.finish()
     return written
+
+
+class _Counted:
+    """A file being read into the tar, counting its bytes on a progress meter as tarfile reads them."""
+
+    def __init__(self, raw: BinaryIO, meter: ProgressMeter) -> None:
+        self._raw, self._meter = raw, meter
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._meter.advance(nbytes=len(data))
+        return data
 
 
 def allocated_top(history: Iterable[Event]) -> int:
@@ -215,7 +238,9 @@ def _check_plain_file(path: str, member: tarfile.TarInfo, limit: int) -> None:
         raise _corrupt(path, f"member {member.name!r} declares {member.size} bytes, more than the bundle holds")
 
 
-def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, sink: BinaryIO) -> str:
+def _read_member(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, sink: BinaryIO, meter: ProgressMeter | None = None
+) -> str:
     """Copy a member's bytes into ``sink``; returns their sha256. A cut-off archive raises."""
     source = tar.extractfile(member)
     assert source is not None
@@ -228,6 +253,8 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, sink: BinaryIO) 
         digest.update(chunk)
         sink.write(chunk)
         remaining -= len(chunk)
+        if meter is not None:
+            meter.advance(nbytes=len(chunk))
     return digest.hexdigest()
 
 
@@ -301,8 +328,9 @@ def _model_of(path: str, entry: Any) -> tuple[ImportedModel, dict[tuple[int, str
     return model, listed, history
 
 
-def read_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Verify the bundle at ``path`` completely and unpack its files into a new private temporary folder.
+def read_bundle(path: str | os.PathLike[str], progress: ProgressCallback | None = None) -> Bundle:
+    """Verify the bundle at ``path`` completely and unpack its files into a new private temporary folder
+    (``progress`` is told the files and bytes verified, task ``import``).
 
     Raises:
         CorruptBundle: anything about the bundle is wrong (the folder is removed again).
@@ -317,13 +345,13 @@ def read_bundle(path: str | os.PathLike[str]) -> Bundle:
         raise InvalidParameterValue(f"{source} is not a file; give the bundle file to import.", path=source)
     folder = tempfile.mkdtemp(prefix="registry-bundle-")
     try:
-        return _read(source, archive_size, folder)
+        return _read(source, archive_size, folder, progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
-def _read(path: str, archive_size: int, folder: str) -> Bundle:
+def _read(path: str, archive_size: int, folder: str, progress: ProgressCallback | None) -> Bundle:
     try:
         with tarfile.open(path, mode="r:") as tar:
             members = _members(tar)
@@ -364,6 +392,8 @@ def _read(path: str, archive_size: int, folder: str) -> Bundle:
                     declared += size
             if declared > archive_size:
                 raise _corrupt(path, f"its files declare {declared} bytes, more than the {archive_size} it holds")
+            meter = ProgressMeter("import", len(expected), declared, progress)
+            meter.start()
             files: dict[tuple[str, int], str] = {}
             seen: set[str] = set()
             for member in members:
@@ -381,11 +411,13 @@ def _read(path: str, archive_size: int, folder: str) -> Bundle:
                 target = os.path.join(files[(name, version)], *rel.split("/"))
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(target, "xb") as sink:
-                    if _read_member(tar, member, sink) != digest:
+                    if _read_member(tar, member, sink, meter) != digest:
                         raise _corrupt(path, f"file {rel!r} of '{name}' version {version} fails its sha256")
+                meter.advance(files=1, current=f"{name}/{version}/{rel}")
             missing = sorted(set(expected) - seen)
             if missing:
                 raise _corrupt(path, f"it lacks {len(missing)} listed file(s), e.g. {missing[0]!r} (cut off?)")
+            meter.finish()
     except (tarfile.TarError, EOFError, UnicodeDecodeError) as exc:
         raise _corrupt(path, f"the archive cannot be read ({exc})") from None
     except OSError as exc:
@@ -403,14 +435,17 @@ def _empty_dir(folder: str, index: int) -> str:
     return path
 
 
-def import_bundle(reg: RegistryLike, path: str | os.PathLike[str]) -> ImportReport:
-    """Verify the bundle at ``path`` and bring what it holds into ``reg`` (see the module docstring).
+def import_bundle(
+    reg: RegistryLike, path: str | os.PathLike[str], progress: ProgressCallback | None = None
+) -> ImportReport:
+    """Verify the bundle at ``path`` and bring what it holds into ``reg`` (see the module docstring);
+    ``progress`` is told the files and bytes verified (task ``import``).
 
     Raises:
         CorruptBundle: the bundle is damaged or unsafe; nothing is written.
         ImportConflict: it would overwrite something (every conflict listed); nothing is written.
     """
-    bundle = read_bundle(path)
+    bundle = read_bundle(path, progress)
     try:
         origin = f"bundle {os.path.basename(path_argument(path, 'bundle path'))}"
         return reg.import_models(bundle.models, bundle.files, origin=origin)

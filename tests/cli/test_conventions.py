@@ -135,11 +135,13 @@ def test_check_fix_asks_only_before_removing_files(run: Run, folder: str, model_
     assert run("check", "--fix", "--yes")[0] == EXIT_OK and not os.path.exists(orphan)
 
 
-def run_in_pty(argv: list[str], *, answer: str | None = None, timeout: float = 60) -> tuple[int, str, str]:
+def run_in_pty(
+    argv: list[str], *, answer: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     """Run ``registry ARGV`` with stdin and stderr on a pseudo-terminal (stdout a pipe); type ``answer`` when
     it asks. Returns (exit status, stdout, what the terminal showed)."""
     master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "registry", *argv], stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env
     )
@@ -200,9 +202,15 @@ def big_model(tmp_path: Path) -> str:
     return str(folder)
 
 
+def test_quick_work_shows_no_progress(run: Run, big_model: str) -> None:
+    code, _, err = run("versions", "register", "m", big_model)  # well under the half second of delay
+    assert (code, err) == (EXIT_OK, "")
+
+
 def test_progress_is_plain_lines_off_a_terminal_and_nothing_when_quiet(
-    run: Run, folder: str, big_model: str, tmp_path: Path
+    run: Run, folder: str, big_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("REGISTRY_PROGRESS_DELAY", "0")
     code, _, err = run("versions", "register", "m", big_model)
     assert code == EXIT_OK
     lines = err.splitlines()
@@ -213,13 +221,19 @@ def test_progress_is_plain_lines_off_a_terminal_and_nothing_when_quiet(
     assert code == EXIT_OK and err.splitlines()[-1].startswith("export: 100%  4/4 files")
     code, _, err = run("check")
     assert code == EXIT_OK and err.splitlines()[-1].startswith("check: 100%  4/4 files  900.0 kB/900.0 kB")
+    bundle = str(tmp_path / "m.tar")
+    code, _, err = run("bundle", "create", bundle)
+    assert code == EXIT_OK and err.splitlines()[-1].startswith("bundle: 100%  4/4 files  900.0 kB/900.0 kB")
+    code = main(["--registry", str(tmp_path / "other"), "bundle", "import", bundle])
+    assert code == EXIT_OK
     for argv in (("versions", "register", "m", big_model, "--quiet"), ("check", "-q"), ("check", "--json")):
         code, _, err = run(*argv)
         assert (code, err) == (EXIT_OK, ""), argv
 
 
 def test_progress_is_a_bar_on_a_terminal(folder: str, big_model: str) -> None:
-    code, out, shown = run_in_pty(["--registry", folder, "versions", "register", "m", big_model])
+    argv = ["--registry", folder, "versions", "register", "m", big_model]
+    code, out, shown = run_in_pty(argv, env={"REGISTRY_PROGRESS_DELAY": "0"})
     assert code == EXIT_OK and "Registered 'm' version 1." in out
     assert "\r\x1b[Kregister: [" in shown and "] 100%  4/4 files" in shown and "done in" in shown
 

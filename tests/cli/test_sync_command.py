@@ -45,7 +45,7 @@ def test_sync_json_up_to_date_and_detach(source: str, tmp_path: Path, capsys: py
     dest = str(tmp_path / "edge")
     code, out, err = cli(capsys, "sync", source, dest, "--model", "fraud@champion")
     assert code == EXIT_OK and "new models:     fraud" in out and "files fetched:  2" in out
-    assert "sync: 100%  2/2 files" in err  # not a terminal: a plain line
+    assert err == ""  # quick work: no progress at all (see test_progress_after_the_delay)
     code, out, err = cli(capsys, "--json", "sync", source, dest, "--model", "fraud@champion")
     assert code == EXIT_OK and json.loads(out)["up_to_date"] is True and err == ""
     code, _, err = cli(capsys, "alias", "set", "fraud", "mine", "1", "--registry", dest)
@@ -53,6 +53,17 @@ def test_sync_json_up_to_date_and_detach(source: str, tmp_path: Path, capsys: py
     code, out, _ = cli(capsys, "sync", "--detach", dest)
     assert code == EXIT_OK and f"Detached {dest} from {source}" in out
     assert cli(capsys, "alias", "set", "fraud", "mine", "1", "--registry", dest)[0] == EXIT_OK
+
+
+def test_progress_after_the_delay(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGISTRY_PROGRESS_DELAY", "0")
+    code, _, err = cli(capsys, "sync", source, str(tmp_path / "edge"), "--model", "fraud@champion")
+    assert code == EXIT_OK and "sync: 100%  2/2 files" in err  # not a terminal: a plain line
+    monkeypatch.setenv("REGISTRY_PROGRESS_DELAY", "soon")
+    code, _, err = cli(capsys, "sync", source, str(tmp_path / "edge2"))
+    assert code == EXIT_INVALID and "REGISTRY_PROGRESS_DELAY must be a number of seconds" in err
 
 
 def test_sync_quiet_prints_no_progress(source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
