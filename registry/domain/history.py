@@ -107,7 +107,8 @@ def version_at(
 
 
 def _utc(ms: int) -> str:
-    return _dt.datetime.fromtimestamp(ms / 1000, _dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    when = _dt.datetime.fromtimestamp(ms / 1000, _dt.UTC)
+    return when.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
 
 
 def _absent_at(events: list[Event], state: RegistryState, name: str, at: int) -> ResourceDoesNotExist:

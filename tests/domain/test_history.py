@@ -122,8 +122,13 @@ def test_what_was_in_production_or_champion_at_a_time(reg: Registry) -> None:
     assert reg.version_at("m", t_first, alias="nope") is None
     before_anything = min(e.timestamp for e in reg.events()) - 1
     assert reg.state_at(before_anything).names() == []
-    with pytest.raises(ResourceDoesNotExist):
+    with pytest.raises(ResourceDoesNotExist, match=r"'renamed' did not exist yet at .*given that name"):
         reg.version_at("renamed", t_first, alias="champion")  # it was called "m" then
+    with pytest.raises(ResourceDoesNotExist, match=r"'m' did not exist yet at 20\S+Z: it was created") as exc:
+        reg.version_at("m", before_anything, alias="champion")
+    assert exc.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(ResourceDoesNotExist, match="There was no model 'never' at "):
+        reg.version_at("never", now, alias="champion")
     with pytest.raises(InvalidParameterValue):
         reg.version_at("m", t_first)
     with pytest.raises(InvalidParameterValue):
