@@ -69,9 +69,13 @@ def cmd_sync(ctx: Context) -> int:
             return EXIT_OK
 
         def synced(report: Any) -> None:
-            if not report.up_to_date:
+            if report.up_to_date:
+                return
+            if ctx.out.json_mode:  # a stream: one report per line (JSON Lines), as events --follow
+                ctx.out.json(report.to_dict(), lines=True)
+            else:
                 _show(ctx, report)
-                sys.stdout.flush()
+            sys.stdout.flush()
 
         def failed(exc: RegistryError) -> None:
             print(f"error: {exc} (trying again in {a.interval:g}s)", file=sys.stderr, flush=True)

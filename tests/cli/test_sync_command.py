@@ -93,9 +93,12 @@ def test_sync_mistakes_exit_with_one_line(
     assert code == status and err.startswith("error: ") and message in err and len(err.splitlines()) == 1
 
 
-def test_sync_follow_keeps_a_replica_current(source: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json-lines"])
+def test_sync_follow_keeps_a_replica_current(source: str, tmp_path: Path, json_lines: bool) -> None:
     dest = str(tmp_path / "edge")
     cmd = [sys.executable, "-m", "registry", "sync", source, dest, "--model", "fraud@champion", "--follow"]
+    if json_lines:
+        cmd.append("--json")
     proc = subprocess.Popen([*cmd, "--interval", "0.05", "--quiet"], stdout=subprocess.PIPE, text=True)
     lines: list[str] = []
     assert proc.stdout is not None
@@ -117,7 +120,8 @@ def test_sync_follow_keeps_a_replica_current(source: str, tmp_path: Path) -> Non
                     src.set_registered_model_alias("fraud", "champion", 2)
                 moved = True
         assert seen == [2]
-        while time.monotonic() < deadline and sum("Synced from" in line for line in lines) < 2:
+        marker = '"source": ' if json_lines else "Synced from"
+        while time.monotonic() < deadline and sum(marker in line for line in lines) < 2:
             time.sleep(0.01)  # the second sync committed; its report is on its way
     finally:
         proc.send_signal(signal.SIGINT)
@@ -125,7 +129,9 @@ def test_sync_follow_keeps_a_replica_current(source: str, tmp_path: Path) -> Non
         reader.join(timeout=10)
         proc.stdout.close()
     assert proc.returncode == EXIT_OK
-    assert sum("Synced from" in line for line in lines) == 2
+    assert sum(marker in line for line in lines) == 2
+    if json_lines:  # one report per line
+        assert [json.loads(line)["source"] for line in lines] == [source, source]
 
 
 def _progress(done: int, size: int, *, finished: bool = False, reused: int = 0) -> SyncProgress:
