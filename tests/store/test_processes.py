@@ -104,11 +104,14 @@ def test_sigkill_never_corrupts_or_loses_returned_writes(tmp_path: Path) -> None
         proc = run_python(KILLED_WRITER, root, str(src))
         first = first_line(proc)
         assert first.startswith("ready"), first + proc.communicate(timeout=30)[1]
+        # The kill timer starts after the first acknowledged write, so a loaded machine still gives every trial
+        # real work to lose (timed from "ready", a slow first write left whole trials empty).
+        second = first_line(proc)
         time.sleep(rng.uniform(0.0, 0.3))  # kill somewhere in the writes
         proc.send_signal(signal.SIGKILL)
         out, _err = proc.communicate(timeout=30)
         champion = None
-        for line in out.splitlines():
+        for line in [second, *out.splitlines()]:
             parts = line.split()
             if len(parts) < 2 or not parts[-1].isdigit():
                 continue  # a line cut by the kill
@@ -141,4 +144,4 @@ def test_sigkill_never_corrupts_or_loses_returned_writes(tmp_path: Path) -> None
                 verify_artifacts(mv.storage_location, mv.digest)
         versions = sorted(live)
         assert len(versions) == len(set(versions))
-    assert len(created) > 2 * trials  # the trials did real work
+    assert len(created) >= trials  # every trial acknowledged a write before its kill
