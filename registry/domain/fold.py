@@ -95,8 +95,8 @@ def _on_model_renamed(m: ModelState, e: Event, _root: str | None) -> None:
     m.name = new_name
     m.governance.rename(new_name)
     m.last_updated_timestamp = e.timestamp
-    for number, mv in list(m.versions.items()):
-        m.versions[number] = attrs.evolve(mv, name=new_name, last_updated_timestamp=e.timestamp)
+    for mv in list(m.versions.values()):
+        m.put_version(attrs.evolve(mv, name=new_name, last_updated_timestamp=e.timestamp))
 
 
 def _on_model_updated(m: ModelState, e: Event, _root: str | None) -> None:

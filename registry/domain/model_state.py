@@ -8,7 +8,7 @@ The fold (:mod:`registry.domain.fold`) changes a model only through :meth:`Model
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -17,7 +17,13 @@ from registry.domain.governance import Governance
 from registry.domain.stages import Stage
 from registry.errors import ResourceDoesNotExist
 
-__all__ = ["ModelState", "artifact_location", "model_not_found", "version_not_found"]
+__all__ = ["ModelState", "VersionObserver", "artifact_location", "model_not_found", "version_not_found"]
+
+
+class VersionObserver(Protocol):
+    """What a model reports each version change to (:class:`registry.domain.indexes.Indexes`)."""
+
+    def version_changed(self, model_id: str, old: ModelVersion | None, new: ModelVersion | None) -> None: ...
 
 
 def model_not_found(name: str) -> ResourceDoesNotExist:
@@ -45,6 +51,12 @@ class ModelState:
     by_stage: dict[Stage, set[int]] = attrs.field(factory=lambda: {s: set() for s in Stage})
     governance: Governance = attrs.field(factory=Governance)
     _entity: RegisteredModel | None = None
+    # The indexes of the state holding this model (registry.domain.indexes), told of every version put or dropped.
+    observer: VersionObserver | None = attrs.field(default=None, repr=False)
+
+    def cached_entity(self) -> RegisteredModel | None:
+        """The entity :meth:`registered_model` built and still holds (``None`` when it holds none)."""
+        return self._entity
 
     def touch(self, seq: int) -> None:
         self.seq = seq
@@ -84,15 +96,20 @@ class ModelState:
         return self._entity
 
     def put_version(self, mv: ModelVersion) -> None:
+        """Add or replace a version: the one way the fold changes a version, so indexes hear of it."""
         old = self.versions.get(mv.version)
         if old is not None:
             self.by_stage[old.current_stage].discard(mv.version)
         self.versions[mv.version] = mv
         self.by_stage[mv.current_stage].add(mv.version)
+        if self.observer is not None:
+            self.observer.version_changed(self.id, old, mv)
 
     def drop_version(self, number: int) -> ModelVersion:
         mv = self.versions.pop(number)
         self.by_stage[mv.current_stage].discard(number)
+        if self.observer is not None:
+            self.observer.version_changed(self.id, mv, None)
         return mv
 
     # -- documents: the materialized view the store writes for fast cold starts -------------------------------

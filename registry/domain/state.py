@@ -20,6 +20,7 @@ every state is the fold of a prefix of the journal, whichever documents it was b
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
 
 import attrs
@@ -36,6 +37,7 @@ from registry.domain.fold import (
     tags_payload,
     text_payload,
 )
+from registry.domain.indexes import Indexes, PostingKey
 from registry.domain.model_state import ModelState, model_not_found, version_not_found
 from registry.domain.records import Event, EventType
 from registry.errors import CorruptRegistry
@@ -151,9 +153,14 @@ class ModelTable(dict[str, "ModelState | PendingModel"]):
     ``raw_items`` and ``is_pending`` look without loading.
     """
 
-    def __init__(self, loader: Callable[[PendingModel], ModelState] | None = None) -> None:
+    def __init__(
+        self,
+        loader: Callable[[PendingModel], ModelState] | None = None,
+        on_load: Callable[[ModelState], None] | None = None,
+    ) -> None:
         super().__init__()
         self.loader = loader
+        self.on_load = on_load
 
     def __getitem__(self, model_id: str) -> ModelState:  # type: ignore[override]
         entry = dict.__getitem__(self, model_id)
@@ -162,6 +169,8 @@ class ModelTable(dict[str, "ModelState | PendingModel"]):
                 raise CorruptRegistry(f"Model {model_id} is not loaded and this state has no loader.")
             entry = self.loader(entry)
             dict.__setitem__(self, model_id, entry)
+            if self.on_load is not None:
+                self.on_load(entry)
         return entry
 
     def get(self, model_id: str, default: ModelState | None = None) -> ModelState | None:  # type: ignore[override]
@@ -190,14 +199,26 @@ class RegistryState:
         artifact_root: the folder under which versions' own copies live (``<root>/<model id>/versions/<n>``);
             it only turns recorded digests into ``storage_location`` paths.
         loader: builds a pending model's state when it is first read (see :func:`materialize`).
+        hint: for a cold start from a checkpoint, the ids of the pending models the checkpoint lists under a
+            posting key (``None`` when it cannot say): a search loads only those (see :meth:`version_postings`).
+
+    Every loaded model is indexed (:attr:`indexes`, :mod:`registry.domain.indexes`) as the fold changes it.
     """
 
     def __init__(
-        self, artifact_root: str | None = None, loader: Callable[[PendingModel], ModelState] | None = None
+        self,
+        artifact_root: str | None = None,
+        loader: Callable[[PendingModel], ModelState] | None = None,
+        hint: Callable[[PostingKey], Iterable[str] | None] | None = None,
     ) -> None:
         self.artifact_root = artifact_root
-        self.models = ModelTable(loader)
+        self.indexes = Indexes()
+        self.models = ModelTable(loader, on_load=self._loaded)
+        self._pending_ids: set[str] = set()
+        self.hint = hint
         self.ids_by_name: dict[str, str] = {}
+        # Every name in order, built on the first prefix search and kept in order by the fold from then on.
+        self._sorted_names: list[str] | None = None
         self.seq = 0
         # The hash of the event at ``chain_seq`` (the last one folded, unless the state started from a
         # checkpoint and folded nothing since): where the store's next record links to.
@@ -230,16 +251,91 @@ class RegistryState:
         for model in self.models.values():
             yield from model.versions.values()
 
+    # -- indexed reads (registry.search's planner) -------------------------------------------------------------
+
+    def model_count(self) -> int:
+        return len(self.ids_by_name)
+
+    def registered_model_by_id(self, model_id: str) -> RegisteredModel | None:
+        """The entity of the model with this id, or ``None`` when there is none (deleted)."""
+        return self.models[model_id].registered_model() if model_id in self.models else None
+
+    def names_with_prefix(self, prefix: str) -> list[str]:
+        """The model names that start with ``prefix``, in order (a binary search in the names kept sorted)."""
+        names = self._sorted_names
+        if names is None:
+            names = self._sorted_names = sorted(self.ids_by_name)
+        start = bisect.bisect_left(names, prefix)
+        end = start
+        while end < len(names) and names[end].startswith(prefix):
+            end += 1
+        return names[start:end]
+
+    def version_postings(self, key: PostingKey) -> list[ModelVersion]:
+        """The versions listed under ``key`` (see :mod:`registry.domain.indexes`), exactly: pending models that
+        may hold it are loaded first."""
+        self._load_for(key)
+        models = self.models  # every indexed model is loaded: [] only looks it up
+        return [models[model_id].versions[number] for model_id, number in self.indexes.version_refs(key)]
+
+    def model_postings(self, key: PostingKey) -> list[str]:
+        """The names of the models listed under ``key``, exactly (pending models that may hold it loaded first)."""
+        self._load_for(key)
+        models = self.models
+        return [models[model_id].name for model_id in self.indexes.model_ids(key)]
+
+    def posting_estimate(self, key: PostingKey) -> int:
+        """About how many entities ``key`` lists, without loading anything (what the planner ranks by)."""
+        count = self.indexes.version_count(key) if key[0] in _VERSION_KEYS else self.indexes.model_count(key)
+        if self._pending_ids:
+            hinted = self.hint(key) if self.hint is not None else None
+            count += len(self._pending_ids) if hinted is None else len(list(hinted))
+        return count
+
+    def _load_for(self, key: PostingKey) -> None:
+        pending = self._pending_ids
+        if not pending:
+            return
+        hinted = self.hint(key) if self.hint is not None else None
+        if hinted is None:
+            wanted = list(pending)
+        else:
+            # The checkpoint's index says which models held the key at its position; a pending model with
+            # events since may hold it now whatever the checkpoint says, so it is loaded too.
+            wanted = [i for i in hinted if i in pending]
+            models = self.models
+            wanted += [i for i in pending if models.raw(i).events and i not in wanted]  # type: ignore[union-attr]
+        for model_id in wanted:
+            self.models[model_id]  # loads it, and the table's on_load indexes it
+
+    def _loaded(self, model: ModelState) -> None:
+        self._pending_ids.discard(model.id)
+        self.indexes.add_model(model)
+
     # -- building -----------------------------------------------------------------------------------------------
 
     def add_model(self, model: ModelState) -> None:
+        """Install a loaded model (read from a document or a checkpoint: not a change, so nothing is logged)."""
         dict.__setitem__(self.models, model.id, model)
-        self.ids_by_name[model.name] = model.id
+        self._name_added(model.name, model.id)
+        self.indexes.add_model(model)
 
     def add_pending(self, model_id: str, name: str, seq: int) -> None:
         """Install a model the checkpoint at this state's position lists, to be loaded on first use."""
         dict.__setitem__(self.models, model_id, PendingModel(model_id, name, seq, self.seq, name))
+        self._pending_ids.add(model_id)
+        self._name_added(name, model_id)
+
+    def _name_added(self, name: str, model_id: str) -> None:
         self.ids_by_name[name] = model_id
+        if self._sorted_names is not None:
+            bisect.insort(self._sorted_names, name)
+
+    def _name_removed(self, name: str) -> None:
+        del self.ids_by_name[name]
+        names = self._sorted_names
+        if names is not None:
+            del names[bisect.bisect_left(names, name)]
 
     # -- folding events ---------------------------------------------------------------------------------------
 
@@ -288,7 +384,10 @@ class RegistryState:
             )
         if e.type == EventType.REGISTERED_MODEL_DELETED:
             dict.__delitem__(self.models, entry.id)
-            del self.ids_by_name[entry.name]
+            self._pending_ids.discard(entry.id)
+            self._name_removed(entry.name)
+            if isinstance(entry, ModelState):
+                self.indexes.remove_model(entry)
             return
         new_name = None
         if e.type == EventType.REGISTERED_MODEL_RENAMED:
@@ -307,12 +406,19 @@ class RegistryState:
             if new_name is not None:
                 entry.name = new_name
         else:
+            before = entry.cached_entity()
             fold_model_event(entry, e, self.artifact_root)
+            self.indexes.model_changed(entry, before)
         if new_name is not None:
-            del self.ids_by_name[e.name]
-            self.ids_by_name[new_name] = entry.id
+            self._name_removed(e.name)
+            self._name_added(new_name, entry.id)
         if isinstance(entry, PendingModel) and len(entry.events) >= MAX_PENDING_EVENTS:
             self.models[entry.id]
+
+    def _add_created(self, model: ModelState) -> None:
+        dict.__setitem__(self.models, model.id, model)
+        self._name_added(model.name, model.id)
+        self.indexes.created(model)
 
     def _check_new_model(self, e: Event) -> tuple[str, str]:
         model_id, name = e.model_id, e.name
@@ -340,13 +446,13 @@ class RegistryState:
             seq=e.seq,
         )
         fold_model_event(model, e, self.artifact_root)  # on the new model first: a refusal adds nothing
-        self.add_model(model)
+        self._add_created(model)
 
     def _create(self, e: Event) -> None:
         model_id, name = self._check_new_model(e)
         tags = tags_payload(e.data, "tags")
         description = optional_text(e.data, "description")
-        self.add_model(
+        self._add_created(
             ModelState(
                 id=model_id,
                 name=name,
@@ -357,3 +463,6 @@ class RegistryState:
                 seq=e.seq,
             )
         )
+
+
+_VERSION_KEYS = frozenset({"tag", "alias", "stage", "run_id"})

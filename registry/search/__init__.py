@@ -9,18 +9,18 @@ Layout: :mod:`.lexer` (text -> tokens with spans) -> :mod:`.parser` (tokens -> c
 
 How a search avoids work:
 
-- a filter that pins the name (``name = 'x'``, ``name IN (...)``) only looks at those models' versions; one
-  that constrains the name otherwise (``name LIKE 'churn-%'``) tests names first and skips whole models;
-- everything else filters all entities and sorts the matches the first time a revision of the state is
-  searched; from the second search of the same revision on, it scans a list already sorted in the requested
-  order (kept per state and order, rebuilt when ``state.seq`` moves), so a warm search filters in one pass and
-  stops as soon as the page is full.
+- :mod:`.planner` picks the most selective condition the state's indexes answer (``=`` / ``IN`` on tags,
+  aliases, stage, run id and name, ``name LIKE 'prefix%'``); the whole filter is evaluated on those candidates
+  only and just the matches are sorted, so a selective search costs O(matches), not O(versions);
+- a filter that constrains the name otherwise (``name LIKE '%-prod'``) tests names first and skips whole
+  models;
+- everything else scans a list already sorted in the requested order (:mod:`.sorted_views`: built on the
+  second such search of a state, then brought forward by the changes since, never re-sorted after a write)
+  and stops as soon as the page is full; the first such search filters everything and sorts just the matches.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, Protocol
@@ -36,6 +36,8 @@ from registry.search.paging import (
     search_fingerprint,
 )
 from registry.search.parser import MODELS, VERSIONS, parse_filter
+from registry.search.planner import plan
+from registry.search.sorted_views import sorted_view
 
 __all__ = [
     "MAX_RESULTS_MODELS",
@@ -87,14 +89,12 @@ def search_registered_models(
     max_results = check_max_results(max_results, MAX_RESULTS_MODELS)
     compiled = compile_filter(filter_string, MODELS)
     ordering = parse_order_by(order_by, MODELS)
-
-    def matching_names() -> list[str]:
-        if compiled.names is not None:
-            return [name for name in compiled.names if state.has_model(name)]
-        test = compiled.name_predicate
-        return state.names() if test is None else [name for name in state.names() if test(name)]
-
-    narrowed = compiled.names is not None or compiled.name_predicate is not None
+    candidates: Callable[[], list[Any]] | None = None
+    planned = plan(compiled.node, MODELS, state)
+    if planned is not None:
+        candidates = lambda: [state.registered_model(n) for n in planned.fetch()]  # noqa: E731
+    elif compiled.names is not None or compiled.name_predicate is not None:
+        candidates = lambda: [state.registered_model(n) for n in _matching_names(state, compiled)]  # noqa: E731
     return _page(
         state,
         MODELS,
@@ -103,7 +103,7 @@ def search_registered_models(
         ordering,
         max_results,
         page_token,
-        candidates=(lambda: [state.registered_model(n) for n in matching_names()]) if narrowed else None,
+        candidates=candidates,
         everything=lambda: [state.registered_model(name) for name in state.names()],
     )
 
@@ -135,17 +135,14 @@ def search_model_versions(
     max_results = check_max_results(max_results, MAX_RESULTS_VERSIONS)
     compiled = compile_filter(filter_string, VERSIONS)
     ordering = parse_order_by(order_by, VERSIONS)
-
-    def narrowed() -> list[ModelVersion]:
-        if compiled.names is not None:
-            names = [name for name in compiled.names if state.has_model(name)]
-        else:
-            test = compiled.name_predicate
-            assert test is not None
-            names = [name for name in state.names() if test(name)]
-        return [mv for name in names for mv in state.model_versions(name)]
-
-    is_narrowed = compiled.names is not None or compiled.name_predicate is not None
+    candidates: Callable[[], list[Any]] | None = None
+    planned = plan(compiled.node, VERSIONS, state)
+    if planned is not None:
+        candidates = planned.fetch
+    elif compiled.names is not None or compiled.name_predicate is not None:
+        candidates = lambda: [  # noqa: E731
+            mv for name in _matching_names(state, compiled) for mv in state.model_versions(name)
+        ]
     return _page(
         state,
         VERSIONS,
@@ -154,9 +151,17 @@ def search_model_versions(
         ordering,
         max_results,
         page_token,
-        candidates=narrowed if is_narrowed else None,
+        candidates=candidates,
         everything=lambda: list(state.all_model_versions()),
     )
+
+
+def _matching_names(state: SearchableState, compiled: CompiledFilter) -> list[str]:
+    if compiled.names is not None:
+        return [name for name in compiled.names if state.has_model(name)]
+    test = compiled.name_predicate
+    assert test is not None
+    return [name for name in state.names() if test(name)]
 
 
 def _page(
@@ -176,9 +181,9 @@ def _page(
     predicate = compiled.predicate
     ordered = None
     if candidates is None:
-        # A filter-only search sorts everything only when this revision is searched a second time: a one-off
-        # search (a cold process, the first search after a write) filters first and sorts just the matches.
-        ordered = _sorted_cache(state, kind, ordering, everything, eager=compiled.node is None)
+        # A search no index narrows scans a sorted list; a state's first such search filters everything and
+        # sorts just the matches instead (a one-off search in a cold process never sorts everything).
+        ordered = sorted_view(state, kind, ordering, everything, eager=compiled.node is None)
     if ordered is None:
         matches = [entity for entity in (everything() if candidates is None else candidates()) if predicate(entity)]
         ordering.sort(matches)
@@ -198,47 +203,3 @@ def _page(
             del page[max_results:]
     token = encode_token(fingerprint, ordering.key_of(page[-1])) if more and page else None
     return PagedList(page, token)
-
-
-# -- the sorted-list cache ------------------------------------------------------------------------------------
-# Keyed on the state object (weakly, so a dropped state frees its lists) and checked against state.seq, the
-# revision every applied event moves, so a list is never served after any process's write has been applied.
-# An entry is (seq, sorted list or None); None records that this revision has been searched once.
-_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, Ordering], tuple[int, list[Any] | None]]] = (
-    weakref.WeakKeyDictionary()
-)
-_CACHE_LOCK = threading.Lock()
-_MAX_ORDERINGS_PER_STATE = 8
-
-
-def _sorted_cache(
-    state: Any, kind: str, ordering: Ordering, everything: Callable[[], list[Any]], *, eager: bool
-) -> list[Any] | None:
-    """Every entity in ``ordering``'s order for this revision of ``state``, or ``None`` ("filter instead").
-
-    ``None`` is returned the first time a revision is searched unless ``eager`` (a search without a filter
-    needs everything sorted anyway); from the second search on, the sorted list is built once and reused.
-    """
-    seq = getattr(state, "seq", None)
-    if not isinstance(seq, int):
-        return None
-    try:
-        with _CACHE_LOCK:
-            per_state = _CACHE.setdefault(state, {})
-    except TypeError:  # a state that cannot be weakly referenced is simply not cached
-        return None
-    key = (kind, ordering)
-    entry = per_state.get(key)
-    if entry is not None and entry[0] == seq and entry[1] is not None:
-        return entry[1]
-    if not eager and (entry is None or entry[0] != seq):
-        with _CACHE_LOCK:
-            per_state[key] = (seq, None)
-        return None
-    items = everything()
-    ordering.sort(items)
-    with _CACHE_LOCK:
-        if len(per_state) >= _MAX_ORDERINGS_PER_STATE:
-            per_state.clear()
-        per_state[key] = (seq, items)
-    return items
