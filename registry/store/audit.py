@@ -1,5 +1,6 @@
-"""Proving a registry's caches are caches: every model document, the checkpoint and a handle's own view are
-compared with the fold of the journal (what ``check`` reports; ``check --fix`` then rebuilds them).
+"""Proving a registry's caches are caches: every model document, the checkpoint (its search index included)
+and a handle's own view (its search indexes included) are compared with the fold of the journal (what
+``check`` reports; ``check --fix`` then rebuilds them).
 
 A document claims to be its model's fold just after event ``seq``; the checkpoint claims each model's
 ``(seq, name)`` at its own position and that the journal has that position's record at its byte offset. The
@@ -15,11 +16,13 @@ from typing import Any
 
 import attrs
 
+from registry.domain.indexes import rebuilt
 from registry.domain.state import Event, ModelState, RegistryState
 from registry.errors import CorruptRegistry
 from registry.store.bucket import LAST_CHECKPOINT_KEY, BucketStore
 from registry.store.files import read_json
 from registry.store.folder import Checkpoint, FolderStore
+from registry.store.index_files import merge_postings
 
 __all__ = ["AuditFinding", "audit_bucket", "audit_folder"]
 
@@ -63,6 +66,12 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
         checkpoint = Checkpoint.read(store.view_path)
     except CorruptRegistry as exc:
         findings.append(AuditFinding("checkpoint_mismatch", store.view_path, str(exc)))
+    index_buckets = None
+    if checkpoint is not None and checkpoint.index is not None:
+        index_buckets = checkpoint.index.all_buckets()
+        if index_buckets is None:
+            detail = "a file of its search index (index/) is missing or unreadable"
+            findings.append(AuditFinding("checkpoint_mismatch", store.view_path, detail))
     documents: dict[str, Any] = {}
     if os.path.isdir(store.artifact_root):
         for model_id in sorted(os.listdir(store.artifact_root)):
@@ -90,6 +99,7 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
                 live_seq = state.seq
                 live = {m.id: _normal(m.to_doc()) for m in state.models.values()}
                 live_names = dict(state.ids_by_name)
+                _compare_indexes(findings, store.root, state)
         except CorruptRegistry as exc:
             findings.append(AuditFinding("view_mismatch", store.root, f"this handle cannot read: {exc}"))
     # 3. The journal's fold, compared with each claim at the position it claims.
@@ -102,6 +112,7 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
                 _compare_document(store, findings, model_id, documents[model_id], event, fold)
             if checkpoint is not None and event.seq == checkpoint.seq:
                 at_checkpoint = {m.id: (m.seq, m.name) for m in fold.models.values()}
+                _compare_index_files(findings, store.view_path, index_buckets, fold)
             if live is not None and event.seq == live_seq:
                 _compare_live(findings, store.root, live, live_names, fold)
                 live = None
@@ -110,6 +121,8 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
         return findings, None
     if live is not None and live_seq == 0:
         _compare_live(findings, store.root, live, live_names, fold)
+    if checkpoint is not None and checkpoint.seq == 0:
+        _compare_index_files(findings, store.view_path, index_buckets, RegistryState())
     for seq, model_ids in claims.items():
         for model_id in model_ids:
             detail = f"it claims event {seq}, but the journal ends at event {fold.seq}"
@@ -160,6 +173,27 @@ def _compare_live(
         findings.append(AuditFinding("view_mismatch", location, detail))
 
 
+def _compare_indexes(findings: list[AuditFinding], location: str, state: RegistryState) -> None:
+    """A handle's incremental search indexes against indexes rebuilt from its (now all loaded) models."""
+    if state.indexes.postings() != rebuilt(state.models.values()).postings():
+        detail = f"this handle's search indexes at event {state.seq} differ from its models' (rebuilt)"
+        findings.append(AuditFinding("view_mismatch", location, detail))
+
+
+def _compare_index_files(
+    findings: list[AuditFinding], path: str, buckets: list[dict[str, list[str]]] | None, fold: RegistryState
+) -> None:
+    """The checkpoint's search index against the one the journal's fold gives at the checkpoint's position."""
+    if buckets is None:
+        return
+    expected = merge_postings(None, set(), fold.models.values())
+    normal = [{k: sorted(v) for k, v in b.items()} for b in buckets]
+    if normal != [{k: sorted(v) for k, v in b.items()} for b in expected]:
+        wrong = [n for n, (a, b) in enumerate(zip(normal, expected, strict=True)) if a != b]
+        detail = f"its search index at event {fold.seq} differs from the journal's fold (buckets {wrong[:5]})"
+        findings.append(AuditFinding("checkpoint_mismatch", path, detail))
+
+
 def audit_bucket(store: BucketStore) -> tuple[list[AuditFinding], RegistryState | None]:
     """Compare a bucket registry's last checkpoint and ``store``'s own view with the journal's fold.
 
@@ -183,6 +217,7 @@ def audit_bucket(store: BucketStore) -> tuple[list[AuditFinding], RegistryState 
             live_seq = state.seq
             live = {m.id: _normal(m.to_doc()) for m in state.models.values()}
             live_names = dict(state.ids_by_name)
+            _compare_indexes(findings, store.location, state)
     except CorruptRegistry as exc:
         findings.append(AuditFinding("view_mismatch", store.location, f"this handle cannot read: {exc}"))
     fold = RegistryState(store.artifact_root)

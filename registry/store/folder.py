@@ -5,6 +5,7 @@ Layout::
     <root>/registry.json            format version, stage policy, creation time
     <root>/journal/journal.log      append-only, checksummed events: the source of truth and the commit point
     <root>/view.json                checkpoint: the journal position the model documents reflect
+    <root>/index/<b>-<digest>.json  the checkpoint's search index: models by posting key (registry.store.index_files)
     <root>/models/<id>/model.json   materialized state of one model as of some checkpoint
     <root>/models/<id>/versions/<n> the immutable files of version n, with MANIFEST.sha256
     <root>/tmp/                     staging, on the same filesystem so publishing is a rename
@@ -29,9 +30,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from registry.domain.indexes import PostingKey
 from registry.domain.stages import StagePolicy
 from registry.domain.state import Event, ModelState, PendingModel, RegistryState, materialize
 from registry.errors import (
@@ -42,7 +44,8 @@ from registry.errors import (
     ResourceDoesNotExist,
 )
 from registry.store.base import Clock, Store
-from registry.store.files import atomic_write_json, fsync_dir, os_errors, read_json
+from registry.store.files import atomic_write_bytes, atomic_write_json, fsync_dir, os_errors, read_json
+from registry.store.index_files import BUCKETS, IndexFiles, file_name, merge_postings, render_bucket
 from registry.store.journal import Journal
 from registry.store.locking import LockTimeout, ProcessLock
 
@@ -55,15 +58,24 @@ CHECKPOINT_EVERY = 1000
 
 _SETTINGS = "registry.json"
 _VIEW = "view.json"
-_REGISTRY_ENTRIES = {".lock", "journal", "models", "tmp"}
+_REGISTRY_ENTRIES = {".lock", "index", "journal", "models", "tmp"}
+_INDEX = "index"
 
 
 class Checkpoint:
     """``view.json`` as read: the journal position (``seq``, byte ``offset``, and ``start``, where the record
-    of ``seq`` begins) and each model's ``(seq, name)`` there."""
+    of ``seq`` begins), each model's ``(seq, name)`` there, and the search index of that position (``None``
+    when the checkpoint has none: written by an older version)."""
 
-    def __init__(self, seq: int, offset: int, start: int, models: dict[str, tuple[int, str]]) -> None:
-        self.seq, self.offset, self.start, self.models = seq, offset, start, models
+    def __init__(
+        self,
+        seq: int,
+        offset: int,
+        start: int,
+        models: dict[str, tuple[int, str]],
+        index: IndexFiles | None = None,
+    ) -> None:
+        self.seq, self.offset, self.start, self.models, self.index = seq, offset, start, models, index
 
     @classmethod
     def read(cls, path: str) -> Checkpoint | None:
@@ -88,7 +100,13 @@ class Checkpoint:
         ):
             log.warning("registry: ignoring the malformed checkpoint %s", path)
             return None
-        return cls(seq, offset, start, models)
+        folder = os.path.join(os.path.dirname(path), _INDEX)
+
+        def read_index_file(name: str) -> bytes:
+            with open(os.path.join(folder, name), "rb") as f:
+                return f.read()
+
+        return cls(seq, offset, start, models, IndexFiles.from_view(view, read_index_file))
 
 
 class FolderStore(Store):
@@ -325,7 +343,8 @@ class FolderStore(Store):
                 "--fix' to accept the journal as it is and rebuild the view from it.",
                 path=self.root,
             )
-        state = self._new_state()
+        # A cold search loads only the models the checkpoint's index names for its condition.
+        state = self._new_state(hint=checkpoint.index.model_ids if checkpoint.index is not None else None)
         state.seq = checkpoint.seq
         for model_id, (seq, name) in checkpoint.models.items():
             # Nothing is read yet: a model's document is read when something first reads the model.
@@ -362,8 +381,8 @@ class FolderStore(Store):
             return f"{where}, but the journal has no record of event {checkpoint.seq} there."
         return None
 
-    def _new_state(self) -> RegistryState:
-        return RegistryState(self.artifact_root, loader=self._materialize)
+    def _new_state(self, hint: Callable[[PostingKey], list[str] | None] | None = None) -> RegistryState:
+        return RegistryState(self.artifact_root, loader=self._materialize, hint=hint)
 
     def _materialize(self, pending: PendingModel) -> ModelState:
         """Load a pending model at its state's position (see :func:`registry.domain.state.materialize`)."""
@@ -507,19 +526,68 @@ class FolderStore(Store):
         self.check_writable("write a checkpoint")
         previous = Checkpoint.read(self.view_path) if os.path.exists(self.view_path) else None
         written = {k: v[0] for k, v in previous.models.items()} if previous is not None else {}
+        # The previous index's postings hold for every model unchanged since; without one, every model is
+        # loaded once so its postings can be computed.
+        old_buckets = previous.index.all_buckets() if previous is not None and previous.index is not None else None
         models = {}
+        unchanged: set[str] = set()
+        changed: list[ModelState] = []
         for model_id, entry in self._state.models.raw_items():
-            if isinstance(entry, PendingModel) and entry.events:
+            if isinstance(entry, PendingModel) and (
+                entry.events or old_buckets is None or written.get(model_id) != entry.seq
+            ):
                 entry = self._state.models[model_id]
+            if written.get(model_id) == entry.seq and old_buckets is not None:
+                unchanged.add(model_id)
+            elif isinstance(entry, ModelState):
+                changed.append(entry)
             if isinstance(entry, ModelState) and written.get(model_id) != entry.seq:
                 folder = self._path("models", model_id)
                 os.makedirs(folder, exist_ok=True)
                 atomic_write_json(os.path.join(folder, "model.json"), entry.to_doc(), durable=self.durable)
             models[model_id] = [entry.seq, entry.name]
-        view = {"seq": self._state.seq, "offset": self._offset, "start": self._last_start, "models": models}
+        index = self._write_index(merge_postings(old_buckets, unchanged, changed), previous)
+        view = {
+            "seq": self._state.seq,
+            "offset": self._offset,
+            "start": self._last_start,
+            "models": models,
+            "index": index.to_view(),
+        }
         atomic_write_json(self.view_path, view, durable=self.durable)
+        self._remove_unlisted_index_files(index)
         self._checkpoint_seq = self._state.seq
         log.debug("registry: checkpoint at seq %d (%d models)", self._state.seq, len(models))
+
+    def _write_index(self, buckets: list[dict[str, list[str]]], previous: Checkpoint | None) -> IndexFiles:
+        """Write the buckets whose content changed (as new files: a reader of the old view keeps its own)."""
+        folder = self._path(_INDEX)
+        before = previous.index.files if previous is not None and previous.index is not None else [None] * BUCKETS
+        files: list[str | None] = []
+        for number, postings in enumerate(buckets):
+            if not postings:
+                files.append(None)
+                continue
+            content = render_bucket(postings)
+            name = file_name(number, content)
+            if name != before[number] or not os.path.exists(os.path.join(folder, name)):
+                os.makedirs(folder, exist_ok=True)
+                atomic_write_bytes(os.path.join(folder, name), content, durable=self.durable)
+            files.append(name)
+        return IndexFiles(files, None)
+
+    def _remove_unlisted_index_files(self, index: IndexFiles) -> None:
+        # After view.json names the new files: an older view's files are garbage now (a reader still holding
+        # that view and missing one loads every model instead).
+        listed = {name for name in index.files if name is not None}
+        try:
+            names = os.listdir(self._path(_INDEX))
+        except FileNotFoundError:
+            return
+        for name in names:
+            if name not in listed and name.endswith(".json"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(self._path(_INDEX, name))
 
     def repair(self) -> None:
         """Rebuild the state from the whole journal and rewrite every document and the checkpoint (under the

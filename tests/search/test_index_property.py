@@ -245,8 +245,10 @@ class IndexedSearchMachine(RuleBasedStateMachine):
         models=st.booleans(),
         data=st.data(),
         size=st.sampled_from([1, 2, 100]),
+        cold=st.booleans(),
     )
-    def search(self, h: int, models: bool, data: st.DataObject, size: int) -> None:
+    def search(self, h: int, models: bool, data: st.DataObject, size: int, cold: bool) -> None:
+        """Search through handle ``h``, or (``cold``) through a handle opened just for it from the checkpoint."""
         text = data.draw(filters(models), label="filter")
         if models:
             order = data.draw(st.sampled_from([None, ["last_updated_timestamp DESC"], ["name DESC"]]), label="order")
@@ -257,7 +259,8 @@ class IndexedSearchMachine(RuleBasedStateMachine):
                 label="order",
             )
             search_fn = search_model_versions
-        store = self.handle(h)._store  # type: ignore[attr-defined]
+        reg = Registry(self.uri, read_only=True) if cold else self.handle(h)
+        store = reg._store  # type: ignore[attr-defined]
         with store.reading() as state:
             # Indexed first: on a cold state this is the search that loads only what the indexes point at.
             got = [identity(p) for p in pages(search_fn, state, text, size, order)]
