@@ -20,8 +20,9 @@ from registry.domain.indexes import rebuilt
 from registry.domain.state import Event, ModelState, RegistryState
 from registry.errors import CorruptRegistry
 from registry.store.bucket import LAST_CHECKPOINT_KEY, BucketStore
+from registry.store.checkpoints import Checkpoint
 from registry.store.files import read_json
-from registry.store.folder import Checkpoint, FolderStore
+from registry.store.folder import FolderStore
 from registry.store.index_files import merge_postings
 
 __all__ = ["AuditFinding", "audit_bucket", "audit_folder"]

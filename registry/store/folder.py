@@ -44,8 +44,9 @@ from registry.errors import (
     ResourceDoesNotExist,
 )
 from registry.store.base import Clock, Store
-from registry.store.files import atomic_write_bytes, atomic_write_json, fsync_dir, os_errors, read_json
-from registry.store.index_files import BUCKETS, IndexFiles, file_name, merge_postings, render_bucket
+from registry.store.checkpoints import INDEX_FOLDER, Checkpoint, remove_unlisted_index_files, write_index_files
+from registry.store.files import atomic_write_json, fsync_dir, os_errors, read_json
+from registry.store.index_files import merge_postings
 from registry.store.journal import Journal
 from registry.store.locking import LockTimeout, ProcessLock
 
@@ -59,54 +60,6 @@ CHECKPOINT_EVERY = 1000
 _SETTINGS = "registry.json"
 _VIEW = "view.json"
 _REGISTRY_ENTRIES = {".lock", "index", "journal", "models", "tmp"}
-_INDEX = "index"
-
-
-class Checkpoint:
-    """``view.json`` as read: the journal position (``seq``, byte ``offset``, and ``start``, where the record
-    of ``seq`` begins), each model's ``(seq, name)`` there, and the search index of that position (``None``
-    when the checkpoint has none: written by an older version)."""
-
-    def __init__(
-        self,
-        seq: int,
-        offset: int,
-        start: int,
-        models: dict[str, tuple[int, str]],
-        index: IndexFiles | None = None,
-    ) -> None:
-        self.seq, self.offset, self.start, self.models, self.index = seq, offset, start, models, index
-
-    @classmethod
-    def read(cls, path: str) -> Checkpoint | None:
-        """The checkpoint at ``path``; ``None`` if there is none or it is not one this version wrote.
-
-        Raises:
-            CorruptRegistry: it is not valid JSON.
-        """
-        try:
-            view = read_json(path)
-        except FileNotFoundError:
-            return None
-        try:
-            seq, offset, start = view["seq"], view["offset"], view["start"]
-            models = {str(k): (v[0], v[1]) for k, v in view["models"].items()}
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            log.warning("registry: ignoring the malformed checkpoint %s", path)
-            return None
-        numbers = [seq, offset, start, *(s for s, _ in models.values())]
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers) or not all(
-            isinstance(name, str) for _, name in models.values()
-        ):
-            log.warning("registry: ignoring the malformed checkpoint %s", path)
-            return None
-        folder = os.path.join(os.path.dirname(path), _INDEX)
-
-        def read_index_file(name: str) -> bytes:
-            with open(os.path.join(folder, name), "rb") as f:
-                return f.read()
-
-        return cls(seq, offset, start, models, IndexFiles.from_view(view, read_index_file))
 
 
 class FolderStore(Store):
@@ -546,7 +499,9 @@ class FolderStore(Store):
                 os.makedirs(folder, exist_ok=True)
                 atomic_write_json(os.path.join(folder, "model.json"), entry.to_doc(), durable=self.durable)
             models[model_id] = [entry.seq, entry.name]
-        index = self._write_index(merge_postings(old_buckets, unchanged, changed), previous)
+        index = write_index_files(
+            self._path(INDEX_FOLDER), merge_postings(old_buckets, unchanged, changed), previous, durable=self.durable
+        )
         view = {
             "seq": self._state.seq,
             "offset": self._offset,
@@ -555,39 +510,9 @@ class FolderStore(Store):
             "index": index.to_view(),
         }
         atomic_write_json(self.view_path, view, durable=self.durable)
-        self._remove_unlisted_index_files(index)
+        remove_unlisted_index_files(self._path(INDEX_FOLDER), index)
         self._checkpoint_seq = self._state.seq
         log.debug("registry: checkpoint at seq %d (%d models)", self._state.seq, len(models))
-
-    def _write_index(self, buckets: list[dict[str, list[str]]], previous: Checkpoint | None) -> IndexFiles:
-        """Write the buckets whose content changed (as new files: a reader of the old view keeps its own)."""
-        folder = self._path(_INDEX)
-        before = previous.index.files if previous is not None and previous.index is not None else [None] * BUCKETS
-        files: list[str | None] = []
-        for number, postings in enumerate(buckets):
-            if not postings:
-                files.append(None)
-                continue
-            content = render_bucket(postings)
-            name = file_name(number, content)
-            if name != before[number] or not os.path.exists(os.path.join(folder, name)):
-                os.makedirs(folder, exist_ok=True)
-                atomic_write_bytes(os.path.join(folder, name), content, durable=self.durable)
-            files.append(name)
-        return IndexFiles(files, None)
-
-    def _remove_unlisted_index_files(self, index: IndexFiles) -> None:
-        # After view.json names the new files: an older view's files are garbage now (a reader still holding
-        # that view and missing one loads every model instead).
-        listed = {name for name in index.files if name is not None}
-        try:
-            names = os.listdir(self._path(_INDEX))
-        except FileNotFoundError:
-            return
-        for name in names:
-            if name not in listed and name.endswith(".json"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(self._path(_INDEX, name))
 
     def repair(self) -> None:
         """Rebuild the state from the whole journal and rewrite every document and the checkpoint (under the
