@@ -5,8 +5,8 @@ checkpoint it opened, and is closed (which checkpoints), dropped without closing
 reopened, or made to checkpoint at any step, while the others write. Every mutating operation is a rule (rename
 and delete included), each predicted by the reference model: a handle must accept exactly what the reference
 accepts and refuse the rest with the right error. Reads through a handle catch it up and must equal the
-reference. Each handle has its own user, and the policy requires an approval by another user to enter
-Production, so transition requests (created, approved, rejected, closed by deletes and moves), comments and
+reference, indexed searches (tag, alias, stage) included. Each handle has its own user, and the policy
+requires an approval by another user to enter Production, so transition requests (created, approved, rejected, closed by deletes and moves), comments and
 stage rollbacks are among the steps; the reference keeps every request's status.
 
 After every step, without moving any handle (so the lazy states that other handles' checkpoints can go stale
@@ -541,6 +541,26 @@ class MultiHandleMachine(RuleBasedStateMachine):
             assert reg.get_model_version_by_alias(name, alias).version == number
         found = reg.search_model_versions(f"name = '{name}'")
         assert sorted(v.version for v in found) == sorted(m.versions)
+
+    @rule(h=handles, key=keys, value=values, alias=aliases, stage=stages)
+    def search_by_index(self, h: int, key: str, value: str, alias: str, stage: str) -> None:
+        """Searches the indexes answer (on a lazily loaded handle: from its checkpoint's index) equal the
+        reference's answers."""
+        reg = self.handle(h)
+
+        def found(text: str) -> list[tuple[str, int]]:
+            return sorted((v.name, v.version) for v in reg.search_model_versions(text, max_results=1000))
+
+        def expected(test: Any) -> list[tuple[str, int]]:
+            return sorted((name, n) for name, m in self.ref.items() for n, v in m.versions.items() if test(m, n, v))
+
+        assert found(f"tags.{key} = '{value}'") == expected(lambda m, n, v: v.tags.get(key) == value)
+        assert found(f"alias = '{alias}'") == expected(lambda m, n, v: m.aliases.get(alias) == n)
+        assert found(f"current_stage = '{stage}'") == expected(lambda m, n, v: v.stage == stage)
+        models = sorted(rm.name for rm in reg.search_registered_models(f"tags.{key} = '{value}'"))
+        assert models == sorted(name for name, m in self.ref.items() if m.tags.get(key) == value)
+        with_alias = sorted(rm.name for rm in reg.search_registered_models(f"alias = '{alias}'"))
+        assert with_alias == sorted(name for name, m in self.ref.items() if alias in m.aliases)
 
     @rule(h=handles)
     def read_everything(self, h: int) -> None:
