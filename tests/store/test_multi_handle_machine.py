@@ -6,8 +6,9 @@ reopened, or made to checkpoint at any step, while the others write. Every mutat
 and delete included), each predicted by the reference model: a handle must accept exactly what the reference
 accepts and refuse the rest with the right error. Reads through a handle catch it up and must equal the
 reference, indexed searches (tag, alias, stage) included. Each handle has its own user, and the policy
-requires an approval by another user to enter Production, so transition requests (created, approved, rejected, closed by deletes and moves), comments and
-stage rollbacks are among the steps; the reference keeps every request's status.
+requires an approval by another user to enter Production, so transition requests (created, approved,
+rejected, closed by deletes and moves), comments and stage rollbacks are among the steps; the reference keeps
+every request's status.
 
 After every step, without moving any handle (so the lazy states that other handles' checkpoints can go stale
 under are kept): each handle's name index equals the reference's names at that handle's own position (its
