@@ -18,7 +18,7 @@ if typing.TYPE_CHECKING:
         get_registry_uri,
         set_registry_uri,
     )
-    from registry.client.replicas import SyncReport
+    from registry.client.sync_report import SyncReport
     from registry.defaults import default_registry, register_model
     from registry.domain.chain import ChainReport
     from registry.domain.entities import ModelVersion, ModelVersionFile, ModelVersionStatus, RegisteredModel
@@ -97,7 +97,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "RegistryError": ("registry.errors", "RegistryError"),
     "RegistryIOError": ("registry.errors", "RegistryIOError"),
     "RegistryLockTimeout": ("registry.errors", "RegistryLockTimeout"),
-    "SyncReport": ("registry.client.replicas", "SyncReport"),
+    "SyncReport": ("registry.client.sync_report", "SyncReport"),
     "ReplicaReadOnly": ("registry.errors", "ReplicaReadOnly"),
     "ResourceAlreadyExists": ("registry.errors", "ResourceAlreadyExists"),
     "ResourceDoesNotExist": ("registry.errors", "ResourceDoesNotExist"),

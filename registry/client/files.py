@@ -8,7 +8,6 @@ import os
 from typing import TYPE_CHECKING, Any, cast
 
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists
-from registry.store.progress import check_callback
 
 if TYPE_CHECKING:
     from registry.domain.entities import ModelVersion, ModelVersionFile
@@ -80,6 +79,9 @@ class ModelFilesMixin:
             ResourceAlreadyExists: ``dest`` exists and is not an empty folder.
             ArtifactVerificationError: the stored files differ from those registered.
         """
+
+        from registry.store.progress import check_callback
+
         mv = self.resolve_model_uri(model_uri)
         if mv.storage_location is None:
             raise InvalidParameterValue(

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from registry.domain import approvals
-from registry.domain.chain import ChainReport, verify_chain
-from registry.domain.stages import Stage
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from registry.domain.chain import ChainReport
     from registry.domain.commands import Change
     from registry.domain.entities import ModelVersion
     from registry.domain.governance import Comment, TransitionRequest
+    from registry.domain.stages import Stage
     from registry.domain.state import Event, RegistryState
     from registry.store.base import Store
 
@@ -59,6 +57,8 @@ class GovernanceMixin:
             IllegalStageTransition: the stage policy never allows that move from the version's stage.
             ResourceAlreadyExists: this user already has a pending request for it.
         """
+        from registry.domain import approvals
+
         store = self._store
         events = self._write(
             lambda s: approvals.create_transition_request(
@@ -85,6 +85,8 @@ class GovernanceMixin:
             ApprovalRequired: the policy wants an approver other than the requester, and this user asked.
             IllegalStageTransition: the policy (its moves or guards) refuses the move itself.
         """
+        from registry.domain import approvals
+
         store = self._store
         events = self._write(
             lambda s: approvals.approve_transition_request(
@@ -101,6 +103,8 @@ class GovernanceMixin:
         Raises:
             ResourceDoesNotExist: no pending request for that version and stage.
         """
+        from registry.domain import approvals
+
         events = self._write(lambda s: approvals.reject_transition_request(s, _name(name), version, stage, comment))
         return self._request(events[0].model_id, events[0].data["request_ids"][0])
 
@@ -110,6 +114,8 @@ class GovernanceMixin:
         Raises:
             ResourceDoesNotExist: ``creator`` has no pending request for that version and stage.
         """
+        from registry.domain import approvals
+
         self._write(lambda s: approvals.delete_transition_request(s, _name(name), version, stage, creator))
 
     def list_transition_requests(
@@ -117,6 +123,8 @@ class GovernanceMixin:
     ) -> list[TransitionRequest]:
         """The version's pending requests, oldest first (as Databricks lists them); ``include_closed=True``
         lists every request it ever had, each with its status (approved, rejected, deleted, closed and why)."""
+        from registry.domain import approvals
+
         with self._store.reading() as state:
             return approvals.transition_requests(state, _name(name), version, include_closed)
 
@@ -128,6 +136,8 @@ class GovernanceMixin:
 
     def create_comment(self, name: str, version: int | str, comment: str) -> Comment:
         """Comment on a version; returns the comment (its ``id`` is what update and delete take)."""
+        from registry.domain import approvals
+
         local = self.new_id()
         events = self._write(lambda s: approvals.create_comment(s, _name(name), version, comment, local))
         return self._comment(events[0].data["id"])
@@ -139,6 +149,8 @@ class GovernanceMixin:
             ResourceDoesNotExist: no such comment.
             InvalidParameterValue: the comment is someone else's.
         """
+        from registry.domain import approvals
+
         self._write(lambda s: approvals.update_comment(s, id, comment, self._user))
         return self._comment(id)
 
@@ -149,6 +161,8 @@ class GovernanceMixin:
             ResourceDoesNotExist: no such comment.
             InvalidParameterValue: the comment is someone else's.
         """
+        from registry.domain import approvals
+
         self._write(lambda s: approvals.delete_comment(s, id, self._user))
 
     def list_comments(self, name: str, version: int | str) -> list[Comment]:
@@ -166,6 +180,8 @@ class GovernanceMixin:
         return self._comment(id)
 
     def _comment(self, comment_id: str) -> Comment:
+        from registry.domain import approvals
+
         with self._store.reading() as state:
             return approvals.find_comment(state, comment_id)[1]
 
@@ -180,6 +196,8 @@ class GovernanceMixin:
             ResourceDoesNotExist: nothing is in ``stage``, no other version held it before, or that version was
                 deleted since.
         """
+        from registry.domain import approvals
+
         store = self._store
 
         def decide(state: RegistryState) -> list[Any]:
@@ -195,6 +213,8 @@ class GovernanceMixin:
         """Check the journal's hash chain: ``report.ok``, and else ``report.first_bad``, the ``seq`` of the first
         record that does not match (edited, removed or reordered) and ``report.problem``. A registry created
         before the chain existed is covered from the upgrade point on (``report.upgraded``, ``report.start``)."""
+        from registry.domain.chain import verify_chain
+
         return verify_chain(self._store.read_events(0))
 
 

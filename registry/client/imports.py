@@ -11,14 +11,11 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-import attrs
-
-from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport, plan_import
 from registry.errors import ArtifactVerificationError, InvalidParameterValue
-from registry.store.progress import check_callback
 
 if TYPE_CHECKING:
     from registry.domain.commands import Change
+    from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
     from registry.domain.progress import ProgressCallback
     from registry.domain.state import Event, RegistryState
     from registry.exchange.protocol import RegistryLike
@@ -31,6 +28,8 @@ __all__ = ["ImportsMixin"]
 def _checked(
     models: object, files: object, origin: object
 ) -> tuple[Sequence[ImportedModel], dict[tuple[str, int], str]]:
+    from registry.domain.imports import ImportedModel
+
     if not isinstance(models, list | tuple) or not all(isinstance(m, ImportedModel) for m in models):
         raise InvalidParameterValue(f"models must be a list of ImportedModel, got {models!r:.80}.")
     if origin is not None and not isinstance(origin, str):
@@ -95,6 +94,10 @@ class ImportsMixin:
             ImportConflict: something would be overwritten; every conflict is listed and nothing is written.
             ArtifactVerificationError: a version's files do not give the digest it declares.
         """
+        import attrs
+
+        from registry.domain.imports import plan_import
+
         models, given = _checked(models, files, origin)
         with self._store.reading() as state:
             live = {
@@ -167,6 +170,7 @@ class ImportsMixin:
         written. ``progress`` is told the files and bytes written (task ``bundle``). See
         :func:`registry.exchange.bundle.export_bundle`."""
         from registry.exchange.bundle import export_bundle
+        from registry.store.progress import check_callback
 
         return export_bundle(self._exchangeable(), path, models, check_callback(progress))
 
@@ -179,6 +183,7 @@ class ImportsMixin:
             ImportConflict: it would overwrite something here; every conflict is listed and nothing was written.
         """
         from registry.exchange.bundle import import_bundle
+        from registry.store.progress import check_callback
 
         return import_bundle(self._exchangeable(), path, check_callback(progress))
 

@@ -10,10 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from registry.domain import commands, history
-from registry.domain.validation import validate_alias, validate_model_name, validate_version
 from registry.errors import InvalidParameterValue
 
 if TYPE_CHECKING:
@@ -102,12 +98,17 @@ class JournalMixin:
         Raises:
             ResourceDoesNotExist: no model of that name ever existed.
         """
+        from registry.domain import history
+        from registry.domain.validation import validate_version
+
         number = validate_version(version) if version is not None else None
         return history.model_history(self._log.events(0), name, number)
 
     def state_at(self, at: int) -> RegistryState:
         """The registry as it was at time ``at`` (integer milliseconds since the epoch): a read-only snapshot
         (``state.model(name).aliases``, ``.latest(stage)``) whose versions carry no file locations."""
+        from registry.domain import history
+
         return history.state_at(self._log.events(0), at)
 
     def version_at(
@@ -119,6 +120,8 @@ class JournalMixin:
             InvalidParameterValue: neither or both of ``alias`` and ``stage`` given, or a bad stage.
             ResourceDoesNotExist: no model called ``name`` existed at that time.
         """
+        from registry.domain import history
+
         return history.version_at(self._log.events(0), name, at, alias=alias, stage=stage)
 
     def rollback_alias(self, name: str, alias: str, reason: str | None = None) -> ModelVersion:
@@ -130,6 +133,11 @@ class JournalMixin:
         Raises:
             ResourceDoesNotExist: the model or alias does not exist, or there is nothing to roll back to.
         """
+        import attrs
+
+        from registry.domain import commands, history
+        from registry.domain.validation import validate_alias, validate_model_name
+
         store = self._store
         if not isinstance(reason, str | None):
             raise InvalidParameterValue(f"reason must be a string or None, got {reason!r}.")

@@ -7,10 +7,8 @@ change only after it has committed.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,40 +18,19 @@ from registry.client.imports import ImportsMixin
 from registry.client.journal import JournalMixin
 from registry.client.replicas import ReplicasMixin
 from registry.client.webhooks import WebhooksMixin
-from registry.domain import commands
-from registry.domain.entities import ModelVersion, RegisteredModel
-from registry.domain.progress import ProgressCallback
-from registry.domain.stages import MLFLOW, Stage, StagePolicy, policy_named
-from registry.domain.state import Event, RegistryState, version_not_found
-from registry.domain.uris import is_models_uri, local_path, parse_models_uri
-from registry.domain.validation import (
-    validate_alias,
-    validate_description,
-    validate_model_name,
-    validate_run_id,
-    validate_run_link,
-    validate_tags,
-    validate_version,
-)
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
-from registry.events.bus import EventBus
-from registry.events.log import EventLog
-from registry.store.artifacts import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, CopyLimits
-from registry.store.base import Clock, Store, default_actor, system_clock
-from registry.store.files import path_text
-from registry.store.progress import check_callback
-from registry.store.uris import (
-    DEFAULT_REGISTRY_FOLDER,
-    MEMORY,
-    get_registry_uri,
-    open_store,
-    resolve_registry_uri,
-    set_registry_uri,
-)
+from registry.store.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES
+from registry.store.uris import DEFAULT_REGISTRY_FOLDER, get_registry_uri, resolve_registry_uri, set_registry_uri
 
 if TYPE_CHECKING:
+    from registry.domain import commands
+    from registry.domain.entities import ModelVersion, RegisteredModel
+    from registry.domain.progress import ProgressCallback
+    from registry.domain.stages import Stage, StagePolicy
+    from registry.domain.state import Event, RegistryState
     from registry.events.webhooks.service import WebhookService
     from registry.search import PagedList
+    from registry.store.base import Clock, Store
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
@@ -64,12 +41,13 @@ __all__ = [
     "set_registry_uri",
 ]
 
-log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 def _random_id() -> str:
+    import uuid  # here, not at the top: `from registry import Registry` stays cheap
+
     return uuid.uuid4().hex
 
 
@@ -106,7 +84,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         RegistryIOError: the operating system refused to read the folder (the message says what to do).
     """
 
-    _default_policy: StagePolicy = MLFLOW
+    _default_policy_name = "mlflow"  # a name, not the policy: naming it imports nothing
 
     def __init__(
         self,
@@ -122,6 +100,13 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         max_version_bytes: int = DEFAULT_MAX_BYTES,
         max_version_files: int = DEFAULT_MAX_FILES,
     ) -> None:
+        from registry.domain.stages import policy_named
+        from registry.events.bus import EventBus
+        from registry.events.log import EventLog
+        from registry.store.artifacts import CopyLimits
+        from registry.store.base import default_actor, system_clock
+        from registry.store.uris import open_store, resolve_registry_uri
+
         self._copy_limits = CopyLimits(max_bytes=max_version_bytes, max_files=max_version_files)
         if read_only is None:
             read_only = os.environ.get("REGISTRY_READ_ONLY", "").strip().lower() in ("1", "true", "yes")
@@ -136,7 +121,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         self._store: Store = open_store(
             self.uri,
             policy=explicit,
-            default_policy=self._default_policy,
+            default_policy=policy_named(self._default_policy_name),
             clock=self._clock,
             actor=actor,
             durable=durable,
@@ -188,6 +173,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def close(self) -> None:
         """Write a checkpoint if one is due and release resources. Named in-memory registries live on."""
+        from registry.store.uris import MEMORY
+
         if self._webhook_service is not None:
             self._webhook_service.close()  # lets deliveries already due go out first (a few seconds at most)
         if not self.uri.startswith(MEMORY) or self.uri == MEMORY:
@@ -202,6 +189,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def set_stage_policy(self, policy: str | StagePolicy) -> None:
         """Replace the registry's stage policy (stored in the registry, so every process enforces it)."""
+        from registry.domain.stages import policy_named
+
         chosen = policy_named(policy)
         self._store.save_policy(chosen)
 
@@ -216,6 +205,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             ResourceAlreadyExists: a model with this name exists.
             InvalidParameterValue: a bad name, tag or description.
         """
+        from registry.domain import commands
+
         model_id = self.new_id()
         self._write(lambda s: commands.create_registered_model(s, name, tags, description, model_id))
         return self.get_registered_model(name)
@@ -260,24 +251,34 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         Raises:
             ResourceAlreadyExists: ``new_name`` is taken.
         """
+        from registry.domain import commands
+
         self._write(lambda s: commands.rename_registered_model(s, _name(name), new_name))
         return self.get_registered_model(new_name)
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Set a model's description."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.update_registered_model(s, _name(name), description))
         return self.get_registered_model(name)
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model with all its versions, aliases and files. Re-creating the name starts at version 1."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.delete_registered_model(s, _name(name)))
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set a tag on a model (``value`` is converted to ``str``)."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.set_registered_model_tag(s, _name(name), key, value))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Delete a model tag (deleting an absent tag does nothing, as in MLflow)."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.delete_registered_model_tag(s, _name(name), key))
 
     # -- model versions --------------------------------------------------------------------------------------------
@@ -314,6 +315,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             InvalidParameterValue: the folder holds something that cannot be copied safely, or is too large;
                 the message names it, and nothing is written.
         """
+        from registry.store.progress import check_callback
+
         source_text = os.fspath(source) if isinstance(source, os.PathLike) else source
         return self._create_version(
             _name(name),
@@ -350,6 +353,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             ResourceDoesNotExist: the registered model does not exist.
             ResourceAlreadyExists: ``version`` was already allocated (even if that version was deleted).
         """
+        from registry.store.files import path_text
+
         return self._create_version(
             _name(name),
             source,
@@ -363,6 +368,10 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def _files_of_source(self, source: Any) -> str | None:
         """The local folder whose files a new version should copy, if the source names one."""
+        import logging
+
+        from registry.domain.uris import is_models_uri, local_path
+
         if not isinstance(source, str) or not source:
             return None
         if is_models_uri(source):
@@ -375,7 +384,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         if os.path.isdir(absolute):
             return absolute
         if not os.path.exists(absolute):
-            log.warning(
+            logging.getLogger(__name__).warning(
                 "registry: the source %r of a new version does not exist (looked for %s); it is recorded as "
                 "given, and no files are copied",
                 source,
@@ -398,6 +407,9 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
     ) -> ModelVersion:
         # Everything the command will check that does not need the state is checked now, before any file is
         # copied: a refusal after staging would leave the copy behind until check --fix.
+        from registry.domain import commands
+        from registry.domain.validation import validate_description, validate_run_id, validate_run_link, validate_tags
+
         run_id, run_link = validate_run_id(run_id), validate_run_link(run_link)
         tags, description = validate_tags(tags), validate_description(description)
         with self._store.reading() as state:
@@ -434,6 +446,9 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """Raises ResourceDoesNotExist for an unknown model or version (deleted versions included)."""
+        from registry.domain.state import version_not_found
+        from registry.domain.validation import validate_version
+
         number = validate_version(version)
         with self._store.reading() as state:
             if _name(name) not in state.ids_by_name:  # MLflow names the version, not the model, here too
@@ -487,11 +502,15 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.update_model_version(s, _name(name), version, description))
         return self.get_model_version(name, version)
 
     def delete_model_version(self, name: str, version: int | str) -> None:
         """Delete a version and its files; its aliases go with it. Its number is never reused."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.delete_model_version(s, _name(name), version))
 
     def set_model_version_tag(
@@ -503,6 +522,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         stage: str | None = None,
     ) -> None:
         """Set a tag on a version (given by number, or, as MLflow allows, by ``stage``: its latest there)."""
+        from registry.domain import commands
+
         number = self._version_or_stage(name, version, stage)
         self._write(lambda s: commands.set_model_version_tag(s, _name(name), number, key, value))
 
@@ -510,10 +531,14 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         self, name: str, version: int | str | None = None, key: str | None = None, stage: str | None = None
     ) -> None:
         """Delete a version tag (deleting an absent tag does nothing, as in MLflow)."""
+        from registry.domain import commands
+
         number = self._version_or_stage(name, version, stage)
         self._write(lambda s: commands.delete_model_version_tag(s, _name(name), number, key))
 
     def _version_or_stage(self, name: str, version: int | str | None, stage: str | None) -> Any:
+        from registry.domain.stages import Stage
+
         if version is not None and stage is not None:
             raise InvalidParameterValue("Pass either version or stage, not both.")
         if version is not None:
@@ -533,6 +558,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         A version recorded with another version as its source (``models:/<name>/<number>``, as copies of versions
         without files of their own are) points where that version's files are, as in MLflow's SQL store.
         """
+        from registry.domain.uris import is_models_uri, parse_models_uri
+
         mv = self.get_model_version(name, version)
         seen = {(mv.name, mv.version)}
         while mv.storage_location is None and mv.source and is_models_uri(mv.source):
@@ -582,6 +609,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         Raises:
             IllegalStageTransition: the policy does not allow the move (the message names the allowed ones).
         """
+        from registry.domain import commands
+
         self._write(
             lambda s: commands.transition_model_version_stage(
                 s, self._store.policy, _name(name), version, stage, archive_existing_versions
@@ -591,11 +620,15 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def get_latest_versions(self, name: str, stages: Iterable[str] | None = None) -> list[ModelVersion]:
         """The highest version in each of ``stages`` (all four when ``None`` or empty) that has one."""
+        from registry.domain import commands
+
         with self._store.reading() as state:
             return commands.latest_versions(state, _name(name), stages)
 
     def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
         """The stages this version may be in next: its own and those the stage policy lets it move to."""
+        from registry.domain.stages import Stage
+
         mv = self.get_model_version(name, version)
         allowed = {mv.current_stage, *self._store.policy.allowed_targets(mv.current_stage)}
         return [s.value for s in Stage if s in allowed]
@@ -604,10 +637,14 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.set_registered_model_alias(s, _name(name), alias, version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias (removing an absent one does nothing, as in MLflow)."""
+        from registry.domain import commands
+
         self._write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
@@ -616,6 +653,9 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         Raises:
             ResourceDoesNotExist: no such model or alias, or ``latest`` of a model without versions.
         """
+        from registry.domain import commands
+        from registry.domain.validation import validate_alias
+
         if not isinstance(alias, str):
             validate_alias(alias)
         with self._store.reading() as state:
@@ -648,6 +688,8 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         return mv
 
     def _version_of_uri(self, uri: str) -> ModelVersion:
+        from registry.domain.uris import parse_models_uri
+
         ref = parse_models_uri(uri)
         if ref.alias is not None:
             return self.get_model_version_by_alias(ref.name, ref.alias)
@@ -690,6 +732,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         with ``fix=True`` remove those and rebuild the checkpoint. Returns a :class:`registry.store.check.CheckReport`
         (see :mod:`registry.store.check`). ``progress`` is told the files and bytes verified (task ``check``)."""
         from registry.store.check import check_registry
+        from registry.store.progress import check_callback
 
         return check_registry(self._store, fix=fix, progress=check_callback(progress))
 
@@ -729,6 +772,8 @@ def _search() -> Any:
 
 def _name(name: Any) -> str:
     """Model names in lookups get the same checks as at creation, so a bad one says why, not 'not found'."""
+    from registry.domain.validation import validate_model_name
+
     if isinstance(name, str) and name and "/" not in name and ":" not in name:
         return name
     return validate_model_name(name)

@@ -26,70 +26,24 @@ The source is always opened read-only, so a sync never writes to it.
 from __future__ import annotations
 
 import os
-import shutil
-import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from registry.domain.replicas import plan_sync
-from registry.domain.stages import StagePolicy
-from registry.domain.state import EventType
 from registry.errors import InvalidParameterValue, RegistryError
-from registry.exchange.arguments import path_argument, selections_argument
-from registry.exchange.sync import (
-    SyncProgress,
-    Transfer,
-    cache_path,
-    describe_governance,
-    describe_source,
-    fetch_version,
-    source_version,
-)
-from registry.store.artifacts import CopyLimits, StagedArtifacts
 
 if TYPE_CHECKING:
+    import threading
+
+    from registry.client.sync_report import SyncReport
     from registry.domain.commands import Change
     from registry.domain.state import RegistryState
+    from registry.exchange.sync import (
+        SyncProgress,
+    )
+    from registry.store.artifacts import CopyLimits
     from registry.store.base import Store
 
-__all__ = ["ReplicasMixin", "SyncReport"]
-
-
-@attrs.frozen
-class SyncReport:
-    """What one sync did. ``up_to_date``: the source had not moved, nothing was read or written."""
-
-    source: str
-    up_to_date: bool = False
-    created_models: list[str] = attrs.field(factory=list)
-    synced_models: list[str] = attrs.field(factory=list)
-    deleted_models: list[str] = attrs.field(factory=list)
-    files_fetched: int = 0
-    bytes_fetched: int = 0
-    bytes_reused: int = 0
-    position: Any = None
-    policy: str | None = None
-    """The name of the source's stage policy, when this sync stored it in the replica (it differed)."""
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created_models or self.synced_models or self.deleted_models or self.policy)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "up_to_date": self.up_to_date,
-            "created_models": list(self.created_models),
-            "synced_models": list(self.synced_models),
-            "deleted_models": list(self.deleted_models),
-            "files_fetched": self.files_fetched,
-            "bytes_fetched": self.bytes_fetched,
-            "bytes_reused": self.bytes_reused,
-            "position": self.position,
-            "policy": self.policy,
-        }
+__all__ = ["ReplicasMixin"]
 
 
 class _Source:
@@ -97,6 +51,8 @@ class _Source:
     in-memory registry, only when its position moved)."""
 
     def __init__(self, opener: Callable[..., Any], source: Any) -> None:
+        from registry.exchange.arguments import path_argument
+
         self._opener = opener
         self._registry: Any = None
         self._owned = False
@@ -138,6 +94,8 @@ def _clear(cache: str, *, keep_verified: bool) -> None:
     """Remove sync leftovers from the staging area: copies cut short (``sync-copy-*``, probes), and with
     ``keep_verified=False`` the verified copies and partial fetches kept for a resumed sync too. Only a holder of
     the sync lock calls this, so no other sync is using them; other writers' staged copies are not touched."""
+    import shutil
+
     for entry in os.listdir(cache):
         if not entry.startswith("sync-"):
             continue
@@ -200,6 +158,8 @@ class ReplicasMixin:
             ArtifactVerificationError: a source version's files do not match their digest; nothing was synced.
             ReadOnlyRegistry: this registry was opened read-only.
         """
+        from registry.exchange.arguments import selections_argument
+
         selections = selections_argument(models)
         if progress is not None and not callable(progress):
             raise InvalidParameterValue(f"progress must be a callable or None, got {progress!r:.80}.")
@@ -225,6 +185,10 @@ class ReplicasMixin:
         when it moved, until ``stop`` is set. A failed sync (the source unreachable, a damaged file) is handed
         to ``on_error`` (raised when none is given) and retried at the next poll; the replica keeps what it had.
         """
+        import threading
+
+        from registry.exchange.arguments import selections_argument
+
         if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
             raise InvalidParameterValue(f"The interval must be a positive number of seconds, got {interval!r:.80}.")
         selections = selections_argument(models)
@@ -262,6 +226,22 @@ class ReplicasMixin:
     def _sync(
         self, source: _Source, selections: list[str] | None, progress: Callable[[SyncProgress], None] | None
     ) -> SyncReport:
+        import shutil
+
+        from registry.client.sync_report import SyncReport
+        from registry.domain.replicas import plan_sync
+        from registry.domain.stages import StagePolicy
+        from registry.domain.state import EventType
+        from registry.exchange.sync import (
+            Transfer,
+            cache_path,
+            describe_governance,
+            describe_source,
+            fetch_version,
+            source_version,
+        )
+        from registry.store.artifacts import StagedArtifacts
+
         store = self._store
         store.check_writable("sync the registry")
         if source.uri == self.uri:

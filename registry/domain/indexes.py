@@ -242,4 +242,3 @@ def rebuilt(models: Iterable[ModelState]) -> Indexes:
         fresh.add_model(model)
         model.observer = observer  # building a reference must not re-route the live model's reports
     return fresh
-

@@ -33,6 +33,7 @@ import attrs
 from registry.domain.progress import ProgressCallback
 from registry.errors import ArtifactVerificationError, InvalidParameterValue
 from registry.store.files import fsync_dir
+from registry.store.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES
 from registry.store.progress import ProgressMeter
 
 __all__ = [
@@ -51,8 +52,6 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "MANIFEST.sha256"
-DEFAULT_MAX_BYTES = 50 * 10**9
-DEFAULT_MAX_FILES = 1_000_000
 
 _CHUNK = 1 << 20
 # O_NOFOLLOW: a link swapped in after the walk is refused by the kernel, not followed. O_NONBLOCK: a FIFO

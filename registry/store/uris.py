@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
-from registry.domain.stages import StagePolicy
-from registry.domain.uris import local_path
 from registry.errors import InvalidParameterValue
-from registry.store.base import Clock, Store
-from registry.store.files import path_text
-from registry.store.folder import FolderStore
-from registry.store.memory import MemoryStore
-from registry.store.objects import is_bucket_url, without_credentials
+
+if TYPE_CHECKING:
+    from registry.domain.stages import StagePolicy
+    from registry.store.base import Clock, Store
+    from registry.store.memory import MemoryStore
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
@@ -47,6 +46,10 @@ def resolve_registry_uri(uri: str | os.PathLike[str] | None) -> str:
     Raises:
         InvalidParameterValue: an empty or unsupported URI (servers, databases).
     """
+    from registry.domain.uris import local_path
+    from registry.store.files import path_text
+    from registry.store.objects import is_bucket_url, without_credentials
+
     if uri is None:
         uri = get_registry_uri()
     text = os.fspath(uri) if isinstance(uri, str | os.PathLike) else uri
@@ -123,6 +126,10 @@ def open_store(
     ``read_only`` applies to folders and to a fresh ``memory://``; a named in-memory registry is shared by
     every handle in the process, so one handle cannot make it read-only (that raises).
     """
+    from registry.store.folder import FolderStore
+    from registry.store.memory import MemoryStore
+    from registry.store.objects import is_bucket_url
+
     if uri == MEMORY:
         return MemoryStore(policy=policy or default_policy, clock=clock, actor=actor, read_only=read_only)
     if uri.startswith(MEMORY):
