@@ -23,7 +23,7 @@ from registry.store.bucket import LAST_CHECKPOINT_KEY, BucketStore
 from registry.store.checkpoints import Checkpoint
 from registry.store.files import read_json
 from registry.store.folder import FolderStore
-from registry.store.index_files import merge_postings
+from registry.store.index_files import level_of_models
 
 __all__ = ["AuditFinding", "audit_bucket", "audit_folder"]
 
@@ -67,10 +67,10 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
         checkpoint = Checkpoint.read(store.view_path)
     except CorruptRegistry as exc:
         findings.append(AuditFinding("checkpoint_mismatch", store.view_path, str(exc)))
-    index_buckets = None
+    index_postings = None
     if checkpoint is not None and checkpoint.index is not None:
-        index_buckets = checkpoint.index.all_buckets()
-        if index_buckets is None:
+        index_postings = checkpoint.index.effective()
+        if index_postings is None:
             detail = "a file of its search index (index/) is missing or unreadable"
             findings.append(AuditFinding("checkpoint_mismatch", store.view_path, detail))
     documents: dict[str, Any] = {}
@@ -113,7 +113,7 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
                 _compare_document(store, findings, model_id, documents[model_id], event, fold)
             if checkpoint is not None and event.seq == checkpoint.seq:
                 at_checkpoint = {m.id: (m.seq, m.name) for m in fold.models.values()}
-                _compare_index_files(findings, store.view_path, index_buckets, fold)
+                _compare_index_files(findings, store.view_path, index_postings, fold)
             if live is not None and event.seq == live_seq:
                 _compare_live(findings, store.root, live, live_names, fold)
                 live = None
@@ -123,7 +123,7 @@ def audit_folder(store: FolderStore) -> tuple[list[AuditFinding], RegistryState 
     if live is not None and live_seq == 0:
         _compare_live(findings, store.root, live, live_names, fold)
     if checkpoint is not None and checkpoint.seq == 0:
-        _compare_index_files(findings, store.view_path, index_buckets, RegistryState())
+        _compare_index_files(findings, store.view_path, index_postings, RegistryState())
     for seq, model_ids in claims.items():
         for model_id in model_ids:
             detail = f"it claims event {seq}, but the journal ends at event {fold.seq}"
@@ -182,16 +182,15 @@ def _compare_indexes(findings: list[AuditFinding], location: str, state: Registr
 
 
 def _compare_index_files(
-    findings: list[AuditFinding], path: str, buckets: list[dict[str, list[str]]] | None, fold: RegistryState
+    findings: list[AuditFinding], path: str, postings: dict[str, set[str]] | None, fold: RegistryState
 ) -> None:
     """The checkpoint's search index against the one the journal's fold gives at the checkpoint's position."""
-    if buckets is None:
+    if postings is None:
         return
-    expected = merge_postings(None, set(), fold.models.values())
-    normal = [{k: sorted(v) for k, v in b.items()} for b in buckets]
-    if normal != [{k: sorted(v) for k, v in b.items()} for b in expected]:
-        wrong = [n for n, (a, b) in enumerate(zip(normal, expected, strict=True)) if a != b]
-        detail = f"its search index at event {fold.seq} differs from the journal's fold (buckets {wrong[:5]})"
+    expected = {k: set(v) for k, v in level_of_models(fold.models.values(), ()).postings.items()}
+    if postings != expected:
+        wrong = sorted(k for k in set(postings) | set(expected) if postings.get(k) != expected.get(k))
+        detail = f"its search index at event {fold.seq} differs from the journal's fold (keys {wrong[:3]})"
         findings.append(AuditFinding("checkpoint_mismatch", path, detail))
 
 

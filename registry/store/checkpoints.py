@@ -11,8 +11,9 @@ import contextlib
 import logging
 import os
 
+from registry.domain.model_state import ModelState
 from registry.store.files import atomic_write_bytes, read_json
-from registry.store.index_files import BUCKETS, IndexFiles, file_name, render_bucket
+from registry.store.index_files import IndexFiles, Level, LevelContent, level_of_models, merge_levels
 
 __all__ = ["INDEX_FOLDER", "Checkpoint", "remove_unlisted_index_files", "write_index_files"]
 
@@ -70,29 +71,58 @@ class Checkpoint:
 
 
 def write_index_files(
-    folder: str, buckets: list[dict[str, list[str]]], previous: Checkpoint | None, *, durable: bool
-) -> IndexFiles:
-    """Write the buckets whose content changed since ``previous`` as new files in ``folder``; the index that
-    names them all (for the new ``view.json``)."""
-    before = previous.index.files if previous is not None and previous.index is not None else [None] * BUCKETS
-    files: list[str | None] = []
-    for number, postings in enumerate(buckets):
-        if not postings:
-            files.append(None)
-            continue
-        content = render_bucket(postings)
-        name = file_name(number, content)
-        if name != before[number] or not os.path.exists(os.path.join(folder, name)):
-            os.makedirs(folder, exist_ok=True)
-            atomic_write_bytes(os.path.join(folder, name), content, durable=durable)
-        files.append(name)
-    return IndexFiles(files, None)
+    folder: str,
+    previous: IndexFiles | None,
+    changed: list[ModelState],
+    removed: list[str],
+    *,
+    durable: bool,
+) -> IndexFiles | None:
+    """Add a level for the models ``changed`` and ``removed`` since ``previous`` (all models when it is
+    ``None``), merge levels as :mod:`registry.store.index_files` says, and write the files of new levels.
+
+    Returns:
+        The index for the new ``view.json``; ``None`` when a level that must be merged cannot be read (the
+        caller then builds the index afresh from every model).
+    """
+    stack: list[tuple[Level | None, LevelContent | None]] = [(level, None) for level in (previous or _NONE).levels]
+    new = level_of_models(changed, removed)
+    if not stack:
+        new.superseded = set()  # the bottom level: nothing older to supersede
+    if new.postings or new.superseded or not stack:
+        stack.append((None, new))
+
+    def size(entry: tuple[Level | None, LevelContent | None]) -> int:
+        level, content = entry
+        return content.size if content is not None else level.size if level is not None else 0
+
+    while len(stack) >= 2 and size(stack[-1]) * 2 >= size(stack[-2]):
+        newer, older = stack.pop(), stack.pop()
+        parts = [c if c is not None else previous.content(lv) if previous and lv else None for lv, c in (older, newer)]
+        if parts[0] is None or parts[1] is None:
+            return None
+        stack.append((None, merge_levels(parts[0], parts[1], bottom=not stack)))
+    levels: list[Level] = []
+    for level, content in stack:
+        if content is not None:
+            level, files = Level.render(content)
+            for name, data in files.items():
+                path = os.path.join(folder, name)
+                if not os.path.exists(path):
+                    os.makedirs(folder, exist_ok=True)
+                    atomic_write_bytes(path, data, durable=durable)
+        assert level is not None
+        levels.append(level)
+    return IndexFiles(levels, None)
+
+
+_NONE = IndexFiles([], None)
 
 
 def remove_unlisted_index_files(folder: str, index: IndexFiles) -> None:
     """Remove the files of ``folder`` that ``index`` does not name (run after the new ``view.json`` is in
     place: a reader still holding an older view and missing one of its files loads every model instead)."""
-    listed = {name for name in index.files if name is not None}
+    listed = index.names()
     try:
         names = os.listdir(folder)
     except FileNotFoundError:

@@ -46,7 +46,6 @@ from registry.errors import (
 from registry.store.base import Clock, Store
 from registry.store.checkpoints import INDEX_FOLDER, Checkpoint, remove_unlisted_index_files, write_index_files
 from registry.store.files import atomic_write_json, fsync_dir, os_errors, read_json
-from registry.store.index_files import merge_postings
 from registry.store.journal import Journal
 from registry.store.locking import LockTimeout, ProcessLock
 
@@ -479,29 +478,30 @@ class FolderStore(Store):
         self.check_writable("write a checkpoint")
         previous = Checkpoint.read(self.view_path) if os.path.exists(self.view_path) else None
         written = {k: v[0] for k, v in previous.models.items()} if previous is not None else {}
-        # The previous index's postings hold for every model unchanged since; without one, every model is
-        # loaded once so its postings can be computed.
-        old_buckets = previous.index.all_buckets() if previous is not None and previous.index is not None else None
+        # The index gets a level for the models changed since the previous checkpoint (registry.store.index_files);
+        # without a previous index, every model is loaded once so the first level can list them all.
+        old_index = previous.index if previous is not None else None
         models = {}
-        unchanged: set[str] = set()
         changed: list[ModelState] = []
         for model_id, entry in self._state.models.raw_items():
             if isinstance(entry, PendingModel) and (
-                entry.events or old_buckets is None or written.get(model_id) != entry.seq
+                entry.events or old_index is None or written.get(model_id) != entry.seq
             ):
                 entry = self._state.models[model_id]
-            if written.get(model_id) == entry.seq and old_buckets is not None:
-                unchanged.add(model_id)
-            elif isinstance(entry, ModelState):
-                changed.append(entry)
             if isinstance(entry, ModelState) and written.get(model_id) != entry.seq:
                 folder = self._path("models", model_id)
                 os.makedirs(folder, exist_ok=True)
                 atomic_write_json(os.path.join(folder, "model.json"), entry.to_doc(), durable=self.durable)
+            if isinstance(entry, ModelState) and (old_index is None or written.get(model_id) != entry.seq):
+                changed.append(entry)
             models[model_id] = [entry.seq, entry.name]
-        index = write_index_files(
-            self._path(INDEX_FOLDER), merge_postings(old_buckets, unchanged, changed), previous, durable=self.durable
-        )
+        removed = [model_id for model_id in written if model_id not in models]
+        index_folder = self._path(INDEX_FOLDER)
+        index = write_index_files(index_folder, old_index, changed, removed, durable=self.durable)
+        if index is None:  # a level of the previous index is unreadable: list every model afresh
+            everything = [self._state.models[model_id] for model_id in models]
+            index = write_index_files(index_folder, None, everything, [], durable=self.durable)
+        assert index is not None
         view = {
             "seq": self._state.seq,
             "offset": self._offset,
