@@ -1,6 +1,6 @@
-"""What a search costs at 1,000 / 10,000 / 100,000 model versions, warm and in a cold process.
+"""What a search costs at 10,000 / 100,000 (and with ``--million`` 1,000,000) versions, warm and cold.
 
-Run: ``python benchmarks/bench_search.py [--sizes 1000,10000,100000] [--repeat N] [--no-mlflow]``.
+Run: ``python benchmarks/bench_search.py [--sizes 10000,100000] [--million] [--repeat N] [--no-mlflow]``.
 
 Each size is a folder registry built through the public client (``Registry(path, durable=False)``: 100
 versions per model, tags ``status`` (passed/failed), ``team`` (10 values) and a unique ``build``). Then:
@@ -8,10 +8,13 @@ versions per model, tags ``status`` (passed/failed), ``team`` (10 values) and a 
 - warm searches in the process that built it, each against a *naive scan* measured in the same run: read every
   version, filter with a hand-written lambda, sort with a tuple key, slice the page (what an in-memory search
   without narrowing or a sorted cache does; MLflow's file store does the same after reading every file);
-- the first and second searches after a write (a revision's first search filters and sorts only the matches;
-  its second builds the sorted list that later searches scan);
+  and against a ``name =`` search (the registry's cheapest narrowed search) in the same run;
+- the first and second searches after a write, indexed and unindexed (the indexes and the sorted lists move
+  with each change; neither is rebuilt);
 - a cold process: ``python -c`` that opens the registry, runs one search and exits, against ``python -c
-  "from registry import Registry"`` in the same run (the difference is opening the registry plus the search).
+  "from registry import Registry"`` and ``python -c pass`` in the same run (the difference is opening the
+  registry plus the search); the selective tag search against the ``name =`` search;
+- memory: bytes per version of a state opened cold and loaded, measured with tracemalloc in a fresh process.
 
 When MLflow is installed in a separate venv (``$MLFLOW_PYTHON``, the test venv from tests/mlflow_venv.py, or
 /tmp/mlflow-probe-venv), the same data is laid out as an MLflow file store (its meta.yaml and tag files,
@@ -213,6 +216,28 @@ def mlflow_times(python: str, versions: int, cases: dict[str, str], repeat: int)
 # -- the run -----------------------------------------------------------------------------------------------------
 
 
+def memory_per_version(root: str) -> tuple[int, float]:
+    """Bytes per version of a state opened cold and fully loaded (documents and indexes), by tracemalloc in a
+    fresh process that imported everything first (so module code is not counted)."""
+    code = textwrap.dedent(
+        f"""
+        import tracemalloc
+        import registry.search, registry.store.folder, registry.store.uris, registry.events.log
+        from registry import Registry
+        tracemalloc.start()
+        reg = Registry({root!r}, read_only=True)
+        state = reg._store.state
+        count = sum(1 for _ in state.all_model_versions())
+        current, _peak = tracemalloc.get_traced_memory()
+        print(count, current)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True).stdout
+    count, current = (int(x) for x in out.split())
+    return count, current / count
+
+
 def bench_size(versions: int, repeat: int, python_for_mlflow: str | None) -> None:
     root = tempfile.mkdtemp(prefix="bench-search-")
     try:
@@ -222,25 +247,43 @@ def bench_size(versions: int, repeat: int, python_for_mlflow: str | None) -> Non
         probe = f"b-{models // 2}-42"
         print(f"\n== {versions:,} versions in {models:,} models (built through the client in {build_s:.1f} s) ==")
         state = reg._store.state  # the benchmark's naive baseline reads the same in-memory state
+        name_search = timed(lambda: reg.search_model_versions(f"name = '{some}'"), repeat)
+        row(f"baseline: name = '{some}' (100 matches)", name_search)
 
         cases: list[tuple[str, str | None, int, Callable[[Any], bool]]] = [
-            (f"name equality  (name = '{some}')", f"name = '{some}'", 10_000, lambda mv: mv.name == some),
             (
-                f"tag equality   (tags.build = '{probe}')",
+                f"tag equality   (tags.build = '{probe}'), 1 match",
                 f"tags.build = '{probe}'",
                 10_000,
                 lambda mv: mv.tags.get("build") == probe,
             ),
             (
-                "tag equality   (tags.team = 't3'), every match",
+                f"run id         (run_id = 'run-{models // 2}-7')",
+                f"run_id = 'run-{models // 2}-7'",
+                10_000,
+                lambda mv: mv.run_id == f"run-{models // 2}-7",
+            ),
+            (
+                "tag equality   (tags.team = 't3'), every 10th",
                 "tags.team = 't3'",
                 200_000,
                 lambda mv: mv.tags.get("team") == "t3",
             ),
+            (
+                "name prefix    (name LIKE 'model-1%')",
+                "name LIKE 'model-1%'",
+                200_000,
+                lambda mv: mv.name.startswith("model-1"),
+            ),
             ("full scan, no filter, first page of 10,000", None, 10_000, lambda mv: True),
-            ("full scan, no filter, every version", None, 200_000, lambda mv: True),
+            (
+                "unindexed     (version_number = 42), scans in order",
+                "version_number = 42",
+                10_000,
+                lambda mv: mv.version == 42,
+            ),
         ]
-        print("  warm (median of repeated calls)")
+        print("  warm (median of repeated calls), against a naive scan and against the name = search")
         for label, text, max_results, predicate in cases:
             expected = naive(state, predicate, max_results)
             got = reg.search_model_versions(text, max_results=max_results)
@@ -250,33 +293,55 @@ def bench_size(versions: int, repeat: int, python_for_mlflow: str | None) -> Non
             )
             base = timed(
                 lambda predicate=predicate, max_results=max_results: naive(state, predicate, max_results),
-                max(3, repeat // 4),
+                max(2, repeat // 8),
             )
             row(label, ours, base, "naive scan")
+            print(f"  {'':<52} {ours / name_search:8.2f}x the name = search")
 
-        # After a write the revision moves: its first search filters every version and sorts the matches; its
-        # second builds the sorted list that later searches scan.
-        firsts, seconds = [], []
-        for i in range(max(3, repeat // 4)):
-            reg.set_model_version_tag(some, 1, "touched", str(i))
-            for bucket in (firsts, seconds):
-                start = time.perf_counter()
-                reg.search_model_versions(f"tags.build = '{probe}'")
-                bucket.append(time.perf_counter() - start)
-        row("1st tag search after a write (filter, sort matches)", statistics.median(firsts))
-        row("2nd tag search after a write (builds the sorted list)", statistics.median(seconds))
+        # After a write: an indexed search is served from the indexes the fold just moved; an unindexed one
+        # brings its sorted list forward by the one change instead of sorting everything again.
+        rounds = max(3, repeat // 4)
+        for label, text in (
+            ("tag search after a write, 1st / 2nd", f"tags.build = '{probe}'"),
+            ("unindexed search after a write, 1st / 2nd", "version_number = 42"),
+        ):
+            firsts, seconds = [], []
+            for i in range(rounds):
+                reg.set_model_version_tag(some, 1, "touched", str(i))
+                for bucket in (firsts, seconds):
+                    start = time.perf_counter()
+                    reg.search_model_versions(text)
+                    bucket.append(time.perf_counter() - start)
+            first, second = statistics.median(firsts), statistics.median(seconds)
+            print(
+                f"  {label:<52} {fmt(first)} / {fmt(second).strip()}   {first / name_search:.1f}x / "
+                f"{second / name_search:.1f}x the name = search"
+            )
         reg.close()
 
         print("  cold process (python -c: open the registry, one search, exit; median of 3)")
+        python_only = _cold_run("pass", 3)
         import_only = _cold_run("from registry import Registry", 3)
-        row("baseline: python -c 'from registry import Registry'", import_only)
-        for label, text in (
-            (f"name = '{some}'", f"name = '{some}'"),
-            (f"tags.build = '{probe}'", f"tags.build = '{probe}'"),
+        row("baseline: python -c 'pass'", python_only)
+        row("python -c 'from registry import Registry'", import_only)
+        totals = {}
+        for key, text in (
+            ("name", f"name = '{some}'"),
+            ("tag", f"tags.build = '{probe}'"),
+            ("team", "tags.team = 't3'"),
         ):
-            total = cold(str(Path(root) / "reg"), text, 3)
-            row(f"open + search {label}", total)
-            print(f"  {'':<52} {fmt(total - import_only)}   beyond the import")
+            totals[key] = cold(str(Path(root) / "reg"), text, 3)
+            row(f"open + search {text}", totals[key])
+            print(f"  {'':<52} {fmt(totals[key] - import_only)}   beyond the import")
+        beyond = {k: v - import_only for k, v in totals.items()}
+        print(
+            f"  cold open + selective tag search / open + name = search (beyond the import): "
+            f"{beyond['tag'] / beyond['name']:.2f}x"
+        )
+        count, per_version = memory_per_version(str(Path(root) / "reg"))
+        print(
+            f"  memory: {per_version:,.0f} bytes per version ({count:,} versions opened cold and loaded, tracemalloc)"
+        )
 
         if python_for_mlflow and versions <= 10_000:
             mlflow_cases = {"name": f"name = '{some}'", "tag": f"tags.build = '{probe}'"}
@@ -299,14 +364,16 @@ def bench_size(versions: int, repeat: int, python_for_mlflow: str | None) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated version counts")
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated version counts")
+    parser.add_argument("--million", action="store_true", help="also run at 1,000,000 versions (minutes)")
     parser.add_argument("--repeat", type=int, default=20, help="timed calls per warm measurement")
     parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow comparison")
     args = parser.parse_args(argv)
     python_for_mlflow = None if args.no_mlflow else mlflow_python()
     print(f"python {sys.version.split()[0]}; MLflow venv: {python_for_mlflow or 'none'}")
-    for size in (int(s) for s in args.sizes.split(",")):
-        bench_size(size, args.repeat, python_for_mlflow)
+    sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
+    for size in sizes:
+        bench_size(size, args.repeat if size < 1_000_000 else max(3, args.repeat // 4), python_for_mlflow)
     return 0
 
 

@@ -27,8 +27,12 @@ __all__ = ["JournalMixin"]
 
 class JournalMixin:
     if TYPE_CHECKING:  # what the client provides
-        _bus: EventBus
-        _log: EventLog
+
+        @property
+        def _bus(self) -> EventBus: ...
+        @property
+        def _log(self) -> EventLog: ...
+
         _store: Store
 
         def _write(self, decide: Callable[[RegistryState], list[Change]]) -> list[Event]: ...

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from registry.domain.progress import ProgressCallback
     from registry.domain.stages import Stage, StagePolicy
     from registry.domain.state import Event, RegistryState
+    from registry.events.bus import EventBus
+    from registry.events.log import EventLog
     from registry.events.webhooks.service import WebhookService
     from registry.search import PagedList
     from registry.store.base import Clock, Store
@@ -101,8 +103,6 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         max_version_files: int = DEFAULT_MAX_FILES,
     ) -> None:
         from registry.domain.stages import policy_named
-        from registry.events.bus import EventBus
-        from registry.events.log import EventLog
         from registry.store.artifacts import CopyLimits
         from registry.store.base import default_actor, system_clock
         from registry.store.uris import open_store, resolve_registry_uri
@@ -131,10 +131,31 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._store.on_commit(self._deliver)
         # Subscribers and webhooks (registry.events, registry.webhooks) hear of each commit through _listeners.
-        self._bus = EventBus()
-        self._log = EventLog(self._store)
+        # The bus and the event log are made on first use: a process that only reads never loads them.
+        self._event_bus: EventBus | None = None
+        self._event_log: EventLog | None = None
         self._webhook_service: WebhookService | None = None
-        self._listeners += [self._bus.dispatch, self._notify_webhooks]
+        self._listeners += [self._dispatch, self._notify_webhooks]
+
+    @property
+    def _bus(self) -> EventBus:
+        if self._event_bus is None:
+            from registry.events.bus import EventBus
+
+            self._event_bus = EventBus()
+        return self._event_bus
+
+    @property
+    def _log(self) -> EventLog:
+        if self._event_log is None:
+            from registry.events.log import EventLog
+
+            self._event_log = EventLog(self._store)
+        return self._event_log
+
+    def _dispatch(self, events: list[Event]) -> None:
+        if self._event_bus is not None:  # no bus yet: nobody has subscribed
+            self._event_bus.dispatch(events)
 
     @property
     def webhook_service(self) -> WebhookService:
