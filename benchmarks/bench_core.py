@@ -102,6 +102,34 @@ def import_ms() -> tuple[float, list[str]]:
     return statistics.median(samples), [m for m in heavy.split(",") if m]
 
 
+def fresh_process_ms(code: str, runs: int = 15) -> float:
+    """Median wall time of ``python -c code`` in a fresh process."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def importtime_ms(statement: str, runs: int = 7) -> float:
+    """Median over fresh processes of what ``python -X importtime`` charges to ``statement``'s own imports
+    (the cumulative time of each top-level import it makes, after Python's start has finished)."""
+    samples = []
+    for _ in range(runs):
+        code = f"import sys; print('--start--', file=sys.stderr, flush=True); {statement}"
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+        ).stderr
+        total = 0
+        for line in err.split("--start--", 1)[1].splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and not parts[2].startswith("  ") and parts[1].strip().isdigit():
+                total += int(parts[1])
+        samples.append(total / 1000)
+    return statistics.median(samples)
+
+
 MLFLOW_SCRIPT = textwrap.dedent(
     """
     import json, os, statistics, sys, tempfile, time, warnings, logging
@@ -199,6 +227,14 @@ def main() -> None:
             print()
     ms, heavy = import_ms()
     print(f"import registry: {ms:.1f} ms (median of 7 fresh processes); heavy modules imported: {heavy or 'none'}")
+    python_start = fresh_process_ms("pass")
+    with_import = fresh_process_ms("from registry import Registry")
+    charged = importtime_ms("from registry import Registry")
+    print(
+        f"from registry import Registry: {with_import - python_start:.1f} ms beyond Python's own start "
+        f"({python_start:.1f} ms, baseline = 1.0: {(with_import - python_start) / python_start:.2f}x); "
+        f"-X importtime charges {charged:.1f} ms to it"
+    )
     if not args.mlflow_python:
         print("MLflow comparison skipped: pass --mlflow-python /path/to/venv/bin/python (MLflow installed there).")
 
