@@ -1,18 +1,19 @@
 """Every indexed search returns exactly what the unindexed evaluator returns, whatever happened before.
 
-A hypothesis state machine holds two handles on one registry folder (each with its own lazily loaded state)
-and makes random changes through either: models created, renamed and deleted, versions created and deleted,
-model and version tags set and deleted, aliases set, moved and deleted, stage transitions (archiving the
-others or not), checkpoints, handles closed (which checkpoints) and dropped and reopened (a cold start from
-the checkpoint and its on-disk index). Refused changes are simply refused: the oracle is not a reference
-model but the search itself without indexes.
+A hypothesis state machine holds two handles on one registry folder (each with its own lazily loaded state) and
+makes random changes through either: models created, renamed and deleted, versions created and deleted, model
+and version tags set and deleted, aliases set, moved and deleted, stage transitions (archiving the others or
+not), checkpoints, handles closed (which checkpoints) and dropped and reopened (a cold start from the checkpoint
+and its on-disk index). Refused changes are simply refused: the oracle is not a reference model but the search
+itself without indexes.
 
-At any step a random filter is searched through a handle twice on the same state: once as the client does
-(the planner, the indexes, the checkpoint's index for a cold state, the incrementally kept sorted lists),
-then through a wrapper that hides the indexes (so every entity is scanned and the matches sorted), with a
-random order and page size, paging to the end. The two must agree page by page. After every step each
-handle's incremental indexes must equal indexes rebuilt from its loaded models, and the checkpoint's index on
-disk must equal the one the journal's fold gives.
+After each change, the searches no index narrows (whole lists in an order, served from sorted lists the change
+moved) must equal a scan. At any step a random filter is searched through a handle twice on the same state: once
+as the client does (the planner, the indexes, the checkpoint's index for a cold state, the incrementally kept
+sorted lists), then through a wrapper that hides the indexes (so every entity is scanned and the matches
+sorted), with a random order and page size, paging to the end. The two must agree page by page. After every step
+each handle's incremental indexes must equal indexes rebuilt from its loaded models, and the checkpoint's index
+on disk must equal the one the journal's fold gives.
 """
 
 from __future__ import annotations
@@ -154,6 +155,20 @@ class IndexedSearchMachine(RuleBasedStateMachine):
             call(self.handle(h))
         except RegistryError:
             pass  # refused (a missing model or version, a taken name): the state is unchanged
+        self.scan_agrees(h)
+
+    def scan_agrees(self, h: int) -> None:
+        """After each change: the searches no index narrows, served from sorted lists the change moved, equal
+        a scan of the same state."""
+        store = self.handle(h)._store  # type: ignore[attr-defined]
+        with store.reading() as state:
+            for search_fn, order in (
+                (search_model_versions, None),
+                (search_model_versions, ["creation_timestamp DESC"]),
+                (search_registered_models, ["last_updated_timestamp DESC"]),
+            ):
+                got = [identity(p) for p in pages(search_fn, state, None, 100, order)]
+                assert got == [identity(p) for p in pages(search_fn, Unindexed(state), None, 100, order)]
 
     # -- changes --------------------------------------------------------------------------------------------------
 
