@@ -52,8 +52,9 @@ Read = Callable[[str], bytes]
 
 
 def encode_key(key: PostingKey) -> str:
-    """A posting key as the text the files use (JSON: unambiguous whatever the tag text holds)."""
-    return json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    """A posting key as the text the files use (JSON, ASCII-escaped: unambiguous whatever the tag text holds,
+    lone surrogates included)."""
+    return json.dumps(list(key), separators=(",", ":"))
 
 
 def _bucket_of(encoded: str, buckets: int) -> int:
@@ -163,7 +164,7 @@ def _is_name(value: Any) -> bool:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode("ascii")
 
 
 class IndexFiles:
