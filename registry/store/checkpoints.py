@@ -17,7 +17,7 @@ from registry.store.index_files import IndexFiles, Level, LevelContent, level_of
 
 __all__ = ["INDEX_FOLDER", "Checkpoint", "remove_unlisted_index_files", "write_index_files"]
 
-log = logging.getLogger("registry")
+log = logging.getLogger(__name__)
 
 #: The folder (beside view.json) that holds the index files.
 INDEX_FOLDER = "index"
