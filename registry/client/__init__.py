@@ -2,12 +2,13 @@
 
 :mod:`registry.client.registry` holds the registry's models, versions, stages, aliases and URIs; the journal's
 methods (events, history, time travel) are :mod:`registry.client.journal`, the model-file methods (log,
-register, load, export) :mod:`registry.client.files`, and the webhook methods :mod:`registry.client.webhooks`.
+register, load, export) :mod:`registry.client.files`, version creation :mod:`registry.client.creation`, the
+webhook methods :mod:`registry.client.webhooks`, and MLflow's constructor :mod:`registry.client.mlflow_client`.
 """
 
+from registry.client.mlflow_client import MlflowClient
 from registry.client.registry import (
     DEFAULT_REGISTRY_FOLDER,
-    MlflowClient,
     Registry,
     get_registry_uri,
     resolve_registry_uri,

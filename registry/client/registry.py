@@ -12,13 +12,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from registry.client.creation import VersionCreationMixin
 from registry.client.files import ModelFilesMixin
 from registry.client.governance import GovernanceMixin
 from registry.client.imports import ImportsMixin
 from registry.client.journal import JournalMixin
+from registry.client.names import model_name
 from registry.client.replicas import ReplicasMixin
 from registry.client.webhooks import WebhooksMixin
-from registry.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 from registry.store.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES
 from registry.store.uris import DEFAULT_REGISTRY_FOLDER, get_registry_uri, resolve_registry_uri, set_registry_uri
 
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_REGISTRY_FOLDER",
-    "MlflowClient",
     "Registry",
     "get_registry_uri",
     "resolve_registry_uri",
@@ -53,7 +54,9 @@ def _random_id() -> str:
     return uuid.uuid4().hex
 
 
-class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, WebhooksMixin, GovernanceMixin):
+class Registry(
+    JournalMixin, VersionCreationMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, WebhooksMixin, GovernanceMixin
+):
     """A model registry in a folder (or in memory), with MLflow's registry API.
 
     Args:
@@ -235,7 +238,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
     def get_registered_model(self, name: str) -> RegisteredModel:
         """Raises ResourceDoesNotExist when there is no model called ``name``."""
         with self._store.reading() as state:
-            return state.registered_model(_name(name))
+            return state.registered_model(model_name(name))
 
     def list_registered_models(self) -> list[RegisteredModel]:
         """Every registered model, ordered by name."""
@@ -274,196 +277,35 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         """
         from registry.domain import commands
 
-        self._write(lambda s: commands.rename_registered_model(s, _name(name), new_name))
+        self._write(lambda s: commands.rename_registered_model(s, model_name(name), new_name))
         return self.get_registered_model(new_name)
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Set a model's description."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.update_registered_model(s, _name(name), description))
+        self._write(lambda s: commands.update_registered_model(s, model_name(name), description))
         return self.get_registered_model(name)
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model with all its versions, aliases and files. Re-creating the name starts at version 1."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.delete_registered_model(s, _name(name)))
+        self._write(lambda s: commands.delete_registered_model(s, model_name(name)))
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set a tag on a model (``value`` is converted to ``str``)."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.set_registered_model_tag(s, _name(name), key, value))
+        self._write(lambda s: commands.set_registered_model_tag(s, model_name(name), key, value))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Delete a model tag (deleting an absent tag does nothing, as in MLflow)."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.delete_registered_model_tag(s, _name(name), key))
+        self._write(lambda s: commands.delete_registered_model_tag(s, model_name(name), key))
 
     # -- model versions --------------------------------------------------------------------------------------------
-
-    def create_model_version(
-        self,
-        name: str,
-        source: str | os.PathLike[str],
-        run_id: str | None = None,
-        tags: Mapping[str, Any] | None = None,
-        run_link: str | None = None,
-        description: str | None = None,
-        await_creation_for: int | None = None,
-        *,
-        progress: ProgressCallback | None = None,
-    ) -> ModelVersion:
-        """Create the next version of a registered model.
-
-        A local folder (a path or a ``file:`` URI), or a ``models:/`` URI of a version that has files, is copied
-        into the registry with a sha256 manifest, so the registry is self-contained and loads can be verified;
-        a relative path is read from the current working directory. Any other source (``s3://...``, or a path
-        that is not an existing folder) is recorded as given, as MLflow does; a local path that does not exist
-        is logged as a warning on the ``registry`` logger, since it is more often a typo than a plan.
-        ``await_creation_for`` is accepted for MLflow compatibility; versions are ready when this returns.
-        ``progress`` (a :data:`~registry.domain.progress.ProgressCallback`) is told how the copy goes: files and
-        bytes copied of the folder's total, task ``register``.
-
-        The copy takes regular files and folders; a symbolic link is stored as the file it points to when that
-        lies inside the folder, and a link leading outside, a loop, a FIFO, socket or device is refused (see
-        :mod:`registry.store.artifacts`), as is a folder over ``max_version_bytes`` / ``max_version_files``.
-
-        Raises:
-            ResourceDoesNotExist: the registered model does not exist (create it first, as in MLflow).
-            InvalidParameterValue: the folder holds something that cannot be copied safely, or is too large;
-                the message names it, and nothing is written.
-        """
-        from registry.store.progress import check_callback
-
-        source_text = os.fspath(source) if isinstance(source, os.PathLike) else source
-        return self._create_version(
-            _name(name),
-            source_text,
-            files=self._files_of_source(source_text),
-            run_id=run_id,
-            tags=tags,
-            run_link=run_link,
-            description=description,
-            progress=check_callback(progress),
-        )
-
-    def create_model_version_from_files(
-        self,
-        name: str,
-        files: str | os.PathLike[str],
-        *,
-        source: str | None = None,
-        run_id: str | None = None,
-        tags: Mapping[str, Any] | None = None,
-        run_link: str | None = None,
-        description: str | None = None,
-        version: int | None = None,
-    ) -> ModelVersion:
-        """Create the next version of ``name`` from the model folder ``files``, copied into the registry.
-
-        Unlike :meth:`create_model_version`, the recorded ``source`` need not be the folder (``None``: the
-        version's own copy in the registry), which is what :meth:`log_model` needs: its staging folder is gone
-        once it returns. ``version`` gives the new version a chosen number instead of the counter's next one
-        (what importing from another registry needs); it must be one the model has never allocated, and the
-        counter moves past it, so numbers stay unique and are never reused.
-
-        Raises:
-            ResourceDoesNotExist: the registered model does not exist.
-            ResourceAlreadyExists: ``version`` was already allocated (even if that version was deleted).
-        """
-        from registry.store.files import path_text
-
-        return self._create_version(
-            _name(name),
-            source,
-            files=path_text(files, "files"),
-            run_id=run_id,
-            tags=tags,
-            run_link=run_link,
-            description=description,
-            version=version,
-        )
-
-    def _files_of_source(self, source: Any) -> str | None:
-        """The local folder whose files a new version should copy, if the source names one."""
-        import logging
-
-        from registry.domain.uris import is_models_uri, local_path
-
-        if not isinstance(source, str) or not source:
-            return None
-        if is_models_uri(source):
-            mv = self.resolve_model_uri(source)
-            return mv.storage_location
-        path = local_path(source)
-        if path is None:
-            return None
-        absolute = os.path.join(os.getcwd(), os.path.expanduser(path))  # relative: the working directory
-        if os.path.isdir(absolute):
-            return absolute
-        if not os.path.exists(absolute):
-            logging.getLogger(__name__).warning(
-                "registry: the source %r of a new version does not exist (looked for %s); it is recorded as "
-                "given, and no files are copied",
-                source,
-                absolute,
-            )
-        return None
-
-    def _create_version(
-        self,
-        name: str,
-        source: str | None,
-        *,
-        files: str | None,
-        run_id: str | None,
-        tags: Mapping[str, Any] | None,
-        run_link: str | None,
-        description: str | None,
-        version: int | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ModelVersion:
-        # Everything the command will check that does not need the state is checked now, before any file is
-        # copied: a refusal after staging would leave the copy behind until check --fix.
-        from registry.domain import commands
-        from registry.domain.validation import validate_description, validate_run_id, validate_run_link, validate_tags
-
-        run_id, run_link = validate_run_id(run_id), validate_run_link(run_link)
-        tags, description = validate_tags(tags), validate_description(description)
-        with self._store.reading() as state:
-            commands.next_version(
-                state, name, version
-            )  # fail fast, before copying files for a model that does not exist
-        staged = self._store.stage_artifacts(files, self._copy_limits, progress) if files is not None else None
-        digest = staged.digest if staged is not None else None
-
-        def decide(state: RegistryState) -> list[commands.Change]:
-            return commands.create_model_version(
-                state,
-                name,
-                source=source,
-                run_id=run_id,
-                tags=tags,
-                run_link=run_link,
-                description=description,
-                digest=digest,
-                version=version,
-            )
-
-        def publish(changes: list[commands.Change]) -> None:
-            assert staged is not None
-            self._store.publish_artifacts(staged, changes[0].model_id, changes[0].data["version"])
-
-        try:
-            events = self._write(decide, publish=publish if staged is not None else None)
-        except BaseException:
-            if staged is not None:
-                self._store.discard_artifacts(staged)
-            raise
-        return self.get_model_version(name, events[0].data["version"])
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """Raises ResourceDoesNotExist for an unknown model or version (deleted versions included)."""
@@ -472,7 +314,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
         number = validate_version(version)
         with self._store.reading() as state:
-            if _name(name) not in state.ids_by_name:  # MLflow names the version, not the model, here too
+            if model_name(name) not in state.ids_by_name:  # MLflow names the version, not the model, here too
                 raise version_not_found(name, number)
             return state.model(name).version(number)
 
@@ -492,7 +334,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         """The live versions of a model, oldest first."""
         with self._store.reading() as state:
-            return state.model_versions(_name(name))
+            return state.model_versions(model_name(name))
 
     def search_model_versions(
         self,
@@ -525,14 +367,14 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         """Set a version's description."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.update_model_version(s, _name(name), version, description))
+        self._write(lambda s: commands.update_model_version(s, model_name(name), version, description))
         return self.get_model_version(name, version)
 
     def delete_model_version(self, name: str, version: int | str) -> None:
         """Delete a version and its files; its aliases go with it. Its number is never reused."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.delete_model_version(s, _name(name), version))
+        self._write(lambda s: commands.delete_model_version(s, model_name(name), version))
 
     def set_model_version_tag(
         self,
@@ -546,7 +388,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         from registry.domain import commands
 
         number = self._version_or_stage(name, version, stage)
-        self._write(lambda s: commands.set_model_version_tag(s, _name(name), number, key, value))
+        self._write(lambda s: commands.set_model_version_tag(s, model_name(name), number, key, value))
 
     def delete_model_version_tag(
         self, name: str, version: int | str | None = None, key: str | None = None, stage: str | None = None
@@ -555,7 +397,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         from registry.domain import commands
 
         number = self._version_or_stage(name, version, stage)
-        self._write(lambda s: commands.delete_model_version_tag(s, _name(name), number, key))
+        self._write(lambda s: commands.delete_model_version_tag(s, model_name(name), number, key))
 
     def _version_or_stage(self, name: str, version: int | str | None, stage: str | None) -> Any:
         from registry.domain.stages import Stage
@@ -596,27 +438,6 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         self._store.ensure_local(mv)
         return mv.storage_location or mv.source or ""
 
-    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
-        """Copy a version (given by a ``models:/`` URI) to a new version of ``dst_name``, creating it if needed.
-
-        The copy gets its own files, tags, description, run id and link, starts in stage ``None``, and records
-        ``models:/<src name>/<src version>`` as its source.
-        """
-        src = self.resolve_model_uri(src_model_uri)
-        try:
-            self.create_registered_model(dst_name)
-        except ResourceAlreadyExists:
-            pass
-        return self._create_version(
-            _name(dst_name),
-            f"models:/{src.name}/{src.version}",
-            files=src.storage_location,
-            run_id=src.run_id,
-            tags=src.tags,
-            run_link=src.run_link,
-            description=src.description,
-        )
-
     # -- stages ----------------------------------------------------------------------------------------------------
 
     def transition_model_version_stage(
@@ -634,7 +455,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
 
         self._write(
             lambda s: commands.transition_model_version_stage(
-                s, self._store.policy, _name(name), version, stage, archive_existing_versions
+                s, self._store.policy, model_name(name), version, stage, archive_existing_versions
             )
         )
         return self.get_model_version(name, version)
@@ -644,7 +465,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         from registry.domain import commands
 
         with self._store.reading() as state:
-            return commands.latest_versions(state, _name(name), stages)
+            return commands.latest_versions(state, model_name(name), stages)
 
     def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
         """The stages this version may be in next: its own and those the stage policy lets it move to."""
@@ -660,13 +481,13 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.set_registered_model_alias(s, _name(name), alias, version))
+        self._write(lambda s: commands.set_registered_model_alias(s, model_name(name), alias, version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias (removing an absent one does nothing, as in MLflow)."""
         from registry.domain import commands
 
-        self._write(lambda s: commands.delete_registered_model_alias(s, _name(name), alias))
+        self._write(lambda s: commands.delete_registered_model_alias(s, model_name(name), alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version ``alias`` points at; the reserved ``latest`` (any case, as in MLflow) means the newest version.
@@ -680,7 +501,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
         if not isinstance(alias, str):
             validate_alias(alias)
         with self._store.reading() as state:
-            model = state.model(_name(name))
+            model = state.model(model_name(name))
             if alias.lower() == "latest" and alias not in model.aliases:
                 newest = model.latest_version()
                 if newest is None:
@@ -773,28 +594,7 @@ class Registry(JournalMixin, ModelFilesMixin, ImportsMixin, ReplicasMixin, Webho
             listener(events)
 
 
-class MlflowClient(Registry):
-    """:class:`Registry` under MLflow's constructor (new registries get the permissive ``mlflow`` policy, as with
-    :class:`Registry`).
-
-    ``registry_uri`` (else ``tracking_uri``) may be a folder, a ``file:`` URI or ``memory://``; server and
-    database URIs raise :class:`~registry.errors.InvalidParameterValue`, because this library has no server.
-    """
-
-    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:
-        super().__init__(registry_uri or tracking_uri, **options)
-
-
 def _search() -> Any:
     from registry import search  # loaded on the first search: most processes never search
 
     return search
-
-
-def _name(name: Any) -> str:
-    """Model names in lookups get the same checks as at creation, so a bad one says why, not 'not found'."""
-    from registry.domain.validation import validate_model_name
-
-    if isinstance(name, str) and name and "/" not in name and ":" not in name:
-        return name
-    return validate_model_name(name)

@@ -1,0 +1,21 @@
+"""MLflow's client class name and constructor over :class:`registry.Registry`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.client.registry import Registry
+
+__all__ = ["MlflowClient"]
+
+
+class MlflowClient(Registry):
+    """:class:`Registry` under MLflow's constructor (new registries get the permissive ``mlflow`` policy, as with
+    :class:`Registry`).
+
+    ``registry_uri`` (else ``tracking_uri``) may be a folder, a ``file:`` URI or ``memory://``; server and
+    database URIs raise :class:`~registry.errors.InvalidParameterValue`, because this library has no server.
+    """
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:
+        super().__init__(registry_uri or tracking_uri, **options)

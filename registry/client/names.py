@@ -1,0 +1,16 @@
+"""The check every client method applies to a model name it is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["model_name"]
+
+
+def model_name(name: Any) -> str:
+    """Model names in lookups get the same checks as at creation, so a bad one says why, not 'not found'."""
+    from registry.domain.validation import validate_model_name
+
+    if isinstance(name, str) and name and "/" not in name and ":" not in name:
+        return name
+    return validate_model_name(name)
