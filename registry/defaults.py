@@ -1,7 +1,7 @@
 """The process's default registry: what ``models:/`` URIs resolve against when no registry is passed.
 
-It is the :class:`~registry.Registry` opened on :func:`~registry.store.uris.get_registry_uri` (set with
-:func:`~registry.store.uris.set_registry_uri`, else ``$REGISTRY_URI``, else ``./mlregistry``), opened once per
+It is the `Registry` opened on `get_registry_uri()` (set with
+`set_registry_uri()`, else ``$REGISTRY_URI``, else ``./mlregistry``), opened once per
 process and URI. The MLflow-style module functions (``registry.pyfunc.load_model``, ``registry.register_model``,
 ``registry.sklearn.load_model``) use it; everything below the client takes a registry as an argument instead.
 """
@@ -26,7 +26,7 @@ _defaults_lock = threading.Lock()
 
 
 def default_registry() -> Registry:
-    """The :class:`Registry` for :func:`~registry.store.uris.get_registry_uri`, opened once per process and URI."""
+    """The `Registry` for `get_registry_uri()`, opened once per process and URI."""
     uri = resolve_registry_uri(get_registry_uri())
     with _defaults_lock:
         reg = _defaults.get(uri)
@@ -51,7 +51,7 @@ def registry_for_uri(model_uri: str | os.PathLike[str], registry: Registry | Non
 @contextlib.contextmanager
 def registry_as_default(reg: Registry) -> Iterator[Registry]:
     """Within the block, ``reg`` is the default registry: its URI is ``get_registry_uri()``'s and
-    :func:`default_registry` returns ``reg`` itself. Both are restored afterwards (``registry.testing``)."""
+    `default_registry()` returns ``reg`` itself. Both are restored afterwards (``registry.testing``)."""
     uri = reg.uri
     with _defaults_lock:
         previous_uri, previous = explicit_registry_uri(), _defaults.get(uri)
@@ -79,6 +79,6 @@ def register_model(
     """Register a model directory (path or ``file:`` URI) or a ``models:/`` version as a new version of ``name``,
     creating the registered model if needed, in ``registry`` or the default registry (as ``mlflow.register_model``).
 
-    See :meth:`Registry.register_model`.
+    See `Registry.register_model()`.
     """
     return registry_for(registry).register_model(model_uri, name, tags=tags, description=description)

@@ -5,7 +5,7 @@
 (in the default registry, or ``registry=``) and returns a ``ModelInfo``, and ``load_model(uri)`` gives the LightGBM
 model (a ``Booster``; for directories MLflow wrote from a scikit-learn model, that model) back. Saving and loading
 need ``lightgbm``. A scikit-learn ``LGBMModel`` is saved as its ``booster_``. Without it these raise
-:class:`~registry.errors.MissingDependency` naming the extra: ``pip install 'mlregistry[lightgbm]'``.
+`MissingDependency` naming the extra: ``pip install 'mlregistry[lightgbm]'``.
 ``registry.pyfunc.load_model`` loads the same directories for prediction.
 """
 
@@ -78,7 +78,7 @@ def log_model(
 
     ``name`` (MLflow 3) or ``artifact_path`` (MLflow 2) names the logged model; ``registered_model_name`` is the
     registered model the version goes to (default: ``name``). ``await_registration_for`` is accepted and
-    ignored: registration is done when this returns. Options as :func:`save_model`.
+    ignored: registration is done when this returns. Options as `save_model()`.
     """
     del await_registration_for  # registration is synchronous here
     logged = logged_name(name, artifact_path, registered_model_name)

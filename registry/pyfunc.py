@@ -12,7 +12,7 @@
 
 Directories written here load in real MLflow (``mlflow.pyfunc.load_model``), and directories MLflow wrote
 (a ``PythonModel``; scikit-learn in the pickle, cloudpickle or, with skops installed, skops format; ONNX,
-XGBoost and LightGBM with their libraries installed: see :mod:`registry.onnx`, ...) load here. ``load_model``
+XGBoost and LightGBM with their libraries installed: see `registry.onnx`, ...) load here. ``load_model``
 accepts a path, a ``file:`` URI, or ``models:/<name>/<version|stage|latest>`` and ``models:/<name>@<alias>``
 against the default registry (or ``registry=``).
 
@@ -20,7 +20,7 @@ against the default registry (or ``registry=``).
 says. Load only models you trust. For a registered version, the registry first checks every file against the
 sha256 digests recorded when the version was created and refuses a directory that changed; that proves the
 files are the ones registered, not that the people who registered them meant well. Only the loaders of the
-flavors registered in :mod:`registry.flavors` are used; a ``loader_module`` named in a model directory is never
+flavors registered in `registry.flavors` are used; a ``loader_module`` named in a model directory is never
 imported.
 """
 
@@ -54,7 +54,7 @@ def load_model(
     Args:
         model_uri: a local path, a ``file:`` URI, or a ``models:/`` URI (``/3``, ``/Production``, ``/latest``,
             ``@champion``).
-        registry: the registry ``models:/`` URIs refer to (default: :func:`registry.default_registry`).
+        registry: the registry ``models:/`` URIs refer to (default: `registry.default_registry()`).
         model_config: handed to the model as ``context.model_config``.
 
     **Runs code**: the model is unpickled. A registered version's files are verified against their recorded
@@ -91,7 +91,7 @@ def log_model(
     registered model the version goes to (default: ``name``, since there is no run to log it into here). The
     version is created in ``registry`` or the default registry (``$REGISTRY_URI`` / ``set_registry_uri``).
     ``await_registration_for`` is accepted and ignored: registration is done when this returns. Returns a
-    :class:`~registry.flavors.model_info.ModelInfo` whose ``model_uri`` is the new version's ``models:/`` URI.
+    `ModelInfo` whose ``model_uri`` is the new version's ``models:/`` URI.
 
     Raises:
         InvalidParameterValue: no name at all, two different names, or what ``save_model`` refuses.

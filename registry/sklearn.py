@@ -93,7 +93,7 @@ def log_model(
 def load_model(model_uri: str | os.PathLike[str], *, registry: Registry | None = None) -> Any:
     """Load the model object itself (an estimator, or whatever was saved) from a model directory or URI.
 
-    Accepts what :func:`registry.pyfunc.load_model` accepts; a registered version's digests are verified first.
+    Accepts what `registry.pyfunc.load_model()` accepts; a registered version's digests are verified first.
     Runs the pickle: load only models you trust.
     """
     return _impl.load_model(model_uri, registry=registry_for_uri(model_uri, registry))

@@ -117,7 +117,7 @@ def deliver_pending(
         lock_timeout: seconds to wait for another worker's pass to end.
 
     Returns:
-        A :class:`DeliveryReport` (counts of delivered, failed and still pending deliveries).
+        A `DeliveryReport` (counts of delivered, failed and still pending deliveries).
     """
     return reg.webhook_service.deliver(wait=wait, timeout=timeout, lock_timeout=lock_timeout)
 

@@ -4,7 +4,7 @@
 ``mlflow.pyfunc.load_model`` load it), ``log_model(xgb_model, name=...)`` saves and registers it as a new version
 (in the default registry, or ``registry=``) and returns a ``ModelInfo``, and ``load_model(uri)`` gives the XGBoost
 model (a ``Booster`` or the scikit-learn model that was saved) back. Saving and loading need ``xgboost``. Without it
-these raise :class:`~registry.errors.MissingDependency` naming the extra: ``pip install 'mlregistry[xgboost]'``.
+these raise `MissingDependency` naming the extra: ``pip install 'mlregistry[xgboost]'``.
 ``registry.pyfunc.load_model`` loads the same directories for prediction.
 """
 
@@ -80,7 +80,7 @@ def log_model(
 
     ``name`` (MLflow 3) or ``artifact_path`` (MLflow 2) names the logged model; ``registered_model_name`` is the
     registered model the version goes to (default: ``name``). ``await_registration_for`` is accepted and
-    ignored: registration is done when this returns. Options as :func:`save_model`.
+    ignored: registration is done when this returns. Options as `save_model()`.
     """
     del await_registration_for  # registration is synchronous here
     logged = logged_name(name, artifact_path, registered_model_name)

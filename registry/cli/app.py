@@ -1,8 +1,8 @@
 """The ``registry`` command: the model registry from a shell.
 
 ``build_parser()`` describes every command; ``main(argv)`` runs one and returns the exit status. Commands only
-call the public client (:class:`registry.Registry` and its helpers). One error boundary turns a
-:class:`~registry.errors.RegistryError` into a one-line ``error: ...`` on stderr and an exit status:
+call the public client (`registry.Registry` and its helpers). One error boundary turns a
+`RegistryError` into a one-line ``error: ...`` on stderr and an exit status:
 
 ====  =====================================================================
 0     success
@@ -17,7 +17,7 @@ call the public client (:class:`registry.Registry` and its helpers). One error b
 The registry is ``--registry PATH``, else ``$REGISTRY_URI``, else ``./mlregistry``. Commands that only read
 refuse to create a registry where there is none. With ``--json`` every result is one JSON document on stdout and
 every error ``{"error_code", "message"}`` on stderr (the exit status is the same); see
-:mod:`registry.cli.output`. ``-v``/``--log-level`` show the library's log (the ``registry`` logger) on stderr.
+`registry.cli.output`. ``-v``/``--log-level`` show the library's log (the ``registry`` logger) on stderr.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ _LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class UsageError(Exception):
-    """A command line argparse cannot read; :func:`main` reports it (as JSON with ``--json``) and exits 2."""
+    """A command line argparse cannot read; `main()` reports it (as JSON with ``--json``) and exits 2."""
 
     def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
         super().__init__(message)

@@ -1,6 +1,6 @@
 """``registry demo``: the whole life of a model in a few seconds, with nothing but this package.
 
-It logs a small fraud-scoring :class:`~registry.pyfunc.PythonModel` whose preprocessing (log-scaling amounts,
+It logs a small fraud-scoring `PythonModel` whose preprocessing (log-scaling amounts,
 mapping countries to risk weights) lives in the model and whose weights travel as an artifact file; registers
 two versions; promotes the better one through Staging to Production (archiving the one there before); points
 the ``champion`` alias at it; loads ``models:/<name>@champion`` (verifying its files) and predicts on sample

@@ -1,6 +1,6 @@
 """How the command line prints: aligned tables for people, JSON for scripts.
 
-Every command hands its result to an :class:`Output`, which prints either a human form (a table, or ``key:
+Every command hands its result to an `Output`, which prints either a human form (a table, or ``key:
 value`` lines) or, with ``--json``, one JSON document (JSON Lines for streams such as ``events --follow``).
 
 The JSON contract (``docs/cli-schema.json``, checked by ``tests/cli/test_json_contract.py``): a command that
@@ -30,9 +30,9 @@ __all__ = ["MODEL_COLUMNS", "VERSION_COLUMNS", "Output", "format_time", "model_r
 
 
 MODEL_COLUMNS = ["name", "latest", "stages", "aliases", "updated", "description"]
-"""The columns of a table of registered models (rows from :func:`model_row`)."""
+"""The columns of a table of registered models (rows from `model_row()`)."""
 VERSION_COLUMNS = ["version", "stage", "aliases", "created", "user", "description"]
-"""The columns of a table of model versions (rows from :func:`version_row`)."""
+"""The columns of a table of model versions (rows from `version_row()`)."""
 
 
 # Columns of free text that give way when a table is wider than the terminal, most expendable first.

@@ -2,8 +2,8 @@
 place on a terminal, a plain line every few seconds when stderr is a file or a pipe (logs), nothing with
 ``--quiet`` or ``--json``.
 
-The library reports progress through a callback (:class:`registry.domain.progress.Progress`, and
-:class:`registry.exchange.sync.SyncProgress` for a sync) at most ten times a second; this module only draws it.
+The library reports progress through a callback (`registry.domain.progress.Progress`, and
+`registry.exchange.sync.SyncProgress` for a sync) at most ten times a second; this module only draws it.
 It is a few dozen lines of our own rather than a dependency (tqdm, rich): the package runs on edge devices where
 every dependency is one more thing to ship and audit, and a bar of files, bytes, rate and time left needs no
 more than this. ``benchmarks/bench_progress.py`` measures that drawing it does not slow the work.

@@ -1,6 +1,6 @@
 """The ``registry sync`` command: make or keep a replica of a registry (or a bundle), or detach one. It calls
 the client's ``sync_from``, ``follow_sync`` and ``detach_replica``; the progress is drawn by
-:mod:`registry.cli.progress` on stderr."""
+`registry.cli.progress` on stderr."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The public face of the registry: :class:`Registry`, and :class:`MlflowClient` under MLflow's constructor.
+"""The public face of the registry: `Registry`, and `MlflowClient` under MLflow's constructor.
 
-:mod:`registry.client.registry` holds the registry's models, versions, stages, aliases and URIs; the journal's
-methods (events, history, time travel) are :mod:`registry.client.journal`, the model-file methods (log,
-register, load, export) :mod:`registry.client.files`, version creation :mod:`registry.client.creation`, the
-webhook methods :mod:`registry.client.webhooks`, and MLflow's constructor :mod:`registry.client.mlflow_client`.
+`registry.client.registry` holds the registry's models, versions, stages, aliases and URIs; the journal's
+methods (events, history, time travel) are `registry.client.journal`, the model-file methods (log,
+register, load, export) `registry.client.files`, version creation `registry.client.creation`, the
+webhook methods `registry.client.webhooks`, and MLflow's constructor `registry.client.mlflow_client`.
 """
 
 from registry.client.mlflow_client import MlflowClient

@@ -1,5 +1,5 @@
 """The client's methods that create versions: from a source, from a folder of files, or as a copy of another
-version (a mixin of :class:`registry.Registry`). Files are staged before the write and published inside it, so a
+version (a mixin of `registry.Registry`). Files are staged before the write and published inside it, so a
 refused write leaves no copy behind.
 """
 
@@ -63,12 +63,12 @@ class VersionCreationMixin:
         that is not an existing folder) is recorded as given, as MLflow does; a local path that does not exist
         is logged as a warning on the ``registry`` logger, since it is more often a typo than a plan.
         ``await_creation_for`` is accepted for MLflow compatibility; versions are ready when this returns.
-        ``progress`` (a :data:`~registry.domain.progress.ProgressCallback`) is told how the copy goes: files and
+        ``progress`` (a `ProgressCallback`) is told how the copy goes: files and
         bytes copied of the folder's total, task ``register``.
 
         The copy takes regular files and folders; a symbolic link is stored as the file it points to when that
         lies inside the folder, and a link leading outside, a loop, a FIFO, socket or device is refused (see
-        :mod:`registry.store.artifacts`), as is a folder over ``max_version_bytes`` / ``max_version_files``.
+        `registry.store.artifacts`), as is a folder over ``max_version_bytes`` / ``max_version_files``.
 
         Raises:
             ResourceDoesNotExist: the registered model does not exist (create it first, as in MLflow).
@@ -103,8 +103,8 @@ class VersionCreationMixin:
     ) -> ModelVersion:
         """Create the next version of ``name`` from the model folder ``files``, copied into the registry.
 
-        Unlike :meth:`create_model_version`, the recorded ``source`` need not be the folder (``None``: the
-        version's own copy in the registry), which is what :meth:`log_model` needs: its staging folder is gone
+        Unlike `create_model_version()`, the recorded ``source`` need not be the folder (``None``: the
+        version's own copy in the registry), which is what `log_model()` needs: its staging folder is gone
         once it returns. ``version`` gives the new version a chosen number instead of the counter's next one
         (what importing from another registry needs); it must be one the model has never allocated, and the
         counter moves past it, so numbers stay unique and are never reused.

@@ -1,5 +1,5 @@
 """The client's methods on model files: log, register, load and export models (a mixin of
-:class:`registry.Registry`; the logic is in :mod:`registry.flavors.registration` and :mod:`registry.flavors.pyfunc`).
+`registry.Registry`; the logic is in `registry.flavors.registration` and `registry.flavors.pyfunc`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class ModelFilesMixin:
 
         ``reg.log_model(python_model=... or sk_model=..., registered_model_name=..., artifacts=...,
         input_example=..., signature=..., pip_requirements=..., code_paths=..., metadata=..., tags=...,
-        description=...)``; see :func:`registry.flavors.registration.log_model`. A model passed positionally may
+        description=...)``; see `registry.flavors.registration.log_model()`. A model passed positionally may
         be a ``PythonModel`` or anything with ``.predict`` (saved in the sklearn layout); with ``flavor="onnx"`` (or
         any registered flavor's name) it is saved with that flavor, ``flavor_options=`` being that flavor's own
         save arguments. Returns the new ModelVersion.
@@ -42,7 +42,7 @@ class ModelFilesMixin:
         return self.log_model_info(python_model, **kwargs)[0]
 
     def log_model_info(self, python_model: Any = None, *, name: str | None = None, **kwargs: Any) -> Any:
-        """:meth:`log_model`, also returning MLflow's ``ModelInfo``: ``(ModelVersion, ModelInfo)``; ``name`` is
+        """`log_model()`, also returning MLflow's ``ModelInfo``: ``(ModelVersion, ModelInfo)``; ``name`` is
         the name the model was logged under (default: the registered model's). What ``registry.pyfunc.log_model``
         and ``registry.sklearn.log_model`` call."""
         from registry.flavors.model_info import model_info
@@ -61,7 +61,7 @@ class ModelFilesMixin:
 
     def load_model(self, model_uri: str | os.PathLike[str], **kwargs: Any) -> Any:
         """Load a model for prediction, resolving ``models:/`` URIs against this registry (verifies digests;
-        unpickling runs code). Returns a :class:`registry.pyfunc.PyFuncModel`."""
+        unpickling runs code). Returns a `registry.pyfunc.PyFuncModel`."""
         from registry.flavors import pyfunc
 
         return pyfunc.load_model(model_uri, registry=self, **kwargs)

@@ -1,5 +1,5 @@
 """The client's governance methods: transition requests (Databricks' registry API names), comments on versions,
-stage rollback, and verifying the journal's hash chain (a mixin of :class:`registry.Registry`).
+stage rollback, and verifying the journal's hash chain (a mixin of `registry.Registry`).
 
 The actor of every change is the client's ``user`` (``Registry(user=...)``, else ``$REGISTRY_USER``, else the
 login name). This is governance for honest teams sharing a folder or a bucket: anyone who can write the
@@ -172,7 +172,7 @@ class GovernanceMixin:
             return [c for c in model.governance.comments.values() if c.version == number]
 
     def get_comment(self, id: str) -> Comment:
-        """One comment, by the ``id`` that :meth:`create_comment` returned.
+        """One comment, by the ``id`` that `create_comment()` returned.
 
         Raises:
             ResourceDoesNotExist: no such comment (or it was deleted).

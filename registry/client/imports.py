@@ -1,8 +1,8 @@
 """The client's import method: bring models made elsewhere into the registry in verified, atomic steps (a mixin of
-:class:`registry.Registry`; the rules are the pure command :func:`registry.domain.imports.plan_import`).
+`registry.Registry`; the rules are the pure command `registry.domain.imports.plan_import()`).
 
-Bundles and MLflow registries (:mod:`registry.exchange`) read what they carry into
-:class:`~registry.domain.imports.ImportedModel` values and local folders, and call :meth:`ImportsMixin.import_models`.
+Bundles and MLflow registries (`registry.exchange`) read what they carry into
+`ImportedModel` values and local folders, and call `ImportsMixin.import_models()`.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class ImportsMixin:
             origin: where the models come from, recorded in the journal (a bundle's path, an MLflow URI).
 
         Returns:
-            An :class:`~registry.domain.imports.ImportReport` (nothing changed when the models were already here).
+            An `ImportReport` (nothing changed when the models were already here).
 
         Raises:
             ImportConflict: something would be overwritten; every conflict is listed and nothing is written.
@@ -168,7 +168,7 @@ class ImportsMixin:
         """Write the selected models and versions (``NAME``, ``NAME@alias``, ``NAME/3``, ``NAME/Production``;
         ``None``: all) with their metadata, history and files into one tar file. Returns name -> versions
         written. ``progress`` is told the files and bytes written (task ``bundle``). See
-        :func:`registry.exchange.bundle.export_bundle`."""
+        `registry.exchange.bundle.export_bundle()`."""
         from registry.exchange.bundle import export_bundle
         from registry.store.progress import check_callback
 
@@ -190,14 +190,14 @@ class ImportsMixin:
     def import_mlflow(self, source: str, **options: Any) -> ImportReport:
         """Bring an MLflow registry in (``sqlite:///mlflow.db``, an ``mlruns`` folder, ``http://host:port``):
         models, versions with their numbers, stages, aliases, tags, descriptions, run ids and links, and each
-        version's files where they can be reached. See :func:`registry.exchange.mlflow_import.import_mlflow`."""
+        version's files where they can be reached. See `registry.exchange.mlflow_import.import_mlflow()`."""
         from registry.exchange.mlflow_import import import_mlflow
 
         return import_mlflow(self._exchangeable(), source, **options)
 
     def push_to_mlflow(self, url: str, models: Iterable[str] | str | None = None, **options: Any) -> Any:
         """Replay this registry (or the selected models) into a running MLflow server over its REST API,
-        idempotently and resumably. See :func:`registry.exchange.mlflow_push.push`."""
+        idempotently and resumably. See `registry.exchange.mlflow_push.push()`."""
         from registry.exchange.mlflow_push import push
 
         return push(self._exchangeable(), url, models, **options)

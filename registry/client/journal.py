@@ -1,8 +1,8 @@
 """The client's methods over the journal: subscribing to commits, listing and following events, history,
-the registry at a past time, and alias rollback (a mixin of :class:`registry.Registry`).
+the registry at a past time, and alias rollback (a mixin of `registry.Registry`).
 
 The journal is the registry's source of truth, so each of these is a read of it: ``events``/``follow`` through
-:class:`~registry.events.log.EventLog`, history and time travel as pure folds in :mod:`registry.domain.history`.
+`EventLog`, history and time travel as pure folds in `registry.domain.history`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class JournalMixin:
         """Call ``callback(event)`` after each change made through this client commits (see registry.events).
 
         ``events`` is a type, a pattern (``"model_version.*"``) or a list; ``model`` a name or a list. Handlers run
-        in subscription order; one that raises is logged and recorded (:attr:`handler_errors`), never undoing
+        in subscription order; one that raises is logged and recorded (`handler_errors`), never undoing
         the change or stopping the others. Returns a handle with ``unsubscribe()`` (also a context manager).
         """
         return self._bus.subscribe(callback, events=events, model=model)
@@ -132,7 +132,7 @@ class JournalMixin:
         """Point ``alias`` back at the version it pointed at before its current one (skipping versions deleted
         since), in one write: the choice and the move happen under the writers' lock, so no other write comes
         between them. Rolling back twice returns to where it started. ``reason`` is recorded on the event.
-        (:meth:`rollback_stage` is the same for a stage.)
+        (`rollback_stage()` is the same for a stage.)
 
         Raises:
             ResourceDoesNotExist: the model or alias does not exist, or there is nothing to roll back to.

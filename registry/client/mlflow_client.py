@@ -1,4 +1,4 @@
-"""MLflow's client class name and constructor over :class:`registry.Registry`."""
+"""MLflow's client class name and constructor over `registry.Registry`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ __all__ = ["MlflowClient"]
 
 
 class MlflowClient(Registry):
-    """:class:`Registry` under MLflow's constructor (new registries get the permissive ``mlflow`` policy, as with
-    :class:`Registry`).
+    """`Registry` under MLflow's constructor (new registries get the permissive ``mlflow`` policy, as with
+    `Registry`).
 
     ``registry_uri`` (else ``tracking_uri``) may be a folder, a ``file:`` URI or ``memory://``; server and
-    database URIs raise :class:`~registry.errors.InvalidParameterValue`, because this library has no server.
+    database URIs raise `InvalidParameterValue`, because this library has no server.
     """
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **options: Any) -> None:

@@ -1,4 +1,4 @@
-"""The public face of the registry: :class:`Registry`, and :class:`MlflowClient` under MLflow's constructor.
+"""The public face of the registry: `Registry`, and `MlflowClient` under MLflow's constructor.
 
 Method names, arguments and semantics are those of MLflow's ``MlflowClient`` registry methods, so code written
 against MLflow runs unchanged. Every write goes through the store's single funnel; subscribers hear of a
@@ -63,11 +63,11 @@ class Registry(
         uri: a folder path, a ``file:`` URI, ``memory://`` (a fresh in-memory registry) or ``memory://<name>``
             (an in-memory registry shared by every ``Registry`` in this process that names it). ``None`` means
             ``$REGISTRY_URI``, else ``./mlregistry``.
-        policy: the stage policy, ``'lifecycle'``, ``'mlflow'`` or a :class:`~registry.domain.stages.StagePolicy`.
+        policy: the stage policy, ``'lifecycle'``, ``'mlflow'`` or a `StagePolicy`.
             A new registry is created with it; an existing folder keeps its own, and naming a different one
             raises. ``None`` uses the folder's policy, or ``mlflow`` (every move allowed, as in MLflow) for a new
             one, so code written for MLflow runs unchanged on any registry this library creates; ``lifecycle``
-            is a choice made here or later with :meth:`set_stage_policy`.
+            is a choice made here or later with `set_stage_policy()`.
         durable: fsync every commit (the default). ``False`` trades crash safety for speed, for fixtures.
         clock: returns the time in integer milliseconds; inject a fixed clock for exact timestamps in tests.
         user: recorded as ``user_id`` on versions and as the actor of events (default: ``$REGISTRY_USER`` or the
@@ -76,7 +76,7 @@ class Registry(
         ids: returns a fresh id (hex digits, letters, ``-`` or ``_``) each call: the internal keys of new models and
             the ids of webhook deliveries. Inject a counter for reproducible tests.
         read_only: open an existing registry for reading only: no lock is taken, nothing is ever written, and
-            every write raises :class:`~registry.errors.ReadOnlyRegistry`. ``None`` (the default) means
+            every write raises `ReadOnlyRegistry`. ``None`` (the default) means
             ``$REGISTRY_READ_ONLY`` (``1``, ``true`` or ``yes``), else ``False``. A folder this process cannot
             write (permissions, a read-only filesystem) opens and reads the same way without it; its writes
             raise the same error.
@@ -162,7 +162,7 @@ class Registry(
 
     @property
     def webhook_service(self) -> WebhookService:
-        """The registry's webhook and trigger service (what :mod:`registry.webhooks`' worker functions drive)."""
+        """The registry's webhook and trigger service (what `registry.webhooks`' worker functions drive)."""
         # Made on first use: a process that only reads (an edge device serving a model) never loads webhooks.
         if self._webhook_service is None:
             from registry.events.webhooks.service import WebhookService
@@ -261,7 +261,7 @@ class Registry(
             page_token: the ``token`` of the previous page.
 
         Returns:
-            A :class:`~registry.search.PagedList` of :class:`RegisteredModel`; ``.token`` fetches the next page.
+            A `PagedList` of `RegisteredModel`; ``.token`` fetches the next page.
 
         Raises:
             InvalidParameterValue: for a malformed filter, order, page size or page token.
@@ -321,7 +321,7 @@ class Registry(
     def fetch_version_files(self, name: str, version: int | str) -> ModelVersion:
         """The version, with its own files present at ``storage_location`` on this machine: on a bucket registry
         they are downloaded into the local cache first (verified, once); on a folder this is
-        :meth:`get_model_version`.
+        `get_model_version()`.
 
         Raises:
             ResourceDoesNotExist: no such model or version.
@@ -354,7 +354,7 @@ class Registry(
             page_token: the ``token`` of the previous page.
 
         Returns:
-            A :class:`~registry.search.PagedList` of :class:`ModelVersion` (with their aliases); ``.token``
+            A `PagedList` of `ModelVersion` (with their aliases); ``.token``
             fetches the next page.
 
         Raises:
@@ -561,7 +561,7 @@ class Registry(
     def last_event_seq(self) -> int:
         """The ``seq`` of the last event committed by any process (0 for a new registry).
 
-        Pass it to :meth:`events` or :meth:`follow` as ``since`` to read only what happens after this moment, with
+        Pass it to `events()` or `follow()` as ``since`` to read only what happens after this moment, with
         nothing missed in between (what a page that shows the registry and then follows it needs).
         """
         with self._store.reading() as state:
@@ -571,8 +571,8 @@ class Registry(
 
     def check(self, fix: bool = False, *, progress: ProgressCallback | None = None) -> Any:
         """Verify every version's files against their digests and find orphan folders and staging leftovers;
-        with ``fix=True`` remove those and rebuild the checkpoint. Returns a :class:`registry.store.check.CheckReport`
-        (see :mod:`registry.store.check`). ``progress`` is told the files and bytes verified (task ``check``)."""
+        with ``fix=True`` remove those and rebuild the checkpoint. Returns a `registry.store.check.CheckReport`
+        (see `registry.store.check`). ``progress`` is told the files and bytes verified (task ``check``)."""
         from registry.store.check import check_registry
         from registry.store.progress import check_callback
 

@@ -1,6 +1,6 @@
 """Replicas: a registry kept equal to another (a folder, any registry URI, or a bundle file) by ``sync_from``
-(a mixin of :class:`registry.Registry`; the source side is :mod:`registry.exchange.sync`, the rules the pure
-command :func:`registry.domain.replicas.plan_sync`).
+(a mixin of `registry.Registry`; the source side is `registry.exchange.sync`, the rules the pure
+command `registry.domain.replicas.plan_sync()`).
 
 A sync, in order:
 
@@ -12,13 +12,13 @@ A sync, in order:
 3. **Atomic for readers**: one write, one ``registered_model.synced`` record per model that changed, holding its
    whole state with its versions' transition requests and comments (or ``registered_model.deleted`` for one the
    source no longer offers), all of them one commit: a folder journal's commit is seen whole or not at all
-   (:mod:`registry.store.journal`), a bucket's is one object. A reader of the replica sees every model before
+   (`registry.store.journal`), a bucket's is one object. A reader of the replica sees every model before
    or every model after, never a mixture. The files are renamed into place before the records.
 4. The source's stage policy comes along (a bundle carries none: the replica keeps its own); it is part of the
    position, so a policy changed at the source is synced even when its journal did not move.
 5. The replica marker in ``registry.json`` (a folder's or a bucket's) records the source and the position
-   reached; ordinary writes to the replica are refused (:class:`~registry.errors.ReplicaReadOnly`), by every
-   handle and after a reopen, until :meth:`ReplicasMixin.detach_replica`.
+   reached; ordinary writes to the replica are refused (`ReplicaReadOnly`), by every
+   handle and after a reopen, until `ReplicasMixin.detach_replica()`.
 
 The source is always opened read-only, so a sync never writes to it.
 """
@@ -142,14 +142,14 @@ class ReplicasMixin:
         """Bring this registry up to date with ``source`` (see the module docstring), making it a replica of it.
 
         Args:
-            source: a registry folder or URI (opened read-only), a bundle file, or an open :class:`Registry`.
+            source: a registry folder or URI (opened read-only), a bundle file, or an open `Registry`.
             models: selections (``NAME``, ``NAME@alias``, ``NAME/3``, ``NAME/Production``; ``None``: every
                 model). Only the selected versions are held, with their metadata, stages and the aliases that
                 point at them; what is no longer selected (or no longer exists at the source) is removed.
-            progress: called with a :class:`~registry.exchange.sync.SyncProgress` as files are fetched.
+            progress: called with a `SyncProgress` as files are fetched.
 
         Returns:
-            A :class:`SyncReport`.
+            A `SyncReport`.
 
         Raises:
             InvalidParameterValue: this registry holds models and is not a replica, or is a replica of another

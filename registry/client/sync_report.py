@@ -1,4 +1,4 @@
-"""What one replica sync did (:class:`SyncReport`, returned by ``Registry.sync_from``)."""
+"""What one replica sync did (`SyncReport`, returned by ``Registry.sync_from``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The webhook and trigger methods of :class:`registry.Registry` (a mixin, to keep the client module small).
+"""The webhook and trigger methods of `registry.Registry` (a mixin, to keep the client module small).
 
 Names, arguments and errors of the webhook methods are MLflow's ``MlflowClient`` ones.
 """

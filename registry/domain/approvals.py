@@ -1,5 +1,5 @@
 """The approval workflow's commands, comments on versions, and stage rollback: pure functions that check a
-request against the state and return the change it makes (as :mod:`registry.domain.commands` does).
+request against the state and return the change it makes (as `registry.domain.commands` does).
 
 ``actor`` is the user the store will record on the event (the client's ``user``); the commands need it to
 enforce the stage policy's ``distinct_approver`` and to keep one pending request per user, version and stage.

@@ -1,9 +1,9 @@
 """The journal as a hash chain: tamper evidence for the history (pure).
 
 Every record the store writes carries ``hash``, the sha256 of its other fields (canonical JSON), and
-``prev_hash``, the ``hash`` of the record before it, or :data:`CHAIN_START` on the record where the chain
+``prev_hash``, the ``hash`` of the record before it, or `CHAIN_START` on the record where the chain
 begins: the registry's first record, or, for a registry created before the chain existed, the first record
-written after the upgrade (the records before it are not covered, and :func:`verify_chain` says so).
+written after the upgrade (the records before it are not covered, and `verify_chain()` says so).
 
 Editing a record (even with a valid per-record checksum) breaks its own ``hash``; recomputing that hash breaks
 the next record's ``prev_hash``; removing or reordering records breaks a link. So rewriting history unnoticed
@@ -45,7 +45,7 @@ def link(event: Event, previous: str) -> Event:
 
 @attrs.frozen
 class ChainReport:
-    """What :func:`verify_chain` found.
+    """What `verify_chain()` found.
 
     Attributes:
         ok: every record from the chain's start on matches.

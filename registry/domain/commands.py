@@ -1,8 +1,8 @@
 """The registry's commands: pure functions that check a request against the current state and return the
 changes it makes (no IO, no clock).
 
-Each command either raises a :class:`~registry.errors.RegistryError` and changes nothing, or returns the
-:class:`Change` list that the store commits as one journal record, so a multi-version change (promote v3,
+Each command either raises a `RegistryError` and changes nothing, or returns the
+`Change` list that the store commits as one journal record, so a multi-version change (promote v3,
 archive v2) is seen by readers entirely or not at all.
 """
 
@@ -132,7 +132,7 @@ def create_model_version(
     digest: str | None,
     version: Any = None,
 ) -> list[Change]:
-    """A new version, numbered by the model's counter, or ``version`` when given (see :func:`next_version`)."""
+    """A new version, numbered by the model's counter, or ``version`` when given (see `next_version()`)."""
     if source is None and digest is not None:
         pass  # the version's own copy is its source (log_model): recorded as None, read as the copy's path
     elif not isinstance(source, str) or not source:

@@ -43,7 +43,7 @@ def _version_list(value: Any) -> list[ModelVersion]:
 class ModelVersion:
     """One version of a registered model.
 
-    ``version`` is an ``int``; ``current_stage`` is a :class:`~registry.domain.stages.Stage` (a ``str`` subclass, so
+    ``version`` is an ``int``; ``current_stage`` is a `Stage` (a ``str`` subclass, so
     ``mv.current_stage == "Production"`` holds). ``aliases`` lists the aliases that point at this version.
     ``storage_location`` is the folder holding the version's own copy of its files when the registry copied
     them (``None`` when ``source`` was recorded as given), and ``digest`` is the sha256 of its manifest.

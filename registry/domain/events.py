@@ -1,9 +1,9 @@
 """Typed events: each journal event type as its own frozen class, and filters over event types (pure).
 
-Every change the registry commits is an :class:`~registry.domain.state.Event` in the journal. This module gives
+Every change the registry commits is an `Event` in the journal. This module gives
 each event type its own class (``ModelVersionCreated``, ``ModelVersionStageTransitioned``, ...) with named
-accessors for its payload, and :class:`EventFilter`, the ``events=`` / ``model=`` selection that subscribers,
-``reg.events`` and ``reg.follow`` share. Hearing of events is :mod:`registry.events`' business.
+accessors for its payload, and `EventFilter`, the ``events=`` / ``model=`` selection that subscribers,
+``reg.events`` and ``reg.follow`` share. Hearing of events is `registry.events`' business.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ WEBHOOK_EVENT_TYPES = (WEBHOOK_CREATED, WEBHOOK_UPDATED, WEBHOOK_DELETED)
 
 @attrs.frozen
 class RegistryEvent(Event):
-    """Base of the typed events: an :class:`~registry.domain.state.Event` with ``entity`` / ``action`` accessors.
+    """Base of the typed events: an `Event` with ``entity`` / ``action`` accessors.
 
     Events of a type this version does not know (an extension's records) are handed out as this class.
     """

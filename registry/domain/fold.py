@@ -1,6 +1,6 @@
 """The fold of one model's events: a handler per event type, each checking everything before it changes anything.
 
-:func:`apply_model_event` is what :class:`registry.domain.state.RegistryState` calls for every event about an
+`apply_model_event()` is what `registry.domain.state.RegistryState` calls for every event about an
 existing model (creation and deletion are the table's, in the state itself).
 """
 

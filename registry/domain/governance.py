@@ -9,8 +9,8 @@ replay of the journal agrees on every request's status.
 A request's id is the ``seq`` of the event that created it; a comment's id is ``<model id>.<random id>``, so a
 comment is found from its id alone (``update_comment(id, ...)``, as in Databricks) without an index.
 
-This module holds the per-model record (:class:`Governance`) the state fold keeps on each model, and knows
-nothing of events beyond their payloads: :mod:`registry.domain.state` hands it the fields.
+This module holds the per-model record (`Governance`) the state fold keeps on each model, and knows
+nothing of events beyond their payloads: `registry.domain.state` hands it the fields.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class Governance:
         comment: str | None,
         timestamp: int,
     ) -> None:
-        """Mark requests (from :meth:`pending_by_id`) approved, rejected or deleted."""
+        """Mark requests (from `pending_by_id()`) approved, rejected or deleted."""
         for request in found:
             self.requests[request.id] = attrs.evolve(
                 request,

@@ -4,7 +4,7 @@ and ``registry events``).
 The journal already records every change with its time and actor, so history is a filter over events: those of
 one model (followed through renames by its internal id), optionally narrowed to one version. And because the
 registry's state is a fold of its events, the state at any past moment is the fold of the events up to it:
-:func:`state_at` answers "what was in Production, or @champion, at time T?", and :func:`rollback_target` says
+`state_at()` answers "what was in Production, or @champion, at time T?", and `rollback_target()` says
 where an alias rolls back to. Pure: the client hands in the events (``Registry.history``, ``Registry.state_at``).
 """
 

@@ -1,7 +1,7 @@
 """Bringing models made elsewhere (a bundle, an MLflow registry) into the registry: a pure command.
 
-What arrives is described by :class:`ImportedModel` and :class:`ImportedVersion` (plain values, read by
-:mod:`registry.exchange` from a bundle or from MLflow). :func:`plan_import` compares them with the current state
+What arrives is described by `ImportedModel` and `ImportedVersion` (plain values, read by
+`registry.exchange` from a bundle or from MLflow). `plan_import()` compares them with the current state
 and returns one ``registered_model.imported`` change per model that has anything new, so a reader sees each
 imported model entirely or not at all, never a version without its stage or alias.
 
@@ -14,7 +14,7 @@ The rules, which make an import idempotent and never overwrite anything:
   number the destination holds with other content, or allocated and deleted there (numbers are never reused),
   is a **conflict**.
 * Model tags, descriptions and aliases follow the same rule: added when absent, a conflict when different.
-* Any conflict refuses the whole import (:class:`ImportConflict` lists every one) and nothing is written.
+* Any conflict refuses the whole import (`ImportConflict` lists every one) and nothing is written.
   Importing the same thing twice therefore changes nothing the second time.
 * Stages are brought as they are at the source (an import restores a state; it does not make moves, so the
   stage policy, which governs moves, does not apply).

@@ -1,9 +1,9 @@
 """Indexes over the loaded models: which versions and models hold a tag value, an alias, a stage, a run id.
 
-Pure and incremental: :class:`Indexes` hears of every change the fold makes (a version put or dropped through
-:class:`~registry.domain.model_state.ModelState`, a model's own tags and aliases after each event about it, a
+Pure and incremental: `Indexes` hears of every change the fold makes (a version put or dropped through
+`ModelState`, a model's own tags and aliases after each event about it, a
 model loaded, created or deleted) and moves only the postings that changed. Nothing is ever rebuilt after a
-write. :func:`rebuilt` builds the same indexes from scratch, which is how tests and ``check`` prove that the
+write. `rebuilt()` builds the same indexes from scratch, which is how tests and ``check`` prove that the
 incremental ones equal a full replay's.
 
 A posting key is a tuple naming one condition an entity can satisfy:
@@ -16,7 +16,7 @@ entity (a unique build tag, a run id) stores that reference alone instead of a o
 the memory an index of unique values takes.
 
 Only loaded models are indexed. A state with pending models (a lazy cold start) loads the ones a search needs
-before it asks: see :meth:`registry.domain.state.RegistryState.version_postings`.
+before it asks: see `registry.domain.state.RegistryState.version_postings()`.
 
 The indexes also keep a bounded log of the version and model changes since they were created, so a sorted
 list built at one revision can be brought forward by the few entities that changed (``registry.search``)
@@ -161,7 +161,7 @@ class Indexes:
         return model_id in self._model_keys
 
     def postings(self) -> tuple[dict[PostingKey, frozenset[Any]], dict[PostingKey, frozenset[Any]]]:
-        """Both indexes as plain sets (for comparing with :func:`rebuilt`)."""
+        """Both indexes as plain sets (for comparing with `rebuilt()`)."""
         return (
             {k: frozenset(_members(v)) for k, v in self.versions.items()},
             {k: frozenset(_members(v)) for k, v in self.models.items()},

@@ -1,8 +1,8 @@
-"""One registered model's mutable state (:class:`ModelState`) and its document, the view a store writes.
+"""One registered model's mutable state (`ModelState`) and its document, the view a store writes.
 
-The fold (:mod:`registry.domain.fold`) changes a model only through :meth:`ModelState.put_version`,
-:meth:`ModelState.drop_version` and the plain fields, so the indexes a model reports to
-(:mod:`registry.domain.indexes`) hear of every change to a version.
+The fold (`registry.domain.fold`) changes a model only through `ModelState.put_version()`,
+`ModelState.drop_version()` and the plain fields, so the indexes a model reports to
+(`registry.domain.indexes`) hear of every change to a version.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["ModelState", "VersionObserver", "artifact_location", "model_not_foun
 
 
 class VersionObserver(Protocol):
-    """What a model reports each version change to (:class:`registry.domain.indexes.Indexes`)."""
+    """What a model reports each version change to (`registry.domain.indexes.Indexes`)."""
 
     def version_changed(self, model_id: str, old: ModelVersion | None, new: ModelVersion | None) -> None: ...
 
@@ -55,7 +55,7 @@ class ModelState:
     observer: VersionObserver | None = attrs.field(default=None, repr=False)
 
     def cached_entity(self) -> RegisteredModel | None:
-        """The entity :meth:`registered_model` built and still holds (``None`` when it holds none)."""
+        """The entity `registered_model()` built and still holds (``None`` when it holds none)."""
         return self._entity
 
     def touch(self, seq: int) -> None:

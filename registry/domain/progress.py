@@ -1,7 +1,7 @@
 """How far a long operation is (copying a model's files in, exporting them, verifying every version): the
 value the library hands to a progress callback. It is pure data; the meter that measures time and decides
-when to report lives with the I/O (:mod:`registry.store.progress`), and drawing it is the caller's business
-(the command line's bar is :mod:`registry.cli.progress`). The library never prints."""
+when to report lives with the I/O (`registry.store.progress`), and drawing it is the caller's business
+(the command line's bar is `registry.cli.progress`). The library never prints."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The journal's records as the domain reads them: :class:`Event` and the :class:`EventType` names (no IO).
+"""The journal's records as the domain reads them: `Event` and the `EventType` names (no IO).
 
-Every change is an :class:`Event`; :mod:`registry.domain.state` folds them into the registry's state.
+Every change is an `Event`; `registry.domain.state` folds them into the registry's state.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Event:
     ``model_id`` is the registry's internal key of the model the event concerns and ``name`` its name at the
     time; ``data`` holds the event's payload (JSON types only).
 
-    ``prev_hash`` and ``hash`` make the journal a hash chain (see :mod:`registry.domain.chain`): ``hash`` is
+    ``prev_hash`` and ``hash`` make the journal a hash chain (see `registry.domain.chain`): ``hash`` is
     the digest of the record's other fields, ``prev_hash`` the ``hash`` of the record before it (or
     ``"start"`` where the chain begins). Both are ``None`` on records written before the chain existed.
     """

@@ -1,7 +1,7 @@
 """Keeping a replica equal to its source: a pure command.
 
 What the source holds (the selected models, each with the versions selected) arrives as
-:class:`~registry.domain.imports.ImportedModel` values. :func:`plan_sync` compares them with the replica's state
+`ImportedModel` values. `plan_sync()` compares them with the replica's state
 and returns, per model that differs, ONE ``registered_model.synced`` change carrying the model's whole state
 (metadata, versions, stages, aliases, counter, and the transition requests and comments on those versions), which
 the fold puts in place of what the model had: a reader sees each model as it was before the sync or as it is
@@ -35,7 +35,7 @@ __all__ = ["governance_payload", "plan_sync", "synced_payload"]
 
 def synced_payload(m: ImportedModel, now: int) -> dict[str, Any]:
     """The whole state of ``m`` as a ``registered_model.synced`` record holds it (``created``, ``origin`` and
-    ``governance`` are added by :func:`plan_sync`). Missing timestamps become ``now``."""
+    ``governance`` are added by `plan_sync()`). Missing timestamps become ``now``."""
     created = m.creation_timestamp if m.creation_timestamp is not None else now
     updated = m.last_updated_timestamp if m.last_updated_timestamp is not None else now
     top = max((v.version for v in m.versions), default=0)

@@ -1,6 +1,6 @@
 """Model version stages and the stage state machine, kept as data.
 
-A :class:`StagePolicy` is a table from each stage to the stages it may move to, plus optional guards (a
+A `StagePolicy` is a table from each stage to the stages it may move to, plus optional guards (a
 guard names a target stage and a tag the version must carry to enter it). Two policies are built in:
 
 ``lifecycle`` (chosen explicitly: ``policy="lifecycle"`` or ``set_stage_policy``)::
@@ -18,7 +18,7 @@ with ``archive_existing_versions``), but guards still apply to it.
 
 A policy can also require an approved transition request to enter a stage (``require_approval``, typically
 Production), and that the approver be someone other than the requester (``distinct_approver``): a direct move
-into such a stage raises :class:`~registry.errors.ApprovalRequired`, and only ``approve_transition_request``
+into such a stage raises `ApprovalRequired`, and only ``approve_transition_request``
 (or a ``rollback_stage`` to a version that held the stage before) puts a version there.
 
 The policy is stored in the registry folder, so every process that opens it enforces the same one.
@@ -122,7 +122,7 @@ class StagePolicy:
 
     Attributes:
         name: a label stored with the registry (``lifecycle``, ``mlflow`` or your own).
-        transitions: maps each stage to the stages it may move to (names or :class:`Stage`).
+        transitions: maps each stage to the stages it may move to (names or `Stage`).
         guards: conditions for entering a stage.
         require_approval: stages a version enters only through an approved transition request.
         distinct_approver: the approver of a request must not be its requester.
@@ -135,7 +135,7 @@ class StagePolicy:
     distinct_approver: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     def check_direct(self, target: Stage, *, name: str, version: int, current: Stage) -> None:
-        """Raise :class:`ApprovalRequired` if entering ``target`` needs an approved request."""
+        """Raise `ApprovalRequired` if entering ``target`` needs an approved request."""
         if target in self.require_approval and target != current:
             raise ApprovalRequired(
                 f"Cannot move version {version} of model '{name}' to '{target.value}' directly: the "
@@ -154,7 +154,7 @@ class StagePolicy:
         return [s for s in Stage if s in self.transitions[current]]
 
     def check(self, current: Stage, target: Stage, tags: Mapping[str, str], *, name: str, version: int) -> None:
-        """Raise :class:`IllegalStageTransition` unless a version in ``current`` may enter ``target``."""
+        """Raise `IllegalStageTransition` unless a version in ``current`` may enter ``target``."""
         if target != current and target not in self.transitions[current]:
             targets = ", ".join(s.value for s in self.allowed_targets(current)) or "nothing"
             raise IllegalStageTransition(

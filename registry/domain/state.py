@@ -1,18 +1,18 @@
 """The registry's state as a pure projection of its events (no IO, no clock).
 
-Every change is an :class:`Event`; :meth:`RegistryState.apply` folds one into the state. The store persists
-events and calls ``apply``; the commands in :mod:`registry.domain.commands` decide which events a request makes. Because
+Every change is an `Event`; `RegistryState.apply()` folds one into the state. The store persists
+events and calls ``apply``; the commands in `registry.domain.commands` decide which events a request makes. Because
 state is a function of the event sequence, any process that has read the same journal holds the same state, and
 a damaged view on disk can always be rebuilt from the journal.
 
 Models are keyed internally by an id assigned at creation, not by name: renames do not move anything, and a
 re-created name is a new model that starts again at version 1 while the old one's history stays intact.
 
-Lazy models. A store opening a large registry installs :class:`PendingModel` entries (id, name, the ``seq`` its
+Lazy models. A store opening a large registry installs `PendingModel` entries (id, name, the ``seq`` its
 checkpoint recorded) instead of reading every model's document. The fold keeps such an entry exact without
 reading anything: the table-level events (created, renamed, deleted) keep the name index and the entry's name
 right, and every other event for it is kept on the entry, to be folded when the model is first read. Loading
-(:func:`materialize`) adopts a document only when it claims exactly a position the entry passed through (the
+(`materialize()`) adopts a document only when it claims exactly a position the entry passed through (the
 checkpoint's, or just after one of the kept events) and otherwise folds the model's own events from the
 journal. So a document written later by another process can never put the state ahead of its own position:
 every state is the fold of a prefix of the journal, whichever documents it was built from.
@@ -104,10 +104,10 @@ def materialize(
         pending: the entry.
         document: the model's document as read now (``None`` when missing or unreadable). It may have been
             written by another process at any time, so it is used only if it claims exactly one of
-            :meth:`PendingModel.known_positions`; the kept events after that point are folded into it.
+            `PendingModel.known_positions()`; the kept events after that point are folded into it.
         history: the journal's events from the start up to (at least) ``pending.position``, read only when
             the document cannot be used.
-        artifact_root: as for :class:`RegistryState`.
+        artifact_root: as for `RegistryState`.
 
     Raises:
         CorruptRegistry: the journal does not have the model the checkpoint listed.
@@ -147,7 +147,7 @@ def _refold(pending: PendingModel, history: Callable[[], Iterable[Event]], artif
 
 
 class ModelTable(dict[str, "ModelState | PendingModel"]):
-    """Models by id, where an entry may be a :class:`PendingModel` until something reads it.
+    """Models by id, where an entry may be a `PendingModel` until something reads it.
 
     Every read (``[]``, ``get``, ``values``, ``items``) hands out loaded models, built by ``loader``;
     ``raw_items`` and ``is_pending`` look without loading.
@@ -198,11 +198,11 @@ class RegistryState:
     Args:
         artifact_root: the folder under which versions' own copies live (``<root>/<model id>/versions/<n>``);
             it only turns recorded digests into ``storage_location`` paths.
-        loader: builds a pending model's state when it is first read (see :func:`materialize`).
+        loader: builds a pending model's state when it is first read (see `materialize()`).
         hint: for a cold start from a checkpoint, the ids of the pending models the checkpoint lists under a
-            posting key (``None`` when it cannot say): a search loads only those (see :meth:`version_postings`).
+            posting key (``None`` when it cannot say): a search loads only those (see `version_postings()`).
 
-    Every loaded model is indexed (:attr:`indexes`, :mod:`registry.domain.indexes`) as the fold changes it.
+    Every loaded model is indexed (`indexes`, `registry.domain.indexes`) as the fold changes it.
     """
 
     def __init__(
@@ -272,7 +272,7 @@ class RegistryState:
         return names[start:end]
 
     def version_postings(self, key: PostingKey) -> list[ModelVersion]:
-        """The versions listed under ``key`` (see :mod:`registry.domain.indexes`), exactly: pending models that
+        """The versions listed under ``key`` (see `registry.domain.indexes`), exactly: pending models that
         may hold it are loaded first."""
         self._load_for(key)
         models = self.models  # every indexed model is loaded: [] only looks it up

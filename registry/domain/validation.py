@@ -1,6 +1,6 @@
 """Checks on user-supplied names, tags, aliases and version numbers (pure; no IO).
 
-Every check raises :class:`~registry.errors.InvalidParameterValue` with a message that names the bad value
+Every check raises `InvalidParameterValue` with a message that names the bad value
 and the rule, and returns the canonical form of what it accepted.
 """
 

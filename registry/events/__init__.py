@@ -1,12 +1,12 @@
 """Events: typed records of every committed change, and three ways to hear of them.
 
 * ``reg.subscribe(callback, events=..., model=...)``: in-process callbacks after each commit
-  (:mod:`registry.events.bus`).
+  (`registry.events.bus`).
 * ``reg.events(since)`` and ``reg.follow(since)``: the committed events from any process, listed or followed as
-  they come (:mod:`registry.events.log`, the journal follower).
-* Webhooks and command triggers, delivered at least once (:mod:`registry.webhooks`).
+  they come (`registry.events.log`, the journal follower).
+* Webhooks and command triggers, delivered at least once (`registry.webhooks`).
 
-The typed event classes live in :mod:`registry.domain.events` (pure); this package re-exports them so user code
+The typed event classes live in `registry.domain.events` (pure); this package re-exports them so user code
 writes ``from registry.events import ModelVersionStageTransitioned``.
 """
 

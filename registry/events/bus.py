@@ -3,8 +3,8 @@
 Dispatch follows pluggy's discipline: subscribers are validated when they subscribe (not when an event comes),
 the subscriber list is copied before dispatch (so a handler may subscribe or unsubscribe), every handler runs,
 and failures are reported afterwards. A failing handler never undoes the change and never stops the others: its
-exception is logged on the ``registry`` logger and kept in :attr:`EventBus.errors` and on its
-:class:`Subscription`.
+exception is logged on the ``registry`` logger and kept in `EventBus.errors` and on its
+`Subscription`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Subscription:
     """A handle on one subscriber: ``unsubscribe()`` it, or use it as a context manager.
 
     Attributes:
-        callback: the handler, called with one :class:`RegistryEvent` at a time.
+        callback: the handler, called with one `RegistryEvent` at a time.
         errors: the exceptions this handler raised (most recent last, at most 100).
     """
 

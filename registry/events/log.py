@@ -1,6 +1,6 @@
 """Reading the journal as an event stream: ``reg.events`` and ``reg.follow``, from any process.
 
-:meth:`EventLog.events` lists the committed events after a sequence number; :meth:`EventLog.follow` polls the
+`EventLog.events()` lists the committed events after a sequence number; `EventLog.follow()` polls the
 journal and yields what any process commits, in commit order, each event once, so a caller that keeps
 ``event.seq`` resumes exactly where it left off. A folder's journal is read from a remembered byte offset, so a
 poll with nothing new costs a stat and a seek, not a re-read.
@@ -87,7 +87,7 @@ class EventLog:
         Args:
             since: yield events after this sequence number; ``None`` means "from now on" (only new events).
                 To resume after a restart, pass the ``seq`` of the last event you handled.
-            types, model: filters, as for :meth:`EventBus.subscribe`.
+            types, model: filters, as for `EventBus.subscribe()`.
             poll_interval: seconds between looks at the journal (a look costs one small read).
             timeout: stop after this many seconds; ``None`` follows until the caller stops iterating.
         """

@@ -10,8 +10,8 @@ Reading one never trusts the archive: each member must be a plain file with exac
 that ``bundle.json`` lists (no links, devices, folders, absolute or ``..`` names, nothing extra or missing,
 no size beyond the archive's own); each version's files must give the digest it was registered with. Files are
 read member by member into a private temporary folder (never ``extractall``), and only when all of it checks
-out does :meth:`registry.Registry.import_models` copy them into the registry's staging area and commit, one
-journal record per model. Version numbers are kept; see :mod:`registry.domain.imports` for what happens when the
+out does `registry.Registry.import_models()` copy them into the registry's staging area and commit, one
+journal record per model. Version numbers are kept; see `registry.domain.imports` for what happens when the
 destination already has versions (a number taken by other content is a conflict and nothing is written).
 """
 

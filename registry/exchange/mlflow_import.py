@@ -1,13 +1,13 @@
 """Importing an MLflow model registry: registered models, their versions with the same numbers, stages,
 aliases, tags, descriptions, run ids and links, creation times, and each version's files where they can be
-reached. MLflow itself is never imported: :mod:`registry.exchange.mlflow_sources` reads its data.
+reached. MLflow itself is never imported: `registry.exchange.mlflow_sources` reads its data.
 
 Files are reachable when they are local (a path or ``file:`` URI that exists here) or behind an MLflow server's
 artifact proxy (``mlflow-artifacts:/...``: the server imported from, or ``artifacts_server=`` for a database or
 folder whose server is running). They are copied into the registry with a manifest, so the versions load
 verified here. A version whose files cannot be reached (``s3://`` without credentials here, a server that is
 down) keeps its source URI, as MLflow's own registry would. Re-importing skips what is already here identically
-and refuses, listing them, anything that differs (see :mod:`registry.domain.imports`).
+and refuses, listing them, anything that differs (see `registry.domain.imports`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading an MLflow model registry without MLflow: its SQL schema (sqlite, with ``sqlite3``), its file store's
 YAML (``mlruns/models/``), or a running server's REST API. Each reader returns the same thing: the registered
-models as :class:`~registry.domain.imports.ImportedModel` values (live versions only; MLflow's soft-deleted
+models as `ImportedModel` values (live versions only; MLflow's soft-deleted
 ``Deleted_Internal`` rows are skipped, their numbers stay gaps) plus, per version, where its files may be.
 
 Formats read and tested: MLflow 3.17 (the sqlite schema at alembic revision ``dc11669786a5``, its file store, and

@@ -15,7 +15,7 @@ __all__ = ["RegistryLike"]
 
 
 class RegistryLike(Protocol):
-    """The part of :class:`registry.Registry` that bundles, replica syncs and the MLflow border use."""
+    """The part of `registry.Registry` that bundles, replica syncs and the MLflow border use."""
 
     def list_registered_models(self) -> list[RegisteredModel]: ...
 

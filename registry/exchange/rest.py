@@ -2,7 +2,7 @@
 
 Only what importing and pushing need: JSON calls under ``/api/2.0/mlflow/``, and listing, downloading and
 uploading files under ``/api/2.0/mlflow-artifacts/artifacts/``. Every call has a timeout; a refused connection,
-an HTTP error or a body that is not JSON becomes a :class:`~registry.errors.RegistryError` whose message names
+an HTTP error or a body that is not JSON becomes a `RegistryError` whose message names
 the server, the call and MLflow's own error code and message.
 """
 

@@ -1,8 +1,8 @@
 """The source side of a replica sync: what the source holds, and its versions' files fetched verified.
 
-:func:`describe_source` reads the selected models of a source registry (anything with the client's public
-reads) into :class:`~registry.domain.imports.ImportedModel` values, each version with the manifest of its own
-files. :func:`fetch_version` copies one version's files into a folder of the destination's staging area,
+`describe_source()` reads the selected models of a source registry (anything with the client's public
+reads) into `ImportedModel` values, each version with the manifest of its own
+files. `fetch_version()` copies one version's files into a folder of the destination's staging area,
 checking the manifest against the version's digest first and every file against the manifest as it is copied,
 so nothing unverified is ever published. The copies are keyed by digest and kept across interruptions:
 ``<cache>/sync-<digest>`` is a complete, verified copy (a manifest included, ready to be renamed into place),
@@ -10,7 +10,7 @@ so nothing unverified is ever published. The copies are keyed by digest and kept
 a sync started again re-reads (locally) what it has instead of fetching it again.
 
 The destination side (one ``registered_model.synced`` record per model, the replica marker) is the client's:
-:meth:`registry.Registry.sync_from`.
+`registry.Registry.sync_from()`.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def describe_source(
     src: RegistryLike, selections: Iterable[str] | None
 ) -> tuple[list[ImportedModel], dict[tuple[str, int], str]]:
     """The selected models of ``src`` as the replica is to hold them, and the digest of each version that has
-    its own files (:func:`source_version` tells where they are, only for those the replica lacks). A whole
+    its own files (`source_version()` tells where they are, only for those the replica lacks). A whole
     model keeps its counter (numbers deleted at the source stay unused in the replica).
 
     Raises:

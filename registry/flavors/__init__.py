@@ -1,6 +1,6 @@
 """Model flavors as plugins, and the allow-list that decides which loader code a model directory may run.
 
-A flavor is a :class:`~registry.flavors.plugin.Flavor` object registered under the entry-point group
+A flavor is a `Flavor` object registered under the entry-point group
 ``registry.flavors`` (this package registers its own in ``pyproject.toml``: ``python_function``, ``sklearn``,
 ``onnx``, ``xgboost``, ``lightgbm``; other distributions add theirs the same way). A model's ``MLmodel`` names a
 ``loader_module`` (MLflow's module names, so directories stay compatible with MLflow); the loader looks that
@@ -75,13 +75,13 @@ _cache: tuple[tuple[tuple[str, int], ...], dict[str, Flavor]] | None = None
 
 
 def registered_flavors() -> dict[str, Flavor]:
-    """Flavor name -> :class:`Flavor`, for every flavor registered now: a plugin installed or removed
+    """Flavor name -> `Flavor`, for every flavor registered now: a plugin installed or removed
     meanwhile, by this process or another, is seen at the next call.
 
     Reading the entry points costs tens of milliseconds, so the result is cached, keyed on every ``sys.path``
     folder and its mtime (which installing or removing a distribution changes).
 
-    An entry point that fails to load, or that is not a :class:`Flavor` named as its entry point, is left out
+    An entry point that fails to load, or that is not a `Flavor` named as its entry point, is left out
     (logged at WARNING on the ``registry`` logger): one broken plugin must not stop every other model from
     loading. A second distribution claiming a name already taken is left out the same way; the built-ins
     cannot be replaced.

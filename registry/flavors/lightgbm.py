@@ -123,7 +123,7 @@ def load_native(path: Path, mlmodel: MLmodel) -> Any:
 
 
 class LightGBMImpl:
-    """The loaded model behind :class:`registry.pyfunc.PyFuncModel`: ``model.predict(data)``, as MLflow's
+    """The loaded model behind `registry.pyfunc.PyFuncModel`: ``model.predict(data)``, as MLflow's
     LightGBM wrapper calls it (inference params are not passed on, as there)."""
 
     def __init__(self, model: Any) -> None:

@@ -29,7 +29,7 @@ __all__ = ["check_flavor_paths", "load_flavor_model", "load_pyfunc_dir", "save_f
 
 
 def check_flavor_paths(path: Path, mlmodel: MLmodel, flavor: Flavor) -> None:
-    """Apply the path rule (:func:`~registry.models.model_dir.model_file`) to the fields ``flavor`` declares.
+    """Apply the path rule (`model_file()`) to the fields ``flavor`` declares.
 
     Raises:
         ArtifactVerificationError: a field names something outside ``path``.

@@ -1,7 +1,7 @@
-"""What users subclass: :class:`PythonModel`, and the :class:`PythonModelContext` it is loaded with.
+"""What users subclass: `PythonModel`, and the `PythonModelContext` it is loaded with.
 
-Apart from the flavor's saving and loading (:mod:`registry.flavors.python_model`) so that the pickler
-(:mod:`registry.flavors.pickling`), which must recognise this base class, and the flavor can both import it.
+Apart from the flavor's saving and loading (`registry.flavors.python_model`) so that the pickler
+(`registry.flavors.pickling`), which must recognise this base class, and the flavor can both import it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ __all__ = ["PythonModel", "PythonModelContext"]
 
 
 class PythonModelContext:
-    """What :meth:`PythonModel.load_context` receives: artifact paths and the model configuration."""
+    """What `PythonModel.load_context()` receives: artifact paths and the model configuration."""
 
     def __init__(self, artifacts: Mapping[str, str], model_config: Mapping[str, Any] | None) -> None:
         self._artifacts = dict(artifacts)
@@ -34,11 +34,11 @@ class PythonModelContext:
 
 
 class PythonModel:
-    """Base class of custom models: subclass it and implement :meth:`predict`.
+    """Base class of custom models: subclass it and implement `predict()`.
 
     Preprocessing and postprocessing belong in the subclass, so they travel with the model. Files the model
     needs (thresholds, vocabularies, weights) are passed as ``artifacts`` when saving and found again in
-    ``context.artifacts`` in :meth:`load_context`.
+    ``context.artifacts`` in `load_context()`.
     """
 
     def load_context(self, context: PythonModelContext) -> None:

@@ -162,7 +162,7 @@ def _session_options(ort: Any, options: Mapping[str, Any] | None) -> Any:
 
 
 class OnnxImpl:
-    """The loaded model behind :class:`registry.pyfunc.PyFuncModel`: an onnxruntime ``InferenceSession``.
+    """The loaded model behind `registry.pyfunc.PyFuncModel`: an onnxruntime ``InferenceSession``.
 
     ``predict`` takes what MLflow's ONNX wrapper takes (a dict of input name -> array, an array or nested lists
     for a single-input model, a pandas DataFrame) and answers as it does: a dict of output name -> array, or a

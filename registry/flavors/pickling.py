@@ -6,7 +6,7 @@ which proves the files are the ones registered, not that they are safe.
 
 Two mappings make pickles travel in both directions:
 
-* When a :class:`~registry.flavors.model_api.PythonModel` subclass is pickled by value (defined in
+* When a `PythonModel` subclass is pickled by value (defined in
   ``__main__`` or a notebook), its base class is written as a reference to MLflow's
   ``mlflow.pyfunc.model.PythonModel``, so MLflow loads it as one of its own; this library maps that reference
   back to its own base class when loading.

@@ -1,13 +1,13 @@
-"""What a flavor is: a :class:`Flavor` object, registered under the entry-point group ``registry.flavors``.
+"""What a flavor is: a `Flavor` object, registered under the entry-point group ``registry.flavors``.
 
 A flavor knows one MLflow on-disk layout: its name (the key under ``flavors:`` in ``MLmodel``), the
 ``python_function`` ``loader_module`` it answers to (MLflow's module name, so directories cross both ways), how
-to load a directory for :func:`registry.pyfunc.load_model` and as the library's own object, how to save one,
+to load a directory for `registry.pyfunc.load_model()` and as the library's own object, how to save one,
 and which library it needs. The library is imported only inside those functions, so registering a flavor
-costs nothing until a model of that flavor is saved or loaded; :meth:`Flavor.require` turns its absence into
-one clear :class:`~registry.errors.MissingDependency` naming the extra to install.
+costs nothing until a model of that flavor is saved or loaded; `Flavor.require()` turns its absence into
+one clear `MissingDependency` naming the extra to install.
 
-A third party publishes a flavor by exposing a :class:`Flavor` object in its own package and naming it in its
+A third party publishes a flavor by exposing a `Flavor` object in its own package and naming it in its
 distribution's metadata (``docs/guides/flavors.md`` shows the ``pyproject.toml`` lines)::
 
     [project.entry-points."registry.flavors"]
@@ -34,7 +34,7 @@ ENTRY_POINT_GROUP = "registry.flavors"
 
 
 class PyFuncImpl(Protocol):
-    """What a flavor's ``load_pyfunc`` returns: the model behind :class:`registry.pyfunc.PyFuncModel`."""
+    """What a flavor's ``load_pyfunc`` returns: the model behind `registry.pyfunc.PyFuncModel`."""
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict for ``data`` (already checked against the signature); ``params`` are the checked params."""
@@ -46,7 +46,7 @@ class PyFuncImpl(Protocol):
 
 
 def require_library(module: str, *, flavor: str, extra: str | None, purpose: str) -> None:
-    """Raise :class:`MissingDependency` unless ``module`` can be imported (without importing it).
+    """Raise `MissingDependency` unless ``module`` can be imported (without importing it).
 
     Raises:
         MissingDependency: naming the flavor, the library and the extra that installs it.
@@ -91,13 +91,13 @@ class Flavor:
             imported.
         load_pyfunc: ``load_pyfunc(path, mlmodel, model_config) -> PyFuncImpl`` for ``pyfunc.load_model``.
             ``path`` is the verified model folder; every file it opens must come from
-            :func:`registry.models.model_dir.model_file` (the path rule).
+            `registry.models.model_dir.model_file()` (the path rule).
         load_model: ``load_model(path, mlmodel) -> object``: the library's own object (an ``onnx.ModelProto``,
             an ``xgboost.Booster``, ...), for ``registry.<flavor>.load_model``; ``None`` if there is none.
         save: ``save(path, model, **options) -> MLmodel``: write ``model`` into the new, empty folder ``path``
-            (ending with :func:`registry.models.model_dir.write_common`); ``None`` for load-only flavors.
+            (ending with `registry.models.model_dir.write_common()`); ``None`` for load-only flavors.
         libraries: the import names of the libraries it needs to load for prediction (``("onnxruntime",)``),
-            checked by :meth:`require` before anything is opened.
+            checked by `require()` before anything is opened.
         save_libraries: the libraries it needs to save (default: ``libraries``).
         model_libraries: the libraries ``load_model`` needs (default: ``libraries``).
         extra: the ``mlregistry`` extra that installs them (``"onnx"``), named in the error when one is missing.

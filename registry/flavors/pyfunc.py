@@ -1,8 +1,8 @@
-"""MLflow's ``python_function`` format: :class:`PyFuncModel`, loading any allowed flavor's directory, saving.
+"""MLflow's ``python_function`` format: `PyFuncModel`, loading any allowed flavor's directory, saving.
 
-The public face is :mod:`registry.pyfunc` (MLflow's module name), which adds the default registry for
+The public face is `registry.pyfunc` (MLflow's module name), which adds the default registry for
 ``models:/`` URIs; here a registry is always passed in. Only the loaders of the flavors registered
-in :mod:`registry.flavors` are used; a ``loader_module`` named in a model directory is never imported.
+in `registry.flavors` are used; a ``loader_module`` named in a model directory is never imported.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ class PyFuncModel:
     (naming the column at fault when they do not fit) and calls the model.
 
     Attributes:
-        metadata: the model's :class:`~registry.models.mlmodel.MLmodel` document (``metadata.signature``, ...).
+        metadata: the model's `MLmodel` document (``metadata.signature``, ...).
         path: the local directory it was loaded from.
-        model_version: the registered :class:`~registry.domain.entities.ModelVersion`, for a ``models:/`` URI.
+        model_version: the registered `ModelVersion`, for a ``models:/`` URI.
     """
 
     def __init__(self, metadata: MLmodel, impl: Any, path: Path, model_version: ModelVersion | None = None) -> None:
@@ -68,10 +68,10 @@ class PyFuncModel:
         return self._impl.predict(data, enforce_params(params, signature.params if signature is not None else None))
 
     def unwrap_python_model(self) -> PythonModel:
-        """The :class:`PythonModel` instance inside a custom model.
+        """The `PythonModel` instance inside a custom model.
 
         Raises:
-            InvalidParameterValue: for other flavors (use :meth:`get_raw_model`).
+            InvalidParameterValue: for other flavors (use `get_raw_model()`).
         """
         if not isinstance(self._impl, _python_model.PythonModelImpl):
             raise InvalidParameterValue(
@@ -143,7 +143,7 @@ def save_model(
 ) -> MLmodel:
     """Save a model directory at ``path`` (a new or empty folder) in MLflow's format; returns its MLmodel.
 
-    Exactly one of ``python_model`` (a :class:`PythonModel`, saved in the ``python_function`` flavor with its
+    Exactly one of ``python_model`` (a `PythonModel`, saved in the ``python_function`` flavor with its
     ``artifacts`` copied alongside) and ``sk_model`` (any object with ``.predict``, saved in MLflow's
     ``sklearn`` layout) is given. Without a ``signature``, one is inferred from ``input_example``.
 

@@ -1,4 +1,4 @@
-"""The ``python_function`` flavor with a custom :class:`PythonModel`, in MLflow's layout.
+"""The ``python_function`` flavor with a custom `PythonModel`, in MLflow's layout.
 
 A directory saved here loads in real MLflow (``mlflow.pyfunc.load_model``) and a directory MLflow saved from a
 ``PythonModel`` loads here::
@@ -145,7 +145,7 @@ def _accepts_params(fn: Any) -> bool:
 
 
 class PythonModelImpl:
-    """The loaded model behind :class:`registry.pyfunc.PyFuncModel` for this flavor."""
+    """The loaded model behind `registry.pyfunc.PyFuncModel` for this flavor."""
 
     def __init__(self, python_model: PythonModel, context: PythonModelContext) -> None:
         self.python_model = python_model
@@ -192,4 +192,4 @@ FLAVOR = Flavor(
     save=save,
     path_fields=("python_model",),
 )
-"""The ``python_function`` flavor of a :class:`PythonModel` (registered under ``registry.flavors``)."""
+"""The ``python_function`` flavor of a `PythonModel` (registered under ``registry.flavors``)."""

@@ -1,4 +1,4 @@
-"""Registering model directories: ``Registry.log_model`` and :func:`register_model`.
+"""Registering model directories: ``Registry.log_model`` and `register_model()`.
 
 ``log_model`` saves a model into a temporary staging folder and registers it in one call (creating the
 registered model if needed); the registry copies the folder into its own storage with a sha256 manifest, so the
@@ -30,7 +30,7 @@ __all__ = ["Registrar", "log_model", "register_model"]
 
 
 class Registrar(Protocol):
-    """What registering needs of a registry (:class:`registry.Registry` is one)."""
+    """What registering needs of a registry (`registry.Registry` is one)."""
 
     def create_registered_model(self, name: str) -> RegisteredModel: ...
 
@@ -89,7 +89,7 @@ def log_model_with_mlmodel(
 ) -> tuple[ModelVersion, MLmodel]:
     """Save a model and create a version of ``registered_model_name`` from it; also returns the saved MLmodel.
 
-    A model object passed positionally goes where it belongs: a :class:`PythonModel` is saved as one, anything
+    A model object passed positionally goes where it belongs: a `PythonModel` is saved as one, anything
     else with a callable ``.predict`` in MLflow's ``sklearn`` layout (as ``sk_model=``).
 
     ``flavor`` names a registered flavor (``"onnx"``, ``"xgboost"``, ...) to save the positional model with

@@ -152,7 +152,7 @@ def load_native(path: Path, mlmodel: MLmodel) -> Any:
 def load_model(model_uri: str | os.PathLike[str], *, registry: Any = None) -> Any:
     """Load the model object itself (an estimator, or whatever was saved) from a model directory or URI.
 
-    Accepts what :func:`registry.pyfunc.load_model` accepts; a registered version's digests are verified first.
+    Accepts what `registry.pyfunc.load_model()` accepts; a registered version's digests are verified first.
     Runs the pickle: load only models you trust.
     """
     from registry.flavors.loading import load_flavor_model
@@ -194,7 +194,7 @@ def columns_as_frame(data: Any, model: Any) -> Any:
 
 
 class SklearnImpl:
-    """The loaded model behind :class:`registry.pyfunc.PyFuncModel` for this flavor."""
+    """The loaded model behind `registry.pyfunc.PyFuncModel` for this flavor."""
 
     def __init__(self, model: Any, predict_fn: str) -> None:
         self.model = model

@@ -146,7 +146,7 @@ def accepted_params(fn: Any, params: Mapping[str, Any] | None) -> dict[str, Any]
 
 
 class XGBoostImpl:
-    """The loaded model behind :class:`registry.pyfunc.PyFuncModel`: ``predict`` as MLflow's XGBoost wrapper
+    """The loaded model behind `registry.pyfunc.PyFuncModel`: ``predict`` as MLflow's XGBoost wrapper
     calls it (a ``DMatrix`` for a Booster, ``validate_features=True``, only the params ``predict`` takes)."""
 
     def __init__(self, model: Any) -> None:

@@ -72,8 +72,8 @@ class MLmodel:
     Attributes:
         flavors: flavor name -> that flavor's configuration (``python_function``, ``sklearn``, ...).
         model_uuid: a hex UUID naming this model directory.
-        utc_time_created: MLflow's time string (see :func:`format_utc_time`).
-        signature: the model's :class:`~registry.models.signature.ModelSignature`, if it has one.
+        utc_time_created: MLflow's time string (see `format_utc_time()`).
+        signature: the model's `ModelSignature`, if it has one.
         saved_input_example_info: where the input example lives and how it is encoded.
         metadata: free-form user metadata.
         model_size_bytes: the size of the directory's files when saved.

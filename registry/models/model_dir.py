@@ -1,16 +1,16 @@
 """The files every MLflow model directory shares: ``MLmodel``, environment files and the input example.
 
-Flavors write their serialized model and then call :func:`write_common` to add the rest in MLflow's layout:
+Flavors write their serialized model and then call `write_common()` to add the rest in MLflow's layout:
 ``requirements.txt``, ``python_env.yaml``, ``conda.yaml``, ``input_example.json``,
 ``serving_input_example.json`` and finally ``MLmodel`` (last, so a directory with an ``MLmodel`` is complete).
 
 **The path rule.** Every file a loader opens is named by a field of ``MLmodel`` (``python_model``,
 ``model_path``, ``pickled_model``, ``artifacts.<name>.path``, ``data`` and ``code`` in any flavor's section,
 the input example's ``artifact_path``, and the fields a flavor plugin declares) and goes through
-:func:`model_file`, which accepts only a relative path that stays inside the model's folder: no absolute path,
+`model_file()`, which accepts only a relative path that stays inside the model's folder: no absolute path,
 no drive or UNC prefix, no ``..`` component, and nothing that resolves outside the folder through a link.
-:func:`read_mlmodel` checks every such field (:func:`check_model_paths`) before a loader runs, so a document
-pointing outside is refused with :class:`~registry.errors.ArtifactVerificationError` naming the field,
+`read_mlmodel()` checks every such field (`check_model_paths()`) before a loader runs, so a document
+pointing outside is refused with `ArtifactVerificationError` naming the field,
 whatever the loader would have done.
 """
 
@@ -154,7 +154,7 @@ def _path_fields(mlmodel: MLmodel) -> list[tuple[str, Any]]:
 
 
 def check_model_paths(root: str | os.PathLike[str], mlmodel: MLmodel) -> None:
-    """Apply :func:`model_file` to every path field of ``mlmodel`` (see the module docstring).
+    """Apply `model_file()` to every path field of ``mlmodel`` (see the module docstring).
 
     Raises:
         ArtifactVerificationError: a field names something outside ``root``.

@@ -24,7 +24,7 @@ __all__ = ["ModelResolver", "local_path_of", "resolve_local_model", "resolve_mod
 
 
 class ModelResolver(Protocol):
-    """What resolving ``models:/`` URIs needs of a registry (:class:`registry.Registry` is one)."""
+    """What resolving ``models:/`` URIs needs of a registry (`registry.Registry` is one)."""
 
     def resolve_model_uri(self, uri: str) -> ModelVersion: ...
 

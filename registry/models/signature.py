@@ -9,7 +9,7 @@ them, so signatures round-trip between this library and MLflow::
       outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1]}}]'
       params: '[{"name": "k", "default": 3, "shape": null, "type": "long"}]'
 
-Predict-time enforcement lives in :mod:`registry.models.enforcement`.
+Predict-time enforcement lives in `registry.models.enforcement`.
 """
 
 from __future__ import annotations
@@ -373,7 +373,7 @@ def _infer_frame(df: Any) -> Schema:
 
 
 def infer_schema(data: Any) -> Schema | None:
-    """Infer a :class:`Schema` from example data, following MLflow's rules.
+    """Infer a `Schema` from example data, following MLflow's rules.
 
     A list of dicts gives named columns (optional where a key is missing in some row), a dict gives one named
     column per key (a list value makes an ``array`` column), a list of scalars or a scalar gives one unnamed
@@ -416,7 +416,7 @@ def infer_schema(data: Any) -> Schema | None:
 
 
 def infer_param_schema(params: Mapping[str, Any] | None) -> ParamSchema | None:
-    """Infer a :class:`ParamSchema` from example parameters (a list value gives shape ``(-1,)``)."""
+    """Infer a `ParamSchema` from example parameters (a list value gives shape ``(-1,)``)."""
     if not params:
         return None
     specs = []
@@ -438,7 +438,7 @@ def infer_param_schema(params: Mapping[str, Any] | None) -> ParamSchema | None:
 def infer_signature(
     model_input: Any = None, model_output: Any = None, params: Mapping[str, Any] | None = None
 ) -> ModelSignature:
-    """Infer a :class:`ModelSignature` from an example input, output and parameters (as MLflow does).
+    """Infer a `ModelSignature` from an example input, output and parameters (as MLflow does).
 
     Raises:
         InvalidParameterValue: when a value's type cannot be expressed in a signature; the message names it.

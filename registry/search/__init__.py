@@ -3,18 +3,18 @@
 Pure domain code: it reads a registry state through five methods (``names()``, ``has_model(name)``,
 ``registered_model(name)``, ``model_versions(name)``, ``all_model_versions()``) and never touches files.
 
-Layout: :mod:`.lexer` (text -> tokens with spans) -> :mod:`.parser` (tokens -> checked syntax tree of
-:mod:`.nodes`) -> :mod:`.evaluate` (tree -> predicate), :mod:`.ordering` (``order_by``) and :mod:`.paging`
-(``max_results``, page tokens, :class:`PagedList`).
+Layout: `.lexer` (text -> tokens with spans) -> `.parser` (tokens -> checked syntax tree of
+`.nodes`) -> `.evaluate` (tree -> predicate), `.ordering` (``order_by``) and `.paging`
+(``max_results``, page tokens, `PagedList`).
 
 How a search avoids work:
 
-- :mod:`.planner` picks the most selective condition the state's indexes answer (``=`` / ``IN`` on tags,
+- `.planner` picks the most selective condition the state's indexes answer (``=`` / ``IN`` on tags,
   aliases, stage, run id and name, ``name LIKE 'prefix%'``); the whole filter is evaluated on those candidates
   only and just the matches are sorted, so a selective search costs O(matches), not O(versions);
 - a filter that constrains the name otherwise (``name LIKE '%-prod'``) tests names first and skips whole
   models;
-- everything else scans a list already sorted in the requested order (:mod:`.sorted_views`: built on the
+- everything else scans a list already sorted in the requested order (`.sorted_views`: built on the
   second such search of a state, then brought forward by the changes since, never re-sorted after a write)
   and stops as soon as the page is full; the first such search filters everything and sorts just the matches.
 """
@@ -81,7 +81,7 @@ def search_registered_models(
         page_token: the ``token`` of the previous page, or ``None`` for the first page.
 
     Returns:
-        A :class:`PagedList`; its ``token`` fetches the next page and is ``None`` on the last one.
+        A `PagedList`; its ``token`` fetches the next page and is ``None`` on the last one.
 
     Raises:
         InvalidParameterValue: for a malformed filter, order, page size or page token.
@@ -126,7 +126,7 @@ def search_model_versions(
         page_token: the ``token`` of the previous page, or ``None`` for the first page.
 
     Returns:
-        A :class:`PagedList` of versions (with their aliases); its ``token`` fetches the next page and is
+        A `PagedList` of versions (with their aliases); its ``token`` fetches the next page and is
         ``None`` on the last one.
 
     Raises:

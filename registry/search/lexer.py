@@ -75,7 +75,7 @@ class Token:
 
 
 def located_error(what: str, source: str, start: int, end: int, *, subject: str = "filter") -> InvalidParameterValue:
-    """An :class:`InvalidParameterValue` whose message shows ``source`` with a caret under ``[start, end)``.
+    """An `InvalidParameterValue` whose message shows ``source`` with a caret under ``[start, end)``.
 
     Control characters in ``source`` are shown as spaces so that the caret line stays aligned.
     """

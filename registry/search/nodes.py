@@ -1,6 +1,6 @@
 """The search language's syntax tree: frozen values the parser builds and the evaluator compiles.
 
-A parsed filter is ``None`` (match everything), a :class:`Comparison`, or an :class:`And` / :class:`Or` of
+A parsed filter is ``None`` (match everything), a `Comparison`, or an `And` / `Or` of
 filters. Every node carries the span of the text it came from, so later checks can still point at it.
 """
 

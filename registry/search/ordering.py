@@ -1,7 +1,7 @@
 """``order_by`` clauses: parsing, MLflow's defaults and tie-breakers, and sorting.
 
 A clause is ``<key> [ASC|DESC]`` (direction case-insensitive, any whitespace between, key optionally written
-``attribute.<key>`` or in backticks). The parsed form is an :class:`Ordering`: a tuple of (entity attribute,
+``attribute.<key>`` or in backticks). The parsed form is an `Ordering`: a tuple of (entity attribute,
 ascending) pairs that always ends in a total order, because MLflow's tie-breakers are appended:
 
 - registered models: keys ``name``, ``creation_timestamp``, ``last_updated_timestamp`` and ``timestamp`` (the

@@ -1,4 +1,4 @@
-"""Pages of search results: :class:`PagedList`, ``max_results`` checks and page tokens.
+"""Pages of search results: `PagedList`, ``max_results`` checks and page tokens.
 
 Page tokens are opaque strings. Inside, a token remembers the sort key of the last entity it returned (keyset
 paging, not an offset) and a fingerprint of the search that made it. So consecutive pages concatenate to

@@ -14,7 +14,7 @@ Grammar (keywords are case-insensitive; field names and tag keys are case-sensit
     op         := = | != | < | <= | > | >= | LIKE | ILIKE
     value      := 'string' | "string" | integer
 
-Which fields exist, and which operators each accepts, depends on what is searched (:data:`FIELDS`). Every
+Which fields exist, and which operators each accepts, depends on what is searched (`FIELDS`). Every
 filter MLflow accepts parses to the conditions MLflow evaluates; the extensions only give meaning to text
 MLflow refuses. The few malformed strings MLflow's parser lets through (a dangling ``AND``, two conditions with
 nothing between them) are refused here, with a caret at the spot.
@@ -111,7 +111,7 @@ def field_spec(kind: str, field: Field) -> FieldSpec:
 
 
 def parse_filter(filter_string: str | None, kind: str) -> Node | None:
-    """Parse ``filter_string`` for a search of ``kind`` (:data:`MODELS` or :data:`VERSIONS`).
+    """Parse ``filter_string`` for a search of ``kind`` (`MODELS` or `VERSIONS`).
 
     Returns ``None`` for no filter (``None``, empty or blank), else the syntax tree. Results are cached on
     the string, so a repeated search does not parse again.

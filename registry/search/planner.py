@@ -4,12 +4,12 @@ A filter's conditions that an index answers exactly (``=`` and ``IN`` on tags, a
 id; ``=``, ``IN`` and ``LIKE 'prefix%'`` on the name) each name a candidate set. For an ``AND`` the planner
 takes the most selective one (the smallest estimate, which costs nothing to compute: posting sizes, name
 counts); for an ``OR`` the union when every branch has one. The whole filter is then evaluated by the ordinary
-predicate (:mod:`registry.search.evaluate`) on the candidates only, so the planner may over-approximate
+predicate (`registry.search.evaluate`) on the candidates only, so the planner may over-approximate
 (a ``LIKE 'ab%cd'`` name prefix) but never misses a match: the property test in
 ``tests/search/test_index_property.py`` checks every indexed search against the unindexed evaluator.
 
-A state offers the indexes through :class:`IndexedState` (``registry.domain.state.RegistryState`` does); for
-any other state :func:`plan` returns ``None`` and the search scans.
+A state offers the indexes through `IndexedState` (``registry.domain.state.RegistryState`` does); for
+any other state `plan()` returns ``None`` and the search scans.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["IndexedState", "Plan", "like_prefix", "plan"]
 
 @runtime_checkable
 class IndexedState(Protocol):
-    """What the planner needs from a state, beyond :class:`registry.search.SearchableState`."""
+    """What the planner needs from a state, beyond `registry.search.SearchableState`."""
 
     def has_model(self, name: str) -> bool: ...
     def model_versions(self, name: str) -> list[ModelVersion]: ...

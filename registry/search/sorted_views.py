@@ -4,11 +4,11 @@ A search that no index narrows (no filter, ``tags.x LIKE '%y'``, ``version_numbe
 the requested order and stops when its page is full. The sorted list it scans is built once per state and
 order (on the second such search, so a one-off search in a cold process sorts only its matches), then brought
 forward on each later search by the changes the state's indexes logged since
-(:class:`registry.domain.indexes.ChangeLog`): each changed entity is taken out at its old place and put in at
+(`registry.domain.indexes.ChangeLog`): each changed entity is taken out at its old place and put in at
 its new one by binary search. Only a list further behind than the log keeps, or behind by more changes than
 re-sorting would cost, is sorted again.
 
-A state without indexes (any other :class:`registry.search.SearchableState`) gets a list per revision
+A state without indexes (any other `registry.search.SearchableState`) gets a list per revision
 (``state.seq``), sorted again after each change.
 
 Views are keyed on the state object (weakly: a dropped state frees its lists), so a store that replaces its

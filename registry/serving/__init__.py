@@ -1,3 +1,3 @@
-"""Serving models over HTTP: MLflow's scoring protocol (:mod:`registry.serving.scoring`), the scoring server
-(:mod:`registry.serving.server`, ``registry serve``), and the HTTP/1.1 layer it stands on
-(:mod:`registry.web.http`), which answers every request, however malformed."""
+"""Serving models over HTTP: MLflow's scoring protocol (`registry.serving.scoring`), the scoring server
+(`registry.serving.server`, ``registry serve``), and the HTTP/1.1 layer it stands on
+(`registry.web.http`), which answers every request, however malformed."""

@@ -119,7 +119,7 @@ def read_value(value: Any, t: DataType, column: str) -> Any:
 
 
 def read_records(records: list[dict[Any, Any]], schema: Schema | None) -> list[dict[Any, Any]]:
-    """Row dicts with the values of declared columns read as their types (see :func:`read_value`).
+    """Row dicts with the values of declared columns read as their types (see `read_value()`).
 
     Raises:
         InvalidParameterValue: a value that cannot be read as its column's type, naming the column.
@@ -145,7 +145,7 @@ _FRAME_DTYPES = {DataType.integer: "int32", DataType.float: "float32", DataType.
 
 
 def read_frame_columns(frame: Any, schema: Schema | None, *, from_csv: bool = False) -> Any:
-    """A DataFrame built from :func:`read_records` output, with the dtypes MLflow's server gives its columns:
+    """A DataFrame built from `read_records()` output, with the dtypes MLflow's server gives its columns:
     ``integer`` as int32, ``float`` as float32, ``boolean`` as bool, ``datetime`` as datetime64[ns], and a
     ``string`` column holding anything but text (or any ``string`` column of a CSV, which MLflow reads with
     ``dtype=object``) as Python objects. A column with missing values keeps the dtype pandas chose, for the

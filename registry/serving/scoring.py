@@ -1,6 +1,6 @@
 """MLflow's scoring protocol, as data: request bodies in, model input out; predictions in, response body out.
 
-The scoring server (:mod:`registry.serving.server`) and ``registry load-predict`` share this module, so a file that
+The scoring server (`registry.serving.server`) and ``registry load-predict`` share this module, so a file that
 works with one works with the other. A JSON request holds exactly one of::
 
     {"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}}
@@ -8,16 +8,16 @@ works with one works with the other. A JSON request holds exactly one of::
     {"instances": [[1, 2], [3, 4]]}            (tensor input; "inputs" is a synonym)
 
 plus an optional ``"params": {...}``, or is MLflow's unified payload for chat, completions and embeddings
-models (top-level ``messages``, ``prompt`` or ``input``: see :data:`LLM_KEYS`); a CSV body is a header row and
-data rows. Values are read as the model's signature declares its columns (:mod:`registry.serving.columns`).
+models (top-level ``messages``, ``prompt`` or ``input``: see `LLM_KEYS`); a CSV body is a header row and
+data rows. Values are read as the model's signature declares its columns (`registry.serving.columns`).
 Tabular input reaches the model as a pandas DataFrame when pandas is installed (what MLflow's server gives
 models), else as a list of row dicts (what this library's pyfunc models accept without pandas);
 ``input_format`` forces one or the other.
 
 Everything here is pure: no sockets, no files. Malformed input raises
-:class:`~registry.errors.InvalidParameterValue` with a message that names the problem, and nothing else: the
+`InvalidParameterValue` with a message that names the problem, and nothing else: the
 input is bounded before it reaches code that could fail in other ways. JSON may nest at most
-:data:`MAX_JSON_DEPTH` levels and hold integers of at most :data:`MAX_NUMBER_DIGITS` digits; a CSV field may
+`MAX_JSON_DEPTH` levels and hold integers of at most `MAX_NUMBER_DIGITS` digits; a CSV field may
 hold at most ``csv.field_size_limit()`` characters (131,072 by default); a tensor (``instances``, ``inputs``)
 must be rectangular (every row of a level the same length) and must not mix text, numbers and objects.
 """
@@ -124,7 +124,7 @@ def is_supported(content_type: str | None) -> bool:
 
 
 def unsupported(content_type: str | None) -> str:
-    """What is wrong with a Content-Type :func:`is_supported` refuses, and what to send instead."""
+    """What is wrong with a Content-Type `is_supported()` refuses, and what to send instead."""
     media = media_type(content_type)
     extra = [
         p.split("=", 1)[0].strip()
@@ -143,7 +143,7 @@ def parse_request(body: bytes, content_type: str | None, *, param_names: Collect
     """Parse a request body by its content type (``application/json`` or ``text/csv``; none means JSON).
 
     ``param_names`` are the parameters the model's signature declares: in a unified payload (see
-    :data:`LLM_KEYS`) those top-level keys become ``params``.
+    `LLM_KEYS`) those top-level keys become ``params``.
 
     Raises:
         InvalidParameterValue: an unsupported content type, or a malformed body.
@@ -202,7 +202,7 @@ def _load_json(text: str) -> Any:
 
 
 def parse_json(text: str, *, param_names: Collection[str] = ()) -> ScoringInput:
-    """Parse a JSON scoring request (see the module docstring for the accepted shapes, and :data:`LLM_KEYS`
+    """Parse a JSON scoring request (see the module docstring for the accepted shapes, and `LLM_KEYS`
     for the unified payload, whose top-level keys named in ``param_names`` become ``params``)."""
     payload = _load_json(text)
     if not isinstance(payload, dict):
@@ -395,7 +395,7 @@ def to_model_input(parsed: ScoringInput, input_format: str = "auto", schema: Sch
     """The value to hand to ``model.predict``: a DataFrame or row dicts for tabular input, arrays or lists else.
 
     With the model's input ``schema`` (its signature's inputs), values are read as the declared column types
-    (see :mod:`registry.serving.columns`), as MLflow's scoring server does; and ``instances`` or ``inputs``
+    (see `registry.serving.columns`), as MLflow's scoring server does; and ``instances`` or ``inputs``
     given by column name (a dict of columns, or rows naming the same columns) become tabular input where the
     signature names columns, as in MLflow: a DataFrame, or row dicts without pandas. A unified payload goes to
     the model as the dict it is.

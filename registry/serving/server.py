@@ -1,4 +1,4 @@
-"""``registry serve``: MLflow's scoring protocol over :mod:`registry.web.http`, on the standard library.
+"""``registry serve``: MLflow's scoring protocol over `registry.web.http`, on the standard library.
 
 ::
 
@@ -24,7 +24,7 @@ column, a tensor of the wrong shape, a parameter of the wrong type) get 400 and 
 an exception raised by the model gets 400 and ``BAD_REQUEST`` (as MLflow's server: the input did not suit the
 model), with the exception's type and message but never its traceback, which goes to the log. Output that has
 no JSON form gets 500 ``INTERNAL_ERROR``. The server keeps running either way. Below the
-protocol, :mod:`registry.web.http` answers every malformed HTTP request (405 for a method a path does not
+protocol, `registry.web.http` answers every malformed HTTP request (405 for a method a path does not
 take, 413 for a body over the limit, 408 for a client too slow, 503 beyond ``max_connections``, ...), and
 writes an access log line per request to stderr unless ``access_log=False``.
 """
@@ -107,11 +107,11 @@ class ScoringServer:
         model_uri: ``models:/name@alias``, ``models:/name/<stage>``, ``/latest`` or ``/<version>`` (a fixed
             version never moves, so it is never reloaded).
         host: the interface to listen on (``127.0.0.1`` keeps the server local).
-        port: the TCP port; ``0`` picks a free one (read it back from :attr:`port`).
+        port: the TCP port; ``0`` picks a free one (read it back from `port`).
         poll_interval: seconds between checks for a moved alias or stage.
-        loader: ``loader(registry, version) -> model`` (default :func:`load_version`, which verifies digests).
-        input_format: ``auto``, ``pandas`` or ``records`` (see :mod:`registry.serving.scoring`).
-        limits: body size, timeouts and the connection bound (:class:`~registry.web.http.ServerLimits`).
+        loader: ``loader(registry, version) -> model`` (default `load_version()`, which verifies digests).
+        input_format: ``auto``, ``pandas`` or ``records`` (see `registry.serving.scoring`).
+        limits: body size, timeouts and the connection bound (`ServerLimits`).
         access_log: one line per request to stderr (``True``), a given text stream, or none (``False``).
 
     Raises:
@@ -184,7 +184,7 @@ class ScoringServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until :meth:`shutdown` (or Ctrl-C, which the CLI turns into a clean exit)."""
+        """Serve in this thread until `shutdown()` (or Ctrl-C, which the CLI turns into a clean exit)."""
         self._start_watcher()
         try:
             self._httpd.serve_forever(poll_interval=0.1)
@@ -260,7 +260,7 @@ class ScoringServer:
     # -- requests -------------------------------------------------------------------------------------------------
 
     def _route(self, request: Request) -> Response:
-        """Answer one HTTP request (the application :class:`~registry.web.http.HttpServer` calls)."""
+        """Answer one HTTP request (the application `HttpServer` calls)."""
         path = request.path
         allowed = _ROUTES.get(path)
         if allowed is None:

@@ -2,7 +2,7 @@
 
 ``MANIFEST.sha256`` sits at the top of the copy, in ``sha256sum`` format (``<hex>  <posix path>``, sorted by
 path), listing every other file. The version records the sha256 of the manifest itself as its ``digest``, so
-one recorded value pins every byte: :func:`verify_artifacts` checks the manifest against the digest, then every
+one recorded value pins every byte: `verify_artifacts()` checks the manifest against the digest, then every
 file against the manifest, and refuses missing, extra or changed files.
 
 Two rules keep "verified" meaning what it says:
@@ -11,10 +11,10 @@ Two rules keep "verified" meaning what it says:
   without following anything and refuses a symbolic link, FIFO, socket or device anywhere in it (a link would
   let bytes from outside pass for the registered ones; a FIFO would block the reader), and the version folder
   itself must not be a link. Every regular file, at any depth, must be in the manifest.
-* **Registering copies the source folder and nothing outside it** (:func:`stage_directory`). Regular files and
+* **Registering copies the source folder and nothing outside it** (`stage_directory()`). Regular files and
   folders are copied; a symbolic link whose target lies inside the source folder is stored as a copy of what
   it points to; a link leading outside, a dangling link, a loop, a FIFO, socket or device is refused with an
-  error naming it, before anything is written. The copy is bounded by :class:`CopyLimits`, counted on the
+  error naming it, before anything is written. The copy is bounded by `CopyLimits`, counted on the
   bytes actually read (a file that grows while it is copied cannot exceed them), and a refused copy leaves
   nothing behind in the staging folder.
 """
@@ -195,7 +195,7 @@ def build_manifest(root: str) -> bytes:
 def read_manifest(path: str, digest: str) -> dict[str, str]:
     """The manifest of the files under ``path`` (posix path -> sha256), after checking it against ``digest``.
 
-    Only the manifest is read and checked, not the files it lists (:func:`verify_artifacts` reads those too).
+    Only the manifest is read and checked, not the files it lists (`verify_artifacts()` reads those too).
 
     Raises:
         ArtifactVerificationError: the manifest is missing, malformed, not a regular file (a link), or does not
@@ -569,13 +569,13 @@ def stage_directory(
     limits: CopyLimits | None = None,
     progress: ProgressCallback | None = None,
 ) -> StagedArtifacts:
-    """Copy the folder ``source`` under ``staging_root`` (by :func:`copy_folder`) and write its manifest.
+    """Copy the folder ``source`` under ``staging_root`` (by `copy_folder()`) and write its manifest.
 
     The copy owes nothing to the source afterwards: links inside the folder are stored as the files they
     point to.
 
     Raises:
-        InvalidParameterValue: as :func:`copy_folder`, or ``source`` contains the staging folder. Nothing is
+        InvalidParameterValue: as `copy_folder()`, or ``source`` contains the staging folder. Nothing is
             left in ``staging_root``.
     """
     root = _check_source(source)

@@ -1,7 +1,7 @@
 """The storage interface, and the one mutation funnel both backends share.
 
-A store holds a :class:`~registry.domain.state.RegistryState` and persists the events that change it. Every write goes
-through :meth:`Store.write`::
+A store holds a `RegistryState` and persists the events that change it. Every write goes
+through `Store.write()`::
 
     thread lock -> process lock -> catch up with other writers -> decide (pure) -> publish staged files
         -> persist the event (the commit) -> apply it -> release -> notify listeners
@@ -46,7 +46,7 @@ Clock = Callable[[], int]
 
 class CommitConflict(Exception):
     """Raised by an optimistic store's ``_persist`` when another writer committed first (its journal object
-    took the number this commit needed). :meth:`Store.write` catches it, forgets the uncommitted state, catches
+    took the number this commit needed). `Store.write()` catches it, forgets the uncommitted state, catches
     up and decides again. A control-flow signal of the store, never shown to users."""
 
 
@@ -66,7 +66,7 @@ def default_actor() -> str | None:
 
 
 class _Default:
-    """The type of :data:`DEFAULT_ACTOR`."""
+    """The type of `DEFAULT_ACTOR`."""
 
 
 DEFAULT_ACTOR = _Default()
@@ -81,13 +81,13 @@ class Store(abc.ABC):
         clock: the time source for event timestamps.
         actor: the user recorded on changes.
         durable: fsync each commit (``False`` is for test fixtures and scratch registries).
-        read_only: refuse every write with :class:`~registry.errors.ReadOnlyRegistry`.
+        read_only: refuse every write with `ReadOnlyRegistry`.
     """
 
     location: str
 
     max_commit_attempts: int = 1
-    """How often :meth:`write` decides again after a :class:`CommitConflict` (only an optimistic store, one
+    """How often `write()` decides again after a `CommitConflict` (only an optimistic store, one
     that commits without a lock, ever raises it)."""
 
     def __init__(
@@ -103,7 +103,7 @@ class Store(abc.ABC):
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._state = RegistryState(self.artifact_root)
         self.replica: dict[str, Any] | None = getattr(self, "replica", None)
-        """What makes this registry a replica (``{"source": ..., ...}``, see :meth:`set_replica`), else None."""
+        """What makes this registry a replica (``{"source": ..., ...}``, see `set_replica()`), else None."""
 
     # -- what subclasses provide ------------------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class Store(abc.ABC):
     @property
     @abc.abstractmethod
     def staging_root(self) -> str:
-        """A folder on the same filesystem as :attr:`artifact_root`, for copies not yet published."""
+        """A folder on the same filesystem as `artifact_root`, for copies not yet published."""
 
     @abc.abstractmethod
     def _process_lock(self) -> contextlib.AbstractContextManager[Any]:
@@ -135,7 +135,7 @@ class Store(abc.ABC):
         committed before the next read."""
 
     def _ensure_writable(self, doing: str) -> None:  # noqa: B027 - a hook: a memory store can always write
-        """Raise :class:`~registry.errors.ReadOnlyRegistry` if this process cannot write the registry."""
+        """Raise `ReadOnlyRegistry` if this process cannot write the registry."""
 
     def check_writable(self, doing: str) -> None:
         if self.read_only:
@@ -151,7 +151,7 @@ class Store(abc.ABC):
         return os_errors(self.location, doing, writing=True)
 
     def refuse_replica_write(self, doing: str) -> None:
-        """Raise :class:`~registry.errors.ReplicaReadOnly` if this registry is a replica (checked under the lock,
+        """Raise `ReplicaReadOnly` if this registry is a replica (checked under the lock,
         after catching up: a detach by another process is seen)."""
         if self.replica is not None:
             source = self.replica.get("source")
@@ -214,7 +214,7 @@ class Store(abc.ABC):
 
     @property
     def state(self) -> RegistryState:
-        """The current state (caught up). Hold :meth:`reading` instead to read several things consistently."""
+        """The current state (caught up). Hold `reading()` instead to read several things consistently."""
         with self.reading() as state:
             return state
 
@@ -236,7 +236,7 @@ class Store(abc.ABC):
             actor: the user recorded on the events, when not the store's own (several clients with their own
                 ``user`` can share one store: a named in-memory registry).
             as_replica: the write is a sync bringing a replica up to date (every other write to a replica is
-                refused with :class:`~registry.errors.ReplicaReadOnly`).
+                refused with `ReplicaReadOnly`).
 
         Returns:
             The committed events (empty when ``decide`` returned no changes).
@@ -281,7 +281,7 @@ class Store(abc.ABC):
         actor: str | None,
         as_replica: bool = False,
     ) -> list[Event] | None:
-        """One round of :meth:`write`: the committed events, ``[]`` for no change, ``None`` after a conflict."""
+        """One round of `write()`: the committed events, ``[]`` for no change, ``None`` after a conflict."""
         self._catch_up(writing=True)
         changes = decide(self._state)
         if not changes:
@@ -338,7 +338,7 @@ class Store(abc.ABC):
         """Make ``policy`` the registry's stage policy (stores that persist settings store it for every process).
 
         ``as_replica``: a sync bringing the source's policy (any other change of a replica's policy is refused
-        with :class:`~registry.errors.ReplicaReadOnly`)."""
+        with `ReplicaReadOnly`)."""
         self.check_writable("change the stage policy")
         with self._guard:
             if not as_replica:

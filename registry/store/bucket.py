@@ -13,7 +13,7 @@ Layout (keys under the registry's prefix)::
 **The commit protocol** is Delta Lake's. A writer catches up (lists the journal after its position and folds
 each new object whole), decides with the same pure commands as the folder store, uploads the version's files,
 then *creates* ``journal/<next seq>.json`` with put-if-absent. If another writer created that key first, the
-write funnel (:meth:`registry.store.base.Store.write`) forgets the uncommitted state, catches up and decides
+write funnel (`registry.store.base.Store.write()`) forgets the uncommitted state, catches up and decides
 again (bounded retries with jitter). Because the next key is determined by the caught-up state, two commits can
 never both succeed at one position: version numbers are unique and never reused, and a promotion with
 ``archive_existing_versions`` is one object, so readers see it whole or not at all.
@@ -29,7 +29,7 @@ reports and ``check --fix`` removes after a grace period (a writer may be upload
 
 **Reading a version's files**: the state's ``storage_location`` of a version is a folder in a local cache
 (default ``~/.cache/mlregistry/<hash of the bucket URL>/models/<id>/versions/<n>``; ``$REGISTRY_CACHE_DIR``
-moves it). :meth:`BucketStore.ensure_local` downloads a version into a temporary folder, verifies every digest,
+moves it). `BucketStore.ensure_local()` downloads a version into a temporary folder, verifies every digest,
 and renames it into place, so a partial download is never used; a cached copy is reused while its manifest
 matches the recorded digest (the loader verifies every file again before loading).
 
@@ -115,12 +115,12 @@ class BucketStore(Store):
 
     Args:
         url: the bucket URL (``s3://bucket/prefix``, ``gs://...``, ``az://...``); credentials come from the
-            environment (see :mod:`registry.store.objects`).
+            environment (see `registry.store.objects`).
         objects: the object storage to use instead of opening ``url`` (tests pass a
-            :class:`~registry.store.objects.MemoryObjects` or a wrapper that injects faults).
-        cache_dir: the local folder for downloaded versions and staging (default :func:`default_cache_dir`).
+            `MemoryObjects` or a wrapper that injects faults).
+        cache_dir: the local folder for downloaded versions and staging (default `default_cache_dir()`).
         checkpoint_every: write a checkpoint when a commit crosses a multiple of this many events (default
-            :data:`CHECKPOINT_EVERY`).
+            `CHECKPOINT_EVERY`).
         read_only: refuse every write and never write to the bucket at all (the local cache is still used).
     """
 
@@ -545,7 +545,7 @@ class BucketStore(Store):
 
     def ensure_local(self, mv: ModelVersion) -> None:
         """Download version ``mv``'s files into the local cache unless a copy with the recorded manifest is
-        there (see :func:`registry.store.bucket_cache.download_version`).
+        there (see `registry.store.bucket_cache.download_version()`).
 
         Raises:
             ArtifactVerificationError: the bucket's files differ from those registered.

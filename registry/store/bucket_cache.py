@@ -1,7 +1,7 @@
 """The local cache of a bucket registry: versions' files downloaded once, verified, and never half-installed.
 
 A version's files are downloaded into a temporary folder next to the cache, every file checked against the
-version's digest (:func:`registry.store.artifacts.verify_artifacts`), and only then renamed into place, so a
+version's digest (`registry.store.artifacts.verify_artifacts()`), and only then renamed into place, so a
 download that fails midway, or files in the bucket that differ from those registered, never become a folder a
 loader could open. The cache is shared by every process of the user on the machine; folders are replaced by
 renames only.

@@ -29,7 +29,7 @@ With ``fix=True`` the folder store's documents and checkpoint are rebuilt from t
 journal shorter than its checkpoint, once the loss is known), and leftovers are removed. The folder scan runs
 under the registry's write lock, so a version being published at that moment is never mistaken for an orphan;
 a read-only registry is checked without the lock (and an orphan is reported only if it is still one after a
-second look), and ``fix=True`` raises :class:`~registry.errors.ReadOnlyRegistry` there.
+second look), and ``fix=True`` raises `ReadOnlyRegistry` there.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class CheckProblem:
 
 @attrs.frozen
 class CheckReport:
-    """The result of :func:`check_registry`: how many versions' files were verified, the problems found, and
+    """The result of `check_registry()`: how many versions' files were verified, the problems found, and
     the leftovers (garbage, never a failure)."""
 
     versions_checked: int

@@ -1,7 +1,7 @@
 """The folder store's checkpoint: ``view.json`` as read, and the search index files it names.
 
 ``view.json`` holds the journal position the model documents reflect, each model's ``(seq, name)`` there and
-the names of the index files of that position (:mod:`registry.store.index_files`). Index files are written
+the names of the index files of that position (`registry.store.index_files`). Index files are written
 before ``view.json`` names them and removed only after a newer ``view.json`` is in place.
 """
 
@@ -79,7 +79,7 @@ def write_index_files(
     durable: bool,
 ) -> IndexFiles | None:
     """Add a level for the models ``changed`` and ``removed`` since ``previous`` (all models when it is
-    ``None``), merge levels as :mod:`registry.store.index_files` says, and write the files of new levels.
+    ``None``), merge levels as `registry.store.index_files` says, and write the files of new levels.
 
     Returns:
         The index for the new ``view.json``; ``None`` when a level that must be merged cannot be read (the

@@ -86,7 +86,7 @@ def atomic_write_json(path: str, value: Any, *, durable: bool = True) -> None:
 
 
 def read_json(path: str) -> Any:
-    """Read a JSON document; a file that is not valid JSON raises :class:`CorruptRegistry` naming it."""
+    """Read a JSON document; a file that is not valid JSON raises `CorruptRegistry` naming it."""
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -101,8 +101,8 @@ def read_json(path: str) -> Any:
 def os_error(exc: OSError, *, path: str, doing: str, writing: bool) -> RegistryError:
     """The registry error for an OS error met while ``doing`` something to the registry at ``path``.
 
-    A write refused for permissions or a read-only filesystem is :class:`ReadOnlyRegistry`; a name too long for
-    the filesystem is bad input; anything else is :class:`RegistryIOError`. Each message names the path (and
+    A write refused for permissions or a read-only filesystem is `ReadOnlyRegistry`; a name too long for
+    the filesystem is bad input; anything else is `RegistryIOError`. Each message names the path (and
     the file, when the OS said which) and what to do.
     """
     where = exc.filename if isinstance(exc.filename, str) and exc.filename else path
@@ -132,7 +132,7 @@ def os_error(exc: OSError, *, path: str, doing: str, writing: bool) -> RegistryE
 
 @contextlib.contextmanager
 def os_errors(path: str, doing: str, *, writing: bool) -> Iterator[None]:
-    """Turn any :class:`OSError` raised in the block into the registry error :func:`os_error` gives."""
+    """Turn any `OSError` raised in the block into the registry error `os_error()` gives."""
     try:
         yield
     except RegistryError:

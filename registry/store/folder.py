@@ -18,7 +18,7 @@ write, because rewriting a model with 10,000 versions on each tag change would c
 A process opening the folder reads ``view.json`` (never the documents), checks that the journal really has
 the record the checkpoint names, and folds the journal after it; a model's document is read when something
 first reads the model, and believed only at a position this process has passed through
-(:func:`registry.domain.state.materialize`). So a document another process rewrote since can never show this
+(`registry.domain.state.materialize()`). So a document another process rewrote since can never show this
 process a state ahead of its own position. Opening and reading write nothing and take no lock, so a folder
 that is only read works on a read-only filesystem or as a user who cannot write.
 
@@ -69,7 +69,7 @@ class FolderStore(Store):
         policy: a stage policy the folder must use; ``None`` accepts the folder's own.
         default_policy: the policy a new folder is created with when ``policy`` is ``None``.
         lock_timeout: seconds to wait for another process's write before raising RegistryLockTimeout.
-        read_only: refuse every write (:class:`~registry.errors.ReadOnlyRegistry`) and never create the folder.
+        read_only: refuse every write (`ReadOnlyRegistry`) and never create the folder.
     """
 
     def __init__(
@@ -337,7 +337,7 @@ class FolderStore(Store):
         return RegistryState(self.artifact_root, loader=self._materialize, hint=hint)
 
     def _materialize(self, pending: PendingModel) -> ModelState:
-        """Load a pending model at its state's position (see :func:`registry.domain.state.materialize`)."""
+        """Load a pending model at its state's position (see `registry.domain.state.materialize()`)."""
         with os_errors(self.root, f"read model {pending.name!r} of the registry at {self.root}", writing=False):
             return materialize(pending, self.read_document(pending.id), self._history, self.artifact_root)
 

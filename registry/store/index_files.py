@@ -2,9 +2,9 @@
 
 A checkpoint (``view.json``) lists the model documents' positions; a cold process holding only that would have
 to load every model to answer ``tags.build = 'b-42'``. So each checkpoint also carries, for every posting key
-of :mod:`registry.domain.indexes` (a tag value, an alias, a stage, a run id, a model's tag or alias), the ids
+of `registry.domain.indexes` (a tag value, an alias, a stage, a run id, a model's tag or alias), the ids
 of the models holding it *at the checkpoint's position*. A cold search reads the little of it that names its
-key, loads the models it lists (their documents, with :func:`registry.domain.state.materialize`'s usual
+key, loads the models it lists (their documents, with `registry.domain.state.materialize()`'s usual
 checks) and nothing else; models with events after the checkpoint are loaded whatever the index says. The
 answer is exact because the search evaluates its whole filter on what it loaded: the index only decides what
 to load.

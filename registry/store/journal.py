@@ -57,7 +57,7 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
 
 
 class JournalChunk(NamedTuple):
-    """What :meth:`Journal.read_chunk` found: the records of the complete commits, the offset just past the last
+    """What `Journal.read_chunk()` found: the records of the complete commits, the offset just past the last
     of them, whether something unfinished follows (a damaged or unfinished line, a commit without its last
     record), and the offset where the last record starts (``offset`` if none)."""
 
@@ -93,7 +93,7 @@ class Journal:
         return chunk.records, chunk.end, chunk.torn
 
     def read_chunk(self, offset: int = 0, end: int | None = None) -> JournalChunk:
-        """As :meth:`read`, also telling where the last record starts; ``end`` stops reading at that offset.
+        """As `read()`, also telling where the last record starts; ``end`` stops reading at that offset.
 
         ``offset`` and ``end`` must be commit boundaries (0, or offsets an earlier read returned)."""
         try:

@@ -62,7 +62,7 @@ class ProcessLock:
         return self._fd
 
     def acquire(self, timeout: float) -> None:
-        """Take the lock, waiting at most ``timeout`` seconds (0: try once). Raises :class:`LockTimeout`."""
+        """Take the lock, waiting at most ``timeout`` seconds (0: try once). Raises `LockTimeout`."""
         if self._depth and self._pid == os.getpid():
             self._depth += 1  # already ours
             return

@@ -5,13 +5,13 @@ first (S3's ``If-None-Match: *``, which MinIO, R2, Ceph, GCS and Azure offer too
 Iceberg commit tables. So the interface is small (after object_store's): ``get``, ``put`` with an optional
 create-only mode, ``list`` in key order after a key, and ``delete``.
 
-* :class:`BucketObjects` talks to a real bucket through ``obstore`` (the Rust ``object_store`` crate's Python
+* `BucketObjects` talks to a real bucket through ``obstore`` (the Rust ``object_store`` crate's Python
   bindings: S3, GCS, Azure; no boto3), an optional extra (``pip install 'mlregistry[s3]'``) imported only when
   a bucket is opened. Configuration is the ecosystem's: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
   ``AWS_SESSION_TOKEN``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL`` for an S3-compatible
   server and ``AWS_ALLOW_HTTP=true`` for a plain-HTTP one such as a local MinIO. Transient failures (5xx,
   throttling, timeouts, dropped connections) are retried by obstore with exponential backoff and jitter.
-* :class:`MemoryObjects` is its in-memory twin, with the same semantics, for tests.
+* `MemoryObjects` is its in-memory twin, with the same semantics, for tests.
 
 Credentials never appear in a ``repr``, a log line or an error message: errors name the bucket URL only.
 """
@@ -72,11 +72,11 @@ class ObjectStorage(abc.ABC):
 
     @abc.abstractmethod
     def get(self, key: str) -> bytes:
-        """The object's bytes. Raises :class:`ObjectNotFound`."""
+        """The object's bytes. Raises `ObjectNotFound`."""
 
     @abc.abstractmethod
     def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
-        """Write the object; with ``create_only``, only if the key is free (raises :class:`ObjectExists`)."""
+        """Write the object; with ``create_only``, only if the key is free (raises `ObjectExists`)."""
 
     @abc.abstractmethod
     def list(self, prefix: str, *, after: str | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""Counting a long operation's files and bytes and reporting them to a :data:`~registry.domain.progress.
+"""Counting a long operation's files and bytes and reporting them to a `
 ProgressCallback`, throttled, so the callback can draw without slowing the work (see
 ``benchmarks/bench_progress.py``)."""
 
@@ -20,8 +20,8 @@ def check_callback(progress: object) -> ProgressCallback | None:
 
 
 class ProgressMeter:
-    """Counts ``files_done``/``bytes_done`` towards known totals; :meth:`advance` reports at most every
-    ``every`` seconds, :meth:`finish` always. With no callback it only counts (one addition per call), so an
+    """Counts ``files_done``/``bytes_done`` towards known totals; `advance()` reports at most every
+    ``every`` seconds, `finish()` always. With no callback it only counts (one addition per call), so an
     operation pays nothing for progress nobody asked for."""
 
     def __init__(

@@ -1,10 +1,10 @@
 """Registry URIs: what a URI names, which store serves it, and which URI is the process's default.
 
 A registry URI is a folder path, a ``file:`` URI, a bucket URL (``s3://bucket/prefix``, also ``gs://`` and
-``az://``: :mod:`registry.store.bucket`), ``memory://`` (a fresh in-memory registry) or ``memory://<name>`` (one
+``az://``: `registry.store.bucket`), ``memory://`` (a fresh in-memory registry) or ``memory://<name>`` (one
 in-memory registry shared by everything in the process that names it). The default
-registry URI, which ``models:/`` URIs resolve against, is :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else
-``./mlregistry``; the :class:`~registry.Registry` opened on it is :func:`registry.defaults.default_registry`.
+registry URI, which ``models:/`` URIs resolve against, is `set_registry_uri()`'s, else ``$REGISTRY_URI``, else
+``./mlregistry``; the `Registry` opened on it is `registry.defaults.default_registry()`.
 """
 
 from __future__ import annotations
@@ -177,10 +177,10 @@ def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
 
 
 def get_registry_uri() -> str:
-    """The default registry: :func:`set_registry_uri`'s, else ``$REGISTRY_URI``, else ``./mlregistry``."""
+    """The default registry: `set_registry_uri()`'s, else ``$REGISTRY_URI``, else ``./mlregistry``."""
     return _registry_uri or os.environ.get("REGISTRY_URI") or os.path.abspath(DEFAULT_REGISTRY_FOLDER)
 
 
 def explicit_registry_uri() -> str | None:
-    """What :func:`set_registry_uri` set, or ``None`` (so a caller can restore it exactly)."""
+    """What `set_registry_uri()` set, or ``None`` (so a caller can restore it exactly)."""
     return _registry_uri

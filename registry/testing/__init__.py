@@ -1,5 +1,5 @@
 """Helpers for testing code that uses a registry: a frozen clock, reproducible ids, one-call seeding and
-event capture. The pytest fixtures in :mod:`registry.testing.plugin` are built from these; they work without
+event capture. The pytest fixtures in `registry.testing.plugin` are built from these; they work without
 pytest too.
 
 >>> from registry import Registry
@@ -107,8 +107,8 @@ def sequential_ids(prefix: str = "m") -> Callable[[], str]:
 def use_registry(reg: Registry) -> Iterator[Registry]:
     """Make ``reg`` the default registry for the block: what ``models:/`` URIs in code under test resolve to.
 
-    Sets ``$REGISTRY_URI`` and :func:`registry.set_registry_uri` to ``reg.uri`` and makes
-    :func:`registry.default_registry` return ``reg`` itself (so its clock, user and event capture apply to
+    Sets ``$REGISTRY_URI`` and `registry.set_registry_uri()` to ``reg.uri`` and makes
+    `registry.default_registry()` return ``reg`` itself (so its clock, user and event capture apply to
     what the code under test does), then restores all three. A subprocess sees ``$REGISTRY_URI``; for a
     ``memory://`` registry that names a fresh, empty one, so give subprocesses a folder registry.
     """
@@ -148,8 +148,8 @@ def capture_events(
 ) -> Iterator[CapturedEvents]:
     """Record the events that changes made through ``reg`` commit while the block runs.
 
-    The events are the typed ones :meth:`Registry.subscribe` delivers (``ModelVersionCreated``, ...: subclasses of
-    :class:`~registry.Event` with accessors such as ``.version``); ``events`` and ``model`` filter as for
+    The events are the typed ones `Registry.subscribe()` delivers (``ModelVersionCreated``, ...: subclasses of
+    `Event` with accessors such as ``.version``); ``events`` and ``model`` filter as for
     ``subscribe``. Events arrive after each commit, so the list is complete when the ``with`` block ends. Changes
     made by other processes (or other ``Registry`` objects on the same folder) are not seen: this records what
     the code under test did through this client.

@@ -3,20 +3,20 @@
 Fixtures (each test gets its own, isolated registry; nothing touches the network or a server):
 
 ``model_registry``
-    A :class:`~registry.Registry` in a fresh folder under ``tmp_path``, with ``durable=False`` (no fsync).
+    A `Registry` in a fresh folder under ``tmp_path``, with ``durable=False`` (no fsync).
 ``memory_registry``
-    An in-memory :class:`~registry.Registry` (``memory://``).
+    An in-memory `Registry` (``memory://``).
 ``mlflow_client``
-    An :class:`~registry.MlflowClient` (the permissive ``mlflow`` stage policy) in a fresh folder.
+    An `MlflowClient` (the permissive ``mlflow`` stage policy) in a fresh folder.
 ``registry_clock``
-    The :class:`~registry.testing.FrozenClock` all three use: timestamps are exact and move only when the test
+    The `FrozenClock` all three use: timestamps are exact and move only when the test
     calls ``registry_clock.advance(ms)``.
 ``registry_uri``
-    Makes ``model_registry`` the default registry (``$REGISTRY_URI``, :func:`registry.set_registry_uri` and
-    :func:`registry.default_registry`) for the test, so ``models:/`` URIs in the code under test resolve to it,
+    Makes ``model_registry`` the default registry (``$REGISTRY_URI``, `registry.set_registry_uri()` and
+    `registry.default_registry()`) for the test, so ``models:/`` URIs in the code under test resolve to it,
     and restores the previous settings afterwards. Its value is the registry's URI.
 
-Seeding: mark a test with ``@pytest.mark.registry_seed({...})`` (the spec of :func:`registry.testing.seed`)
+Seeding: mark a test with ``@pytest.mark.registry_seed({...})`` (the spec of `registry.testing.seed()`)
 and every registry fixture it uses starts with that content. All fixtures record changes as user ``pytest``
 and name model folders ``m1``, ``m2``, ... so paths are reproducible too.
 

@@ -2,8 +2,8 @@
 
 An action is found by its scope (``model`` for ``POST /models/<name>/actions/<action>``, ``version`` for
 ``POST /models/<name>/versions/<n>/actions/<action>``) and its name. It reads its fields from the form, makes one
-call on the :class:`~registry.Registry`, and returns the sentence the next page shows. A refusal is the
-client's own :class:`~registry.errors.RegistryError` (a stage move the policy forbids, a bad alias), which the
+call on the `Registry`, and returns the sentence the next page shows. A refusal is the
+client's own `RegistryError` (a stage move the policy forbids, a bad alias), which the
 server shows on the page the form came from.
 
 New actions are new rows: when transition requests and approvals exist (issue 16), ``request-transition``,

@@ -1,6 +1,6 @@
 """Building HTML in Python with escaping as the default (pure: no IO).
 
-Text is escaped unless it is :class:`Markup`, which only this module and the Markdown renderer make, so a model
+Text is escaped unless it is `Markup`, which only this module and the Markdown renderer make, so a model
 name, tag or description can never become markup by accident::
 
     >>> str(tag("a", "<b>", href="/models/x?y=1&z=2", class_="link"))

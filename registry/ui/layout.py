@@ -1,6 +1,6 @@
 """The page shell and the small pieces every page uses: stage badges, chips, times, sizes, forms.
 
-Every form an action needs is made by :meth:`RenderContext.form`, which adds the anti-forgery token and the page
+Every form an action needs is made by `RenderContext.form()`, which adds the anti-forgery token and the page
 to come back to, so no page can forget either.
 """
 

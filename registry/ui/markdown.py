@@ -25,7 +25,7 @@ __all__ = ["ALLOWED_TAGS", "render_markdown", "safe_link"]
 ALLOWED_TAGS = frozenset(
     {"p", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "strong", "em", "a", "br"}
 )
-"""Every tag :func:`render_markdown` can produce (``a`` with ``href`` and ``rel`` only, ``ol`` with ``start``)."""
+"""Every tag `render_markdown()` can produce (``a`` with ``href`` and ``rel`` only, ``ol`` with ``start``)."""
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")

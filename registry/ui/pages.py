@@ -1,6 +1,6 @@
 """The models list and a model's page.
 
-Each function reads what it shows through the public client and returns a :class:`~registry.ui.layout.Page`;
+Each function reads what it shows through the public client and returns a `Page`;
 errors (no such model, a malformed filter) propagate to the server, which answers with the right status. The
 sections marked live are the ones the page's script swaps in place when the registry changes.
 """

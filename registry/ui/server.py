@@ -1,4 +1,4 @@
-"""``registry ui``: the registry in a browser, on :mod:`registry.web.http` (the standard library's sockets).
+"""``registry ui``: the registry in a browser, on `registry.web.http` (the standard library's sockets).
 
 ::
 
@@ -19,9 +19,9 @@ registry (the events come from the journal, so changes by other processes arrive
 
 **Every request gets an answer.** Unknown paths get 404, malformed input 400, refused actions the page they
 came from with the refusal on it (409 for a move the stage policy forbids), forged or cross-origin posts 403
-(see :mod:`registry.ui.security`); anything unexpected is logged and answered with a plain 500 page, never a
-traceback. Below the pages, :mod:`registry.web.http` (the scoring server's HTTP layer too) answers malformed
-requests, bodies over :data:`MAX_FORM_BYTES` (413), bodies without a length (411), clients too slow (408) and
+(see `registry.ui.security`); anything unexpected is logged and answered with a plain 500 page, never a
+traceback. Below the pages, `registry.web.http` (the scoring server's HTTP layer too) answers malformed
+requests, bodies over `MAX_FORM_BYTES` (413), bodies without a length (411), clients too slow (408) and
 connections beyond the limit (503), each as an HTML error page.
 """
 
@@ -125,10 +125,10 @@ class UIServer:
         registry: the registry to show and change (through its public methods only).
         host: the interface to listen on; ``127.0.0.1`` (the default) keeps the UI on this machine, and only
             then are requests naming another host refused (DNS rebinding).
-        port: the TCP port; ``0`` picks a free one (read it back from :attr:`port`).
+        port: the TCP port; ``0`` picks a free one (read it back from `port`).
         poll_interval: how often, in seconds, the live stream looks at the journal for new events.
-        limits: what one client may cost (:class:`~registry.web.http.ServerLimits`; bodies are at most
-            :data:`MAX_FORM_BYTES` unless given otherwise).
+        limits: what one client may cost (`ServerLimits`; bodies are at most
+            `MAX_FORM_BYTES` unless given otherwise).
     """
 
     def __init__(
@@ -183,7 +183,7 @@ class UIServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until :meth:`shutdown` (or Ctrl-C, which the CLI turns into a clean exit)."""
+        """Serve in this thread until `shutdown()` (or Ctrl-C, which the CLI turns into a clean exit)."""
         try:
             self._httpd.serve_forever(poll_interval=0.1)
         finally:
@@ -223,7 +223,7 @@ class UIServer:
     # -- requests ---------------------------------------------------------------------------------------------------
 
     def _app(self, raw: http.Request) -> http.Response:
-        """The application :class:`~registry.web.http.HttpServer` calls: one HTTP request in, one answer out."""
+        """The application `HttpServer` calls: one HTTP request in, one answer out."""
         split = urlsplit(raw.target)
         try:
             unquote(split.path, errors="strict")

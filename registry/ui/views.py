@@ -1,6 +1,6 @@
 """What the pages show about a version, read through the public client and the ``registry.models`` helpers.
 
-A version's files are listed from its manifest (:meth:`Registry.list_model_version_files`), and only files the
+A version's files are listed from its manifest (`Registry.list_model_version_files()`), and only files the
 manifest lists are ever opened: the ``MLmodel`` document and the input example it names. A path written in an
 ``MLmodel`` file is user text, so it is looked up among the manifest's paths, never joined onto a folder as
 given. Anything that cannot be read (no files in the registry, a damaged manifest, an unreadable ``MLmodel``)
@@ -59,7 +59,7 @@ class InputExample:
 
 @attrs.frozen
 class VersionDetails:
-    """Everything the version page shows beyond the :class:`ModelVersion` itself."""
+    """Everything the version page shows beyond the `ModelVersion` itself."""
 
     version: ModelVersion
     files: list[ModelVersionFile]

@@ -1,3 +1,3 @@
-"""The HTTP/1.1 layer under both servers: :mod:`registry.web.http` answers every request, however malformed,
-with bounded bodies, deadlines and connections, for the scoring server (:mod:`registry.serving`) and the web UI
-(:mod:`registry.ui`) alike. It knows nothing of models or pages: each server hands it an application."""
+"""The HTTP/1.1 layer under both servers: `registry.web.http` answers every request, however malformed,
+with bounded bodies, deadlines and connections, for the scoring server (`registry.serving`) and the web UI
+(`registry.ui`) alike. It knows nothing of models or pages: each server hands it an application."""

@@ -1,6 +1,6 @@
 """A small HTTP/1.1 server on the standard library that answers every request, however malformed.
 
-The scoring server (:mod:`registry.serving.server`) and the web UI (:mod:`registry.ui.server`) each hand it an
+The scoring server (`registry.serving.server`) and the web UI (`registry.ui.server`) each hand it an
 application, ``app(request) -> response``; this module does everything between the socket and that call, so
 that no client can crash it, starve it or leave it without an answer:
 
@@ -157,7 +157,7 @@ class _Reader:
     """Buffered socket reads under a deadline: each ``recv`` waits only for the time left in the current phase.
 
     (A socket timeout alone restarts with every byte received.) ``received`` counts the bytes that arrived
-    since :meth:`start`, ``pending`` those already buffered (a pipelined next request).
+    since `start()`, ``pending`` those already buffered (a pipelined next request).
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -274,7 +274,7 @@ class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     Args:
         address: ``(host, port)``; port 0 picks a free one.
         app: ``app(request) -> Response``; an exception it raises becomes a 500.
-        limits: the :class:`ServerLimits`.
+        limits: the `ServerLimits`.
         access_log: ``True`` for stderr, ``False`` for none, or a text stream.
         errors: how the answers the server gives itself are worded (default: MLflow's JSON error shape).
         name: the ``Server`` header.

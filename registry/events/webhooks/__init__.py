@@ -1,2 +1,2 @@
 """Webhook and trigger machinery: definitions as journal records, the outbox, payloads, transport and delivery.
-The public face is :mod:`registry.webhooks`; the client's webhook methods are :mod:`registry.client.webhooks`."""
+The public face is `registry.webhooks`; the client's webhook methods are `registry.client.webhooks`."""

@@ -1,14 +1,14 @@
 """The delivery worker: reads the journal after each hook's cursor and delivers what the hook is owed.
 
-A *pass* (:func:`run_pass`) takes the outbox lock, then for each live hook: retries the deliveries that are
+A *pass* (`run_pass()`) takes the outbox lock, then for each live hook: retries the deliveries that are
 due, and delivers each newer event the hook wanted when it committed, saving progress after every attempt.
 Three things run passes:
 
 * a background daemon thread in each process that commits changes (started after a commit when the registry has
   hooks; it sleeps until the next retry is due, exits when idle, and is stopped by ``Registry.close``);
-* :func:`deliver_pending` (``registry webhooks deliver``), for a process that made no change itself, e.g. after
+* `deliver_pending()` (``registry webhooks deliver``), for a process that made no change itself, e.g. after
   the writer crashed;
-* :func:`run_worker`, a long-running worker following the journal (for a registry written by processes that
+* `run_worker()`, a long-running worker following the journal (for a registry written by processes that
   should not deliver, see ``configure_delivery(reg, background=False)``).
 
 Only one pass runs at a time per registry (the outbox lock), so no two workers send the same event; a pass that
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 
 class WebhookService(Protocol):
-    """What delivery needs of the client's webhook service (:class:`~registry.events.webhooks.service.
+    """What delivery needs of the client's webhook service (`
     WebhookService` is one): the definitions, the outbox, the journal, the clock and the retry policy."""
 
     uri: str
@@ -246,7 +246,7 @@ _workers: weakref.WeakSet[BackgroundWorker] = weakref.WeakSet()
 
 
 class BackgroundWorker:
-    """A daemon thread delivering for one registry client; started by :meth:`kick`, gone when idle.
+    """A daemon thread delivering for one registry client; started by `kick()`, gone when idle.
 
     Args:
         service: the client's webhook service.

@@ -89,7 +89,7 @@ class Trigger:
 
 @attrs.frozen
 class WebhookTestResult:
-    """The outcome of :meth:`Registry.test_webhook` (MLflow's fields)."""
+    """The outcome of `Registry.test_webhook()` (MLflow's fields)."""
 
     success: bool
     response_status: int | None = None

@@ -65,7 +65,7 @@ class Outbox(abc.ABC):
         """Whether any hook was ever defined here (a cheap hint for writers deciding to start a worker)."""
 
     def prepare(self) -> None:  # noqa: B027 - an optional hook: most outboxes need no preparation
-        """Called before a hook is first defined (see :meth:`exists`)."""
+        """Called before a hook is first defined (see `exists()`)."""
 
 
 class FolderOutbox(Outbox):

@@ -216,7 +216,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
 
 
 def example_event(event_type: str, timestamp: int) -> Event:
-    """A made-up event of ``event_type`` on ``example_model``, for :meth:`Registry.test_webhook`."""
+    """A made-up event of ``event_type`` on ``example_model``, for `Registry.test_webhook()`."""
     data = _EXAMPLES.get(event_type, {})
     return Event(
         seq=0, timestamp=timestamp, type=event_type, actor=None, model_id=None, name="example_model", data=data

@@ -42,7 +42,7 @@ class WebhookService:
     """Webhooks and triggers of one registry client.
 
     Attributes:
-        policy: the :class:`~registry.events.webhooks.transport.RetryPolicy` deliveries follow.
+        policy: the `RetryPolicy` deliveries follow.
         background: whether commits made through this client start the background worker.
     """
 

@@ -5,7 +5,7 @@ hooks, and a hook's history is known: an event is delivered to a hook when the h
 event committed*, was active and wanted it. (The URL, command and secret used are the current ones: an endpoint
 that moved should get the events still owed to it at its new address.)
 
-The commands here are pure decide functions for :meth:`registry.store.base.Store.write`.
+The commands here are pure decide functions for `registry.store.base.Store.write()`.
 """
 
 from __future__ import annotations

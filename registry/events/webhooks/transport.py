@@ -1,6 +1,6 @@
 """Sending one delivery: an HTTP POST (urllib, standard library) or a local command, and the retry policy.
 
-Each attempt returns an :class:`Attempt` saying whether it worked and, if not, whether trying again may help:
+Each attempt returns an `Attempt` saying whether it worked and, if not, whether trying again may help:
 HTTP 408, 429 and 5xx, connection errors and timeouts may; other 4xx and 3xx do not (redirects are not
 followed). A command succeeds with exit status 0; a timeout, a failure to
 start, or exit status 75 (``EX_TEMPFAIL``) is retried; any other status is final, because a deploy script that
