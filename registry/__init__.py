@@ -7,9 +7,15 @@
 """
 
 import importlib
-import typing
 
-if typing.TYPE_CHECKING:
+# `typing` costs a few milliseconds to import, and `from registry import Registry` is meant to cost little more
+# than Python's own start (tests/test_import_set.py): the modules it loads name typing's names only for the type
+# checker, which takes any constant called TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any
+
     from registry import lightgbm, onnx, pyfunc, sklearn, xgboost
     from registry.client import (
         DEFAULT_REGISTRY_FOLDER,
@@ -107,6 +113,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "StagePolicy": ("registry.domain.stages", "StagePolicy"),
 }
 
+del TYPE_CHECKING  # not part of the package's namespace
+
 
 _DISTRIBUTION = "mlregistry"
 """The name this package is installed under (``pip install mlregistry``); it is imported as ``registry``."""
@@ -121,7 +129,7 @@ def _version() -> str:
         return "0+unknown"
 
 
-def __getattr__(name: str) -> typing.Any:
+def __getattr__(name: str) -> "Any":
     if name == "__version__":
         version = globals()[name] = _version()
         return version

@@ -30,7 +30,10 @@ arguments that ``__reduce__`` hands back.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ApprovalRequired",

@@ -31,7 +31,7 @@ ALLOWED = {
     "registry.store.uris",
 }
 # Third-party and heavier standard modules a first call may need but the import must not pay for.
-DEFERRED = {"attr", "attrs", "yaml", "cloudpickle", "filelock", "tarfile", "json", "hashlib", "uuid"}
+DEFERRED = {"attr", "attrs", "yaml", "cloudpickle", "filelock", "tarfile", "json", "hashlib", "uuid", "typing"}
 
 
 def modules_after(code: str) -> set[str]:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from registry.client.names import model_name
 from registry.errors import ResourceAlreadyExists
 
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.domain import commands
     from registry.domain.entities import ModelVersion, RegisteredModel
     from registry.domain.progress import ProgressCallback

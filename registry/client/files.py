@@ -5,11 +5,14 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, cast
 
 from registry.errors import InvalidParameterValue, ResourceAlreadyExists
 
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.domain.entities import ModelVersion, ModelVersionFile
     from registry.domain.progress import ProgressCallback
     from registry.flavors.registration import Registrar
@@ -45,19 +48,23 @@ class ModelFilesMixin:
         """`log_model()`, also returning MLflow's ``ModelInfo``: ``(ModelVersion, ModelInfo)``; ``name`` is
         the name the model was logged under (default: the registered model's). What ``registry.pyfunc.log_model``
         and ``registry.sklearn.log_model`` call."""
+        import typing
+
         from registry.flavors.model_info import model_info
         from registry.flavors.registration import log_model_with_mlmodel
 
         mv, mlmodel = log_model_with_mlmodel(
-            cast("Registrar", self), python_model, staging=self._store.staging_directory, **kwargs
+            typing.cast("Registrar", self), python_model, staging=self._store.staging_directory, **kwargs
         )
         return mv, model_info(name or mv.name, mv, mlmodel)
 
     def register_model(self, model_uri: str | os.PathLike[str], name: str, **kwargs: Any) -> ModelVersion:
         """Register a model directory (path or ``file:`` URI) or a ``models:/`` version under ``name``."""
+        import typing
+
         from registry.flavors.registration import register_model
 
-        return register_model(model_uri, name, registry=cast("Registrar", self), **kwargs)
+        return register_model(model_uri, name, registry=typing.cast("Registrar", self), **kwargs)
 
     def load_model(self, model_uri: str | os.PathLike[str], **kwargs: Any) -> Any:
         """Load a model for prediction, resolving ``models:/`` URIs against this registry (verifies digests;

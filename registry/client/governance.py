@@ -8,10 +8,11 @@ storage directly can write any name and rewrite the journal (the hash chain make
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from registry.domain.chain import ChainReport
     from registry.domain.commands import Change

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
 
 from registry.errors import ArtifactVerificationError, InvalidParameterValue
 
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.domain.commands import Change
     from registry.domain.imports import ImportedModel, ImportedVersion, ImportReport
     from registry.domain.progress import ProgressCallback
@@ -203,4 +206,6 @@ class ImportsMixin:
         return push(self._exchangeable(), url, models, **options)
 
     def _exchangeable(self) -> RegistryLike:
-        return cast("RegistryLike", self)
+        import typing
+
+        return typing.cast("RegistryLike", self)

@@ -8,11 +8,14 @@ The journal is the registry's source of truth, so each of these is a read of it:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
 
 from registry.errors import InvalidParameterValue
 
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.domain.commands import Change
     from registry.domain.entities import ModelVersion
     from registry.domain.events import RegistryEvent

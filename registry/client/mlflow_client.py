@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from registry.client.registry import Registry
+
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MlflowClient"]
 

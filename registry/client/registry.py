@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from registry.client.creation import VersionCreationMixin
 from registry.client.files import ModelFilesMixin
@@ -24,7 +23,11 @@ from registry.errors import InvalidParameterValue, ResourceDoesNotExist
 from registry.store.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES
 from registry.store.uris import DEFAULT_REGISTRY_FOLDER, get_registry_uri, resolve_registry_uri, set_registry_uri
 
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.domain import commands
     from registry.domain.entities import ModelVersion, RegisteredModel
     from registry.domain.progress import ProgressCallback

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 from registry.errors import InvalidParameterValue, RegistryError
 
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
 if TYPE_CHECKING:
     import threading
+    from typing import Any
 
     from registry.client.sync_report import SyncReport
     from registry.domain.commands import Change

@@ -6,9 +6,12 @@ Names, arguments and errors of the webhook methods are MLflow's ``MlflowClient``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.events.webhooks.entities import Trigger, Webhook, WebhookDelivery, WebhookTestResult
     from registry.events.webhooks.service import WebhookService
     from registry.search import PagedList

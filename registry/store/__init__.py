@@ -4,10 +4,15 @@ Names load on first use, so importing one helper module (``registry.store.artifa
 verifies files) does not import the whole store.
 """
 
-import importlib
-import typing
+from __future__ import annotations
 
-if typing.TYPE_CHECKING:
+import importlib
+
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
+
+if TYPE_CHECKING:
+    from typing import Any
+
     from registry.store.base import Store
     from registry.store.folder import FolderStore
     from registry.store.memory import MemoryStore
@@ -17,7 +22,7 @@ __all__ = ["FolderStore", "MemoryStore", "Store"]
 _LAZY = {"FolderStore": "registry.store.folder", "MemoryStore": "registry.store.memory", "Store": "registry.store.base"}
 
 
-def __getattr__(name: str) -> typing.Any:
+def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'registry.store' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name]), name)

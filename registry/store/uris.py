@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
 
 from registry.errors import InvalidParameterValue
+
+TYPE_CHECKING = False  # the type checker takes it as true; typing stays off the import path (registry/__init__.py)
 
 if TYPE_CHECKING:
     from registry.domain.stages import StagePolicy
